@@ -1,0 +1,5 @@
+import sys
+
+from hinge.cli import main
+
+sys.exit(main())

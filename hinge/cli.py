@@ -1,0 +1,53 @@
+"""The ``hinge`` command line: one subcommand per module in ``hinge.commands``.
+
+Each command module exposes ``register(subparsers)`` which adds its parser and sets
+``func(args) -> int``. User errors (``HingeUserError``) become one line on stderr and exit
+code 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from hinge import __version__
+from hinge.commands import COMMANDS
+from hinge.errors import HingeUserError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hinge",
+        description=(
+            "Knees first, then hips: times hip extension against knee extension on every "
+            "deadlift rep from two IMUs (thigh and lower back)."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"hinge {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except HingeUserError as err:
+        if args.debug:
+            raise
+        print(f"hinge: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,14 @@
+"""`hinge fuse`: not built yet."""
+
+import argparse
+
+from hinge.errors import NotBuiltYet
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("fuse", help="(not built yet)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    raise NotBuiltYet("fuse: not built yet")

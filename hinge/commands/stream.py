@@ -1,0 +1,14 @@
+"""`hinge stream`: not built yet."""
+
+import argparse
+
+from hinge.errors import NotBuiltYet
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("stream", help="(not built yet)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    raise NotBuiltYet("stream: not built yet")

@@ -1,0 +1,28 @@
+"""Shared test helpers.
+
+In CI (``HINGE_CI=1``, set by ``.ci/run``) a test that needs a real component which cannot
+run must fail, not skip: use ``require(condition, reason)`` instead of ``pytest.skip``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+BROAD = SHARED / "validation" / "broad"
+IN_CI = os.environ.get("HINGE_CI") == "1"
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip on a user's machine, fail in CI, when a needed real component is missing."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI but missing: {reason}")
+    pytest.skip(reason)
