@@ -26,10 +26,22 @@ class DecodedPacket:
     """Samples from one notification.
 
     ``acc`` (N, 3) m/s^2 and ``gyr`` (N, 3) rad/s in the sensor frame. ``device_t`` (N,)
-    seconds on the device clock, or None when the family has no timestamps (WitMotion).
+    seconds on the device clock; families without timestamps (WitMotion) give a clock
+    reconstructed from the sample index and nominal rate (``DeviceInfo.timestamps``).
     ``seq`` is the sample counter of the first sample (wrapping as the family defines;
-    ``seq_modulus`` gives the wrap), or None when the family has none. ``flags`` carries
-    family flags such as ``{"fifo_overflow": True, "clipped": False}``.
+    ``seq_modulus`` gives the wrap); families without a counter (Movesense, WitMotion) give
+    the sample index the driver inferred, with ``seq_modulus`` None. ``flags`` carries
+    family flags such as ``{"fifo_overflow": True, "acc_clipped": False}``.
+
+    ``lost`` is the number of samples missing between the previous decoded packet of this
+    device and this one, as the family's own evidence says (exact from sample counters on
+    the hinge profile, from timestamps on Movesense, estimated from arrival times on
+    WitMotion). Decoders keep this state across reconnects, so a link drop is counted too;
+    the client sums ``lost`` and never interpolates over it. ``device_t`` is unwrapped
+    (monotonic) device time; pair ``device_t[-1]`` (the newest sample) with the arrival time
+    when fitting the clock (``firmware_bridge.clock``). A packet may hold zero samples (a
+    command response, the first half of a split Movesense frame, WitMotion notifications
+    held after a gap).
     """
 
     acc: np.ndarray
@@ -38,6 +50,7 @@ class DecodedPacket:
     seq: int | None = None
     seq_modulus: int | None = None
     flags: dict[str, bool] = field(default_factory=dict)
+    lost: int = 0
 
     def __len__(self) -> int:
         return len(self.acc)
@@ -65,6 +78,10 @@ class SensorDriver(ABC):
     name: ClassVar[str]
     #: Service UUIDs (lower-case 128-bit strings) that identify the family in advertisements.
     service_uuids: ClassVar[tuple[str, ...]]
+    #: Largest plausible drift of the family's device clock against the host's, for the
+    #: clock fit (``DeviceClock(max_drift=driver.max_clock_drift)``): crystal clocks stay
+    #: well inside 1000 ppm; clocks reconstructed from a nominal rate can be off by per cent.
+    max_clock_drift: ClassVar[float] = 1e-3
 
     def __init__(self, rate_hz: float) -> None:
         self.rate_hz = rate_hz
@@ -85,5 +102,22 @@ class SensorDriver(ABC):
         """Unsubscribe and stop streaming (best effort: the link may already be gone)."""
 
     @abstractmethod
-    def decode(self, data: bytes) -> DecodedPacket:
-        """Parse one notification strictly; raise ``PacketError`` on anything malformed."""
+    def decode(self, data: bytes, arrival: float | None = None) -> DecodedPacket:
+        """Parse one notification strictly; raise ``PacketError`` on anything malformed.
+
+        ``arrival`` is the host time (seconds, session clock) the notification arrived.
+        Families without device timestamps (WitMotion) need it to reconstruct sample times;
+        the others ignore it. Decoding is stateful per device (loss, unwrapping): use one
+        driver instance per device and feed packets in arrival order."""
+
+
+BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"  # standard Battery service 0x180F
+
+
+async def read_battery(client) -> int | None:
+    """Battery level in percent from the standard Battery service, None when unavailable."""
+    try:
+        data = bytes(await client.read_gatt_char(BATTERY_LEVEL_UUID))
+    except Exception:  # optional service: any failure means "not available"
+        return None
+    return data[0] if len(data) == 1 and data[0] <= 100 else None

@@ -1,14 +1,281 @@
-"""`hinge analyze`: not built yet."""
+"""`hinge analyze REC`: one row per rep — did the knees or the hips do the early work.
+
+The recording is read and validated first (a bad file is the user's to fix, and says so
+before any work), then segment angles are computed offline (``compute_angles``: non-causal,
+the most accurate form) and reps detected on them (``detect_reps``). Output: a table coloured
+by pattern plus the set summary, or ``--json`` (schema: ``docs/analysis-json.md``), and on
+request the rep table as CSV and the angle curves as CSV.
+"""
+
+from __future__ import annotations
 
 import argparse
+import json
+import math
+import sys
+from contextlib import nullcontext
+from pathlib import Path
 
-from hinge.errors import NotBuiltYet
+from hinge.errors import HingeUserError
+
+PATTERN_STYLE = {
+    "knee-first": "green",
+    "simultaneous": "yellow",
+    "hips-rise-early": "red",
+}
+ANGLES_RATE_HZ = 200.0
+
+
+def add_threshold_args(p: argparse.ArgumentParser) -> None:
+    """The user-changeable thresholds of ``RepThresholds`` (domain.md defaults)."""
+    from processing.reps import RepThresholds
+
+    d = RepThresholds()
+    g = p.add_argument_group("rep thresholds (docs/domain.md)")
+    g.add_argument(
+        "--onset-fraction",
+        type=float,
+        default=d.onset_fraction,
+        metavar="F",
+        help=f"onset = first time extension velocity reaches F x its peak (default {d.onset_fraction})",
+    )
+    g.add_argument(
+        "--lean-deg",
+        type=float,
+        default=d.lean_deg,
+        metavar="DEG",
+        help=f"trunk lean change that makes a rep hips-rise-early (default {d.lean_deg})",
+    )
+    g.add_argument(
+        "--knee-done-pct",
+        type=float,
+        default=d.knee_done_pct,
+        metavar="PCT",
+        help=f"knee-done share at hip onset for knee-first (default {d.knee_done_pct})",
+    )
+    g.add_argument(
+        "--min-bottom-deg",
+        type=float,
+        default=d.min_bottom_deg,
+        metavar="DEG",
+        help=f"hip flexion a rep must start from (default {d.min_bottom_deg})",
+    )
+    g.add_argument(
+        "--top-within-deg",
+        type=float,
+        default=d.top_within_deg,
+        metavar="DEG",
+        help=f"hip flexion a rep must reach at the top (default {d.top_within_deg})",
+    )
+    g.add_argument(
+        "--set-break-s",
+        type=float,
+        default=d.set_break_s,
+        metavar="S",
+        help=f"rest between reps that starts a new set (default {d.set_break_s})",
+    )
+
+
+def thresholds_from_args(args: argparse.Namespace):
+    from processing.reps import RepThresholds
+
+    th = RepThresholds(
+        onset_fraction=args.onset_fraction,
+        lean_deg=args.lean_deg,
+        knee_done_pct=args.knee_done_pct,
+        min_bottom_deg=args.min_bottom_deg,
+        top_within_deg=args.top_within_deg,
+        set_break_s=args.set_break_s,
+    )
+    if not 0.0 < th.onset_fraction < 1.0:
+        raise HingeUserError(
+            f"--onset-fraction: must be between 0 and 1, got {th.onset_fraction}"
+        )
+    if not th.top_within_deg < th.min_bottom_deg:
+        raise HingeUserError("--top-within-deg: must be below --min-bottom-deg")
+    if th.set_break_s <= 0:
+        raise HingeUserError(f"--set-break-s: must be positive, got {th.set_break_s}")
+    return th
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("analyze", help="(not built yet)")
+    p = sub.add_parser(
+        "analyze",
+        help="analyse a recording: one row per rep (knees or hips first) and the set summary",
+        description="Analyse a recording offline: per rep, did the knees or the hips do the early "
+        "work, and how did it change across each set.",
+    )
+    p.add_argument(
+        "recording", type=Path, help="recording directory (session.json + CSVs)"
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON document (docs/analysis-json.md) instead of the table",
+    )
+    p.add_argument(
+        "--csv", type=Path, metavar="FILE", help="also write the rep table as CSV"
+    )
+    p.add_argument(
+        "--angles",
+        type=Path,
+        metavar="FILE",
+        help=f"also write t,trunk_deg,thigh_deg,hip_deg at {ANGLES_RATE_HZ:.0f} Hz as CSV",
+    )
+    add_threshold_args(p)
     p.set_defaults(func=run)
 
 
+def _progress(enabled: bool):
+    """A spinner naming the current step, on stderr, only for a person at a terminal."""
+    if not enabled:
+        return nullcontext(None)
+    from rich.console import Console
+
+    return Console(stderr=True).status("reading recording")
+
+
+def _write(path: Path, data: bytes | str) -> None:
+    try:
+        path.write_bytes(data) if isinstance(data, bytes) else path.write_text(data)
+    except OSError as err:
+        raise HingeUserError(f"{path}: cannot write: {err.strerror or err}") from None
+
+
+def _angles_csv(frames) -> bytes:
+    from processing.recording_csv import format_header, format_rows
+
+    cols = ["t", "trunk_deg", "thigh_deg", "hip_deg"]
+    frames = frames.dropna(subset=cols)
+    return format_header(cols) + format_rows(
+        [frames[c].to_numpy(dtype=float) for c in cols], [6, 4, 4, 4]
+    )
+
+
+def recording_info(rec) -> dict:
+    """What the JSON says about the recording itself."""
+    sensors = {}
+    for seg, df in rec.segments.items():
+        t = df["t"].to_numpy()
+        rate = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else None
+        sensors[seg] = {"samples": len(t), "rate_hz": rate}
+    t0 = min(float(df["t"].iloc[0]) for df in rec.segments.values())
+    t1 = max(float(df["t"].iloc[-1]) for df in rec.segments.values())
+    return {"path": str(rec.path), "duration_s": t1 - t0, "sensors": sensors}
+
+
 def run(args: argparse.Namespace) -> int:
-    raise NotBuiltYet("analyze: not built yet")
+    from processing.recording import read_recording
+
+    rec = read_recording(
+        args.recording
+    )  # validation first: the user's file, the user's fix
+    th = thresholds_from_args(args)
+
+    from processing.angles import compute_angles
+    from processing.reps import (
+        detect_reps,
+        mark_gaps,
+        reps_dataframe,
+        sample_gaps,
+        summarize,
+    )
+
+    with _progress(sys.stderr.isatty() and not args.json) as status:
+        if status:
+            status.update("computing segment angles")
+        result = compute_angles(rec, rate_hz=ANGLES_RATE_HZ)
+        if status:
+            status.update("detecting reps")
+        reps = detect_reps(result.frames, th)
+        for df in rec.segments.values():
+            mark_gaps(reps, sample_gaps(df["t"].to_numpy()))
+        summary = summarize(reps)
+        if args.csv:
+            _write(args.csv, reps_dataframe(reps).to_csv(index=False))
+        if args.angles:
+            if status:
+                status.update("writing angles")
+            _write(args.angles, _angles_csv(result.frames))
+
+    if args.json:
+        calibration = (
+            result.calibration.report() if result.calibration is not None else None
+        )
+        doc = {
+            "recording": recording_info(rec),
+            "calibration": calibration,
+            "reps": [r.to_dict() for r in reps],
+            "summary": summary,
+        }
+        json.dump(doc, sys.stdout, indent=1, allow_nan=False)
+        sys.stdout.write("\n")
+    else:
+        print_report(args.recording, reps, summary)
+    return 0
+
+
+def print_report(path: Path, reps, summary: dict) -> None:
+    """The rep table (colour by pattern) and the set summary, for a person."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not reps:
+        console.print(
+            f"{path}: no reps found (a rep rises from >= 45° of hip flexion to "
+            "within 15° of upright)"
+        )
+        return
+    wide = console.width >= 130  # room for the cue in the table; else cues follow it
+    table = Table(title=f"{path}: {len(reps)} reps", title_justify="left")
+    columns = [
+        "#",
+        "set",
+        "start s",
+        "pattern",
+        "hip lag ms",
+        "knees done %",
+        "lean Δ°",
+        "up s",
+    ]
+    for col in columns + (["cue"] if wide else []):
+        table.add_column(
+            col,
+            justify="left" if col in ("pattern", "cue") else "right",
+            no_wrap=col != "cue",
+        )
+    for r in reps:
+        cells = [
+            str(r.index),
+            str(r.set),
+            f"{r.start_s:.1f}",
+            r.pattern + (" (gap)" if r.gap else ""),
+            f"{r.hip_lag_ms:.0f}",
+            _num(r.knee_done_at_hip_onset_pct, "{:.0f}"),
+            f"{r.trunk_lean_change_deg:+.1f}",
+            f"{r.concentric_s:.2f}",
+        ]
+        table.add_row(
+            *cells, *([r.cue] if wide else []), style=PATTERN_STYLE.get(r.pattern)
+        )
+    console.print(table)
+    if not wide:
+        for r in reps:
+            console.print(f"{r.index:>3}  {r.cue}", style=PATTERN_STYLE.get(r.pattern))
+    for s in summary["sets"]:
+        counts = ", ".join(f"{n} {p}" for p, n in s["patterns"].items() if n)
+        lag, knee = s["hip_lag_ms"], s["knee_done_at_hip_onset_pct"]
+        rate = f", {s['reps_per_min']:.1f} reps/min" if s["reps_per_min"] else ""
+        console.print(
+            f"[bold]Set {s['set']}[/bold]: {s['reps']} reps ({counts}); hip lag "
+            f"{lag['mean']:.0f} ± {lag['sd']:.0f} ms; knees {_num(knee['mean'], '{:.0f}')} ± "
+            f"{_num(knee['sd'], '{:.0f}')} % done at hip onset; up in "
+            f"{s['concentric_s']['mean']:.2f} s{rate}"
+        )
+        if s["trend"]:
+            console.print(f"  trend: {s['trend']}")
+
+
+def _num(x, fmt: str) -> str:
+    return "–" if x is None or math.isnan(x) else fmt.format(x)

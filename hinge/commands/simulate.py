@@ -1,14 +1,90 @@
-"""`hinge simulate`: not built yet."""
+"""`hinge simulate OUT`: a recording of the virtual lifter, with its exact truth beside it.
+
+Writes OUT/session.json, OUT/thigh.csv, OUT/lumbar.csv (a normal recording) plus
+OUT/truth.json (config and every rep's truth, fields as in ``hinge analyze --json``) and
+OUT/truth_angles.csv. The same arguments and seed give byte-identical files.
+"""
+
+from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from hinge.errors import NotBuiltYet
+from hinge.errors import HingeUserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("simulate", help="(not built yet)")
+    from processing.sim_imu import MOUNT_PRESETS, NOISE_LEVELS  # numpy only: --help stays fast
+    from processing.sim_motion import PATTERNS
+
+    p = sub.add_parser(
+        "simulate",
+        help="write a recording of the virtual lifter plus its truth",
+        description="Simulate a deadlift session on two virtual IMUs (thigh, lumbar) and write it "
+        "as a recording with truth.json and truth_angles.csv inside.",
+    )
+    p.add_argument("out", type=Path, metavar="OUT", help="recording directory to create (must not exist)")
+    p.add_argument("--pattern", default="knee-first", metavar="P[,P...]",
+                   help=f"pattern per rep (cycled within each set): {', '.join(PATTERNS)}")
+    p.add_argument("--cycle", choices=("rep", "set"), default="rep",
+                   help="cycle the pattern list per rep within a set (default) or per set")
+    p.add_argument("--reps", type=int, default=5, help="reps per set (default 5; 0: no lifting, only standing/walking/bends)")
+    p.add_argument("--sets", type=int, default=1, help="sets (default 1)")
+    p.add_argument("--rate", default="104,208", metavar="HZ[,HZ]",
+                   help="sample rate of both sensors, or THIGH,LUMBAR (default 104,208)")
+    p.add_argument("--seed", type=int, default=0, help="same seed, same bytes (default 0)")
+    p.add_argument("--noise", choices=tuple(NOISE_LEVELS), default="typical",
+                   help="sensor errors, soft tissue and sway (default typical; off = exact physics)")
+    p.add_argument("--pause", type=float, default=0.0, metavar="S",
+                   help="dead stop at the bottom between reps (0 = touch-and-go)")
+    p.add_argument("--tempo", type=float, default=1.2, metavar="S", help="concentric duration (default 1.2)")
+    p.add_argument("--rest", type=float, default=10.0, metavar="S", help="rest between sets (default 10)")
+    p.add_argument("--walking", action="store_true", help="walk a loop during each rest")
+    p.add_argument("--bends", type=int, default=0, metavar="N",
+                   help="small bends (not reps) before the first set and in each rest")
+    p.add_argument("--walk-first", type=float, default=0.0, metavar="S", help="walk S seconds before the first set")
+    p.add_argument("--mounting", choices=MOUNT_PRESETS, default="random",
+                   help="sensor orientation: standard = thigh on the side, lumbar flat on the back, "
+                   "x up; front = thigh sensor in front; default: random by seed")
+    p.add_argument("--side", choices=("left", "right"), default="left", help="leg wearing the thigh sensor")
+    p.add_argument("--clock-offset", type=float, default=None, metavar="S",
+                   help="lumbar's first sample minus the thigh's (default: random by seed)")
+    p.add_argument("--dropouts", type=int, default=0, metavar="N", help="gaps in one sensor's samples")
+    p.add_argument("--truth-rate", type=float, default=1000.0, metavar="HZ", help="grid of truth_angles.csv")
+    p.add_argument("--decimals", type=int, default=None, metavar="N",
+                   help="round IMU values and angles to N decimals (smaller files)")
     p.set_defaults(func=run)
 
 
+def _rates(text: str) -> dict[str, float]:
+    try:
+        parts = [float(x) for x in text.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) not in (1, 2):
+        raise HingeUserError(f"--rate: expected HZ or THIGH,LUMBAR, got {text!r}")
+    return {"thigh": parts[0], "lumbar": parts[-1]}
+
+
 def run(args: argparse.Namespace) -> int:
-    raise NotBuiltYet("simulate: not built yet")
+    from processing.simulator import SimConfig, simulate, write_simulation
+
+    if args.out.exists():
+        raise HingeUserError(f"{args.out}: already exists; choose a new directory")
+    mounting = {"thigh": args.mounting, "lumbar": "standard" if args.mounting == "front" else args.mounting}
+    cfg = SimConfig(
+        patterns=[p.strip() for p in args.pattern.split(",")], pattern_cycle=args.cycle,
+        reps=args.reps, sets=args.sets, seed=args.seed, noise=args.noise, rates_hz=_rates(args.rate),
+        pause_s=args.pause, concentric_s=args.tempo, rest_s=args.rest, walk_rest=args.walking,
+        walk_first_s=args.walk_first, bends=args.bends, mounting=mounting, side=args.side,
+        clock_offset_s=args.clock_offset, dropouts=args.dropouts, truth_rate_hz=args.truth_rate,
+    )
+    try:
+        cfg.validate()
+    except ValueError as err:
+        raise HingeUserError(f"simulate: {err}") from None
+    sim = simulate(cfg)
+    out = write_simulation(sim, args.out, decimals=args.decimals)
+    kinds = f" ({', '.join(r['pattern'] for r in sim.truth_reps)})" if sim.truth_reps else ""
+    print(f"{out}: {len(sim.truth_reps)} reps{kinds}, {sim.details['duration_s']:.1f} s")
+    return 0

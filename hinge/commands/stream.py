@@ -1,14 +1,183 @@
-"""`hinge stream`: not built yet."""
+"""`hinge stream`: a live session from the thigh and lumbar sensors, reps as they happen.
+
+``--thigh ID --lumbar ID`` (address or advertised name; without them the pair saved by the
+last session) picks the sensors; ``--virtual`` streams two virtual sensors carrying the
+virtual lifter (or ``--from REC``, a recording) over a real BLE stack instead. Headless, it
+prints the sensors' status lines every few seconds and whenever a sensor's state changes,
+and one line per rep as the streaming detector confirms it; ``--record DIR`` writes the
+session as a recording while it streams (crash-safe; losses go to ``session.json``).
+"""
+
+from __future__ import annotations
 
 import argparse
+import asyncio
+import math
+from pathlib import Path
 
-from hinge.errors import NotBuiltYet
+from hinge.errors import HingeUserError
+
+#: Headless status lines: every STATUS_EVERY_S of session time, and on every state change.
+STATUS_EVERY_S = 5.0
+FAMILIES = ("hinge", "movesense", "witmotion")
+
+
+def add_live_args(p: argparse.ArgumentParser) -> None:
+    """Options shared by `stream` and `demo`."""
+    p.add_argument("--headless", action="store_true",
+                   help="no window: print sensor status lines and one line per rep")
+    p.add_argument("--duration", type=float, default=None, metavar="S",
+                   help="stop after S seconds (virtual sensors: their data lasts S seconds)")
+    p.add_argument("--record", type=Path, default=None, metavar="DIR",
+                   help="write the session as a recording to DIR (must not exist)")
+    p.add_argument("--speed", type=float, default=1.0, metavar="X",
+                   help="virtual sensors only: stream X times faster than real time")
+    p.add_argument("--rate", type=float, default=200.0, metavar="HZ",
+                   help="sample rate to ask the sensors for (default 200)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("stream", help="(not built yet)")
+    p = sub.add_parser(
+        "stream",
+        help="live session from the thigh and lumbar sensors (or --virtual ones)",
+        description="Stream the thigh and lumbar IMUs over Bluetooth LE, detect reps live, "
+        "optionally record. IDs are addresses or advertised names (see `hinge scan`); without "
+        "them the pair of the last session is used.",
+    )
+    p.add_argument("--thigh", metavar="ID", help="thigh sensor: address or name")
+    p.add_argument("--lumbar", metavar="ID", help="lumbar (lower back) sensor: address or name")
+    p.add_argument("--virtual", action="store_true",
+                   help="two virtual sensors carrying the virtual lifter, over a real BLE stack")
+    p.add_argument("--from", dest="source", type=Path, default=None, metavar="REC",
+                   help="with --virtual: the virtual sensors replay this recording")
+    p.add_argument("--family", choices=FAMILIES, default="hinge",
+                   help="with --virtual: sensor family to emulate (default hinge)")
+    p.add_argument("--seed", type=int, default=0, help="with --virtual: virtual lifter seed")
+    p.add_argument("--scan-timeout", type=float, default=10.0, metavar="S",
+                   help="how long to look for the sensors (default 10)")
+    add_live_args(p)
     p.set_defaults(func=run)
 
 
+def check_live_args(args: argparse.Namespace) -> None:
+    if args.duration is not None and not args.duration > 0:
+        raise HingeUserError(f"--duration: must be positive, got {args.duration}")
+    if not (args.speed > 0 and math.isfinite(args.speed)):
+        raise HingeUserError(f"--speed: must be positive, got {args.speed}")
+    if not 10.0 <= args.rate <= 2000.0:
+        raise HingeUserError(f"--rate: must be 10-2000 Hz, got {args.rate}")
+    if args.record is not None and (args.record.exists() or args.record.is_symlink()):
+        raise HingeUserError(f"{args.record}: already exists; a recording is never overwritten")
+    if not args.headless:
+        # The viewer window is wired here by the lead; until then the session runs headless.
+        print("no window yet: running headless", flush=True)
+
+
+def recording_sources(path: Path) -> dict:
+    """The thigh and lumbar data of a recording, for virtual sensors to replay."""
+    from firmware_bridge.virtual.peripheral import SampleSource
+    from processing.recording import read_recording
+
+    rec = read_recording(path)
+    t0 = min(float(df["t"].iloc[0]) for df in rec.segments.values())
+    out = {}
+    for seg in ("thigh", "lumbar"):
+        df = rec.segments[seg].copy()
+        df["t"] -= t0
+        out[seg] = SampleSource.from_frame(df)
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
-    raise NotBuiltYet("stream: not built yet")
+    check_live_args(args)
+    if args.virtual:
+        from firmware_bridge.virtual.session import VirtualSession, simulated_sources
+
+        if args.thigh or args.lumbar:
+            raise HingeUserError("stream: --virtual brings its own sensors; drop --thigh/--lumbar")
+        if args.source is not None:
+            sources = recording_sources(args.source)
+            if args.duration is not None:
+                sources = {seg: s.cut(args.duration) for seg, s in sources.items()}
+        else:
+            sources = simulated_sources(args.duration, seed=args.seed, rate_hz=args.rate)
+
+        def source_factory(writer):
+            return VirtualSession(sources, family=args.family, speed=args.speed, writer=writer,
+                                  rate_hz=args.rate, scan_timeout=args.scan_timeout,
+                                  keep_log=False)
+
+        meta = {"source": f"hinge stream --virtual ({args.family})"}
+        return run_live(source_factory, args.record, None, meta)
+
+    from firmware_bridge.client import SensorSession
+
+    if args.source is not None:
+        raise HingeUserError("stream: --from needs --virtual")
+    if args.speed != 1.0:
+        raise HingeUserError("stream: --speed only applies to --virtual sensors")
+    roles = {seg: getattr(args, seg) for seg in ("thigh", "lumbar") if getattr(args, seg)}
+    if roles and len(roles) != 2:
+        raise HingeUserError("stream: give both --thigh ID and --lumbar ID (or neither, to use "
+                             "the pair saved by the last session)")
+
+    def source_factory(writer):
+        return SensorSession(roles or None, scan_timeout=args.scan_timeout, rate_hz=args.rate,
+                             writer=writer)
+
+    return run_live(source_factory, args.record, args.duration, {"source": "hinge stream"})
+
+
+def run_live(source_factory, record: Path | None, duration: float | None, meta: dict) -> int:
+    """Open the source (and the recording), run the pipeline headless until the source ends,
+    ``duration`` passes or Ctrl-C; finish the pipeline and close the recording."""
+    from processing.pipeline import Pipeline
+    from processing.recording import RecordingWriter
+
+    writer = RecordingWriter(record, ["thigh", "lumbar"], meta) if record is not None else None
+    pipeline = Pipeline(writer=writer)
+    try:
+        asyncio.run(_headless(source_factory(writer), pipeline, duration))
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
+    finally:
+        final = pipeline.finish()
+        for rep in final.reps:
+            print(rep_line(rep), flush=True)
+        if writer is not None:
+            writer.close()
+            print(f"recorded to {record}", flush=True)
+    print(f"{len(pipeline.reps)} reps", flush=True)
+    return 0
+
+
+def rep_line(rep) -> str:
+    from hinge.commands.replay import rep_line as line
+
+    return line(rep)
+
+
+async def _headless(source, pipeline, duration: float | None) -> None:
+    async with source:
+        states = _print_status(source)
+        next_status = STATUS_EVERY_S
+        async for batch in source:
+            update = pipeline.push(batch)
+            for rep in update.reps:
+                print(rep_line(rep), flush=True)
+            now = source.now()
+            current = {s.segment: s.state for s in source.status()}
+            if current != states or now >= next_status:
+                states = _print_status(source)
+                next_status = now + STATUS_EVERY_S
+            if duration is not None and now >= duration:
+                break
+        _print_status(source)
+
+
+def _print_status(source) -> dict:
+    statuses = source.status()
+    t = source.now()
+    for s in statuses:
+        print(f"[{t:6.1f} s] {s.line()}", flush=True)
+    return {s.segment: s.state for s in statuses}

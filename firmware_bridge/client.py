@@ -1,0 +1,464 @@
+"""``SensorSession``: the thigh and lumbar sensors over bleak, as one stream of sample batches.
+
+Scan once, connect serially (concurrent connects break BlueZ and bumble alike), subscribe
+through each family's driver, and then yield ``SampleBatch``es on the session clock until
+closed. The BLE callbacks only queue raw bytes with their arrival time; decoding, loss
+accounting and clock mapping happen in the consumer (``__anext__``), outside the stack.
+
+A dropped link is reconnected in the background with capped exponential backoff while
+the other sensor keeps streaming; the samples missed meanwhile are counted from the
+device's own counters (``DecodedPacket.lost``), shown live in ``status()``, written to the
+recording's ``session.json`` and never interpolated.
+
+The same code drives real sensors (bleak's platform backend) and virtual ones
+(``scanner_backend=BumbleScanner, client_backend=BumbleClient`` with ``clock=world.now``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from bleak import BleakClient, BleakScanner
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+from bleak.exc import BleakError
+
+from firmware_bridge import config
+from firmware_bridge.clock import DeviceClock
+from firmware_bridge.drivers import driver_by_name, driver_for
+from firmware_bridge.drivers.base import PacketError, SensorDriver
+from firmware_bridge.status import SensorStatus
+from hinge.errors import HingeUserError
+from processing.samples import SampleBatch
+
+log = logging.getLogger(__name__)
+
+BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
+#: Reconnect backoff: first retry after BACKOFF_START_S, doubling up to BACKOFF_MAX_S, so a
+#: sensor that advertises again is back within about BACKOFF_MAX_S plus one connect.
+BACKOFF_START_S = 0.05
+BACKOFF_MAX_S = 1.0
+#: A reconnect attempt waits this long for the sensor to advertise before backing off
+#: (short, so two lost sensors take turns on the one-connect-at-a-time lock).
+RECONNECT_ATTEMPT_S = 2.0
+#: After this long without a link, a reconnecting sensor is shown as "lost" (still retried).
+LOST_AFTER_S = 10.0
+#: At most this many queued notifications are decoded and merged into one step.
+MAX_MERGE = 64
+
+
+class NoBluetoothError(HingeUserError):
+    """This machine has no usable Bluetooth adapter."""
+
+
+def no_bluetooth(err: BaseException) -> NoBluetoothError:
+    detail = str(err) or type(err).__name__
+    return NoBluetoothError(
+        f"no Bluetooth adapter available ({detail}); try `hinge scan --virtual` or `hinge demo`")
+
+
+@dataclass
+class Found:
+    """One advertising device seen by the scan."""
+
+    device: BLEDevice
+    adv: AdvertisementData
+    driver: type[SensorDriver] | None
+
+    @property
+    def address(self) -> str:
+        return self.device.address
+
+    @property
+    def name(self) -> str | None:
+        return self.adv.local_name or self.device.name
+
+
+async def scan(timeout: float = 5.0, *, backend=None, want: Callable[[dict], bool] | None = None,
+               **bleak_kwargs) -> dict[str, Found]:
+    """Scan once; stop early as soon as ``want(found)`` is true. Errors of a missing adapter
+    become ``NoBluetoothError`` (one line, exit 2)."""
+    found: dict[str, Found] = {}
+    done = asyncio.Event()
+
+    def on_adv(device: BLEDevice, adv: AdvertisementData) -> None:
+        found[device.address] = Found(device, adv, driver_for(adv.local_name or device.name,
+                                                              list(adv.service_uuids)))
+        if want is not None and want(found):
+            done.set()
+
+    kwargs = dict(bleak_kwargs)
+    if backend is not None:
+        kwargs["backend"] = backend
+    try:
+        async with BleakScanner(on_adv, **kwargs):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), timeout)
+    except (BleakError, OSError) as err:
+        raise no_bluetooth(err) from err
+    return found
+
+
+@dataclass
+class _Sensor:
+    """Live state of one role."""
+
+    segment: str
+    wanted: str  # the ID given: an address or a name
+    found: Found | None = None
+    driver: SensorDriver | None = None
+    client: BleakClient | None = None
+    state: str = "scanning"
+    rate_hz: float | None = None
+    received: int = 0
+    lost: int = 0
+    malformed: int = 0
+    battery_pct: int | None = None
+    clock: DeviceClock = field(default_factory=DeviceClock)
+    latencies: deque = field(default_factory=lambda: deque(maxlen=100))
+    arrivals: deque = field(default_factory=lambda: deque(maxlen=64))  # (arrival, n samples)
+    last_t: float = -np.inf
+    down_since: float | None = None
+    reconnect_task: asyncio.Task | None = None
+    info: object = None
+
+    def status(self) -> SensorStatus:
+        total = self.received + self.lost
+        lat = float(np.median(self.latencies)) * 1000.0 if self.latencies else None
+        return SensorStatus(
+            segment=self.segment,
+            name=self.found.name if self.found else None,
+            address=self.found.address if self.found else None,
+            driver=self.driver.name if self.driver else None,
+            state=self.state,
+            rate_hz=self._rate(),
+            received=self.received,
+            lost_samples=self.lost,
+            loss_pct=100.0 * self.lost / total if total else 0.0,
+            malformed=self.malformed,
+            battery_pct=self.battery_pct,
+            latency_ms=lat,
+        )
+
+    def _rate(self) -> float | None:
+        """Received sample rate over the last packets (arrival clock), else the nominal rate."""
+        if len(self.arrivals) >= 8:
+            (t0, _), (t1, _) = self.arrivals[0], self.arrivals[-1]
+            n = sum(k for _, k in list(self.arrivals)[1:])
+            if t1 > t0:
+                return n / (t1 - t0)
+        return self.rate_hz
+
+
+def _matches(found: Found, wanted: str) -> bool:
+    w = wanted.strip().lower()
+    return found.address.lower() == w or (found.name or "").lower() == w
+
+
+class SensorSession:
+    """Async context manager and async iterator of ``SampleBatch`` (session clock).
+
+    ``roles`` maps segment -> sensor ID (address or advertised name); None uses the pair
+    saved by the last session. ``clock`` is the session's time base (``time.monotonic`` for
+    real sensors, the virtual world's clock for virtual ones); session time 0 is entry.
+    ``writer`` (a ``RecordingWriter``) receives loss counts and device details; the batches
+    themselves are appended by whoever consumes them (the ``Pipeline``).
+    """
+
+    def __init__(
+        self,
+        roles: dict[str, str] | None = None,
+        *,
+        scanner_backend=None,
+        client_backend=None,
+        clock: Callable[[], float] = time.monotonic,
+        scan_timeout: float = 5.0,
+        connect_timeout: float = 10.0,
+        rate_hz: float = 200.0,
+        writer=None,
+        remember: bool = True,
+    ) -> None:
+        saved = {}
+        if not roles:
+            saved = config.load_sensors()
+            roles = {seg: entry["address"] for seg, entry in saved.items()}
+            if not roles:
+                raise HingeUserError(
+                    "no sensors given and none saved: use --thigh ID --lumbar ID "
+                    "(`hinge scan` lists sensors in range)")
+        self._saved = saved or config.load_sensors()
+        self._sensors = {seg: _Sensor(seg, wanted) for seg, wanted in roles.items()}
+        self._scanner_backend = scanner_backend
+        self._client_backend = client_backend
+        self._clock = clock
+        self._t0 = clock()
+        self.scan_timeout = scan_timeout
+        self.connect_timeout = connect_timeout
+        self.rate_hz = rate_hz
+        self.writer = writer
+        self.remember = remember
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self._connect_lock = asyncio.Lock()
+        self._closed = False
+        self._pending: deque[SampleBatch] = deque()
+
+    # -- time -----------------------------------------------------------------------
+    def now(self) -> float:
+        """Session time in seconds (0 at entry)."""
+        return self._clock() - self._t0
+
+    @property
+    def queue_depth(self) -> int:
+        """Notifications received but not yet decoded (must stay small)."""
+        return self._queue.qsize()
+
+    # -- lifecycle ------------------------------------------------------------------
+    async def __aenter__(self) -> SensorSession:
+        self._t0 = self._clock()
+        try:
+            await self._scan()
+            for sensor in self._sensors.values():
+                try:
+                    await self._connect(sensor, timeout=self.connect_timeout)
+                except (BleakError, asyncio.TimeoutError) as err:
+                    raise HingeUserError(
+                        f"{sensor.segment} sensor {sensor.found.name or sensor.found.address}: "
+                        f"could not connect ({err or type(err).__name__})") from err
+        except BaseException:
+            await self.close()
+            raise
+        if self.remember:
+            self._save_pair()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop streaming, disconnect, and end the iteration."""
+        if self._closed:
+            return
+        self._closed = True
+        for sensor in self._sensors.values():
+            if sensor.reconnect_task is not None:
+                sensor.reconnect_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await sensor.reconnect_task
+            client = sensor.client
+            sensor.client = None
+            if client is not None:
+                with contextlib.suppress(BleakError, OSError, asyncio.TimeoutError, Exception):
+                    if client.is_connected:
+                        await sensor.driver.stop(client)
+                        await client.disconnect()
+            sensor.state = "stopped"
+        self._queue.put_nowait(None)
+
+    def status(self) -> list[SensorStatus]:
+        return [s.status() for s in self._sensors.values()]
+
+    # -- scan and connect ---------------------------------------------------------------
+    def _allowed(self, found: Found) -> bool:
+        """Only devices a driver recognises, or that the user saved, are ever connected."""
+        saved_addresses = {e["address"].lower() for e in self._saved.values()}
+        return found.driver is not None or found.address.lower() in saved_addresses
+
+    async def _scan(self) -> None:
+        sensors = list(self._sensors.values())
+
+        def all_found(found: dict[str, Found]) -> bool:
+            return all(any(_matches(f, s.wanted) and self._allowed(f) for f in found.values())
+                       for s in sensors)
+
+        found = await scan(self.scan_timeout, backend=self._scanner_backend, want=all_found)
+        missing = []
+        for sensor in sensors:
+            hits = [f for f in found.values() if _matches(f, sensor.wanted)]
+            if not hits:
+                missing.append(f"{sensor.segment} sensor {sensor.wanted!r} not found")
+                continue
+            f = hits[0]
+            if not self._allowed(f):
+                raise HingeUserError(
+                    f"{sensor.segment} sensor {sensor.wanted!r}: no hinge driver recognises "
+                    f"{f.name or f.address} (uuids {', '.join(f.adv.service_uuids) or 'none'})")
+            if f.driver is None:  # a saved address: use the driver saved with it
+                saved = next(e for e in self._saved.values()
+                             if e["address"].lower() == f.address.lower())
+                try:
+                    f.driver = driver_by_name(saved.get("driver", ""))
+                except KeyError as err:
+                    raise HingeUserError(f"{config.sensors_path()}: {err.args[0]}") from None
+            sensor.found = f
+            sensor.driver = f.driver(self.rate_hz)
+            # a clock reconstructed from the nominal rate may be off by per cent, not ppm
+            sensor.clock = DeviceClock(max_drift=getattr(f.driver, "max_clock_drift", 1e-3))
+        if missing:
+            raise HingeUserError("; ".join(missing) + f" after scanning {self.scan_timeout:g} s "
+                                 "(is it on and advertising? `hinge scan` lists sensors in range)")
+        used = [s.found.address for s in sensors]
+        if len(set(used)) != len(used):
+            raise HingeUserError("the same sensor was given for two roles")
+
+    async def _connect(self, sensor: _Sensor, timeout: float) -> None:
+        """One connect + driver start, holding the session's connect lock."""
+        sensor.state = "connecting" if sensor.down_since is None else sensor.state
+        kwargs = {"timeout": timeout, "disconnected_callback": self._on_disconnected(sensor)}
+        if self._client_backend is not None:
+            kwargs["backend"] = self._client_backend
+        async with self._connect_lock:
+            client = BleakClient(sensor.found.device, **kwargs)
+            try:
+                await client.connect()
+            except (BleakError, OSError) as err:
+                if sensor.down_since is None and isinstance(err, OSError):
+                    raise no_bluetooth(err) from err
+                raise
+            sensor.client = client  # from here on a drop is the session's to handle
+            try:
+                info = await sensor.driver.start(client, self._on_data(sensor))
+                await self._read_battery(sensor, client, info)
+            except BaseException:
+                sensor.client = None
+                with contextlib.suppress(Exception):
+                    await client.disconnect()
+                raise
+        sensor.info = info
+        sensor.rate_hz = info.rate_hz or self.rate_hz
+        sensor.state = "streaming"
+        sensor.down_since = None
+        if self.writer is not None:
+            fields = {k: v for k, v in vars(info).items() if v is not None and k != "extra"}
+            fields.update(info.extra or {})
+            fields.setdefault("name", sensor.found.name)
+            fields.setdefault("address", sensor.found.address)
+            fields["battery_pct"] = sensor.battery_pct
+            self.writer.update_sensor(sensor.segment, **fields)
+
+    async def _read_battery(self, sensor: _Sensor, client: BleakClient, info) -> None:
+        sensor.battery_pct = info.battery_pct
+        if sensor.battery_pct is not None:
+            return
+        if client.services.get_characteristic(BATTERY_LEVEL_UUID) is None:
+            return
+        with contextlib.suppress(BleakError, OSError, asyncio.TimeoutError, Exception):
+            data = await client.read_gatt_char(BATTERY_LEVEL_UUID)
+            if len(data) == 1 and data[0] <= 100:
+                sensor.battery_pct = int(data[0])
+
+    def _on_data(self, sensor: _Sensor) -> Callable[[bytes], None]:
+        queue, clock = self._queue, self._clock
+
+        def on_data(data: bytes) -> None:  # inside the BLE stack: only queue
+            queue.put_nowait((sensor, clock(), bytes(data)))
+
+        return on_data
+
+    def _on_disconnected(self, sensor: _Sensor) -> Callable[[BleakClient], None]:
+        def on_disconnected(client: BleakClient) -> None:
+            if self._closed or client is not sensor.client:
+                return
+            log.info("%s: link lost", sensor.segment)
+            sensor.client = None
+            sensor.state = "reconnecting"
+            sensor.down_since = self.now()
+            if sensor.reconnect_task is not None and not sensor.reconnect_task.done():
+                return  # lost again while starting: the running reconnect loop retries
+            sensor.reconnect_task = asyncio.get_running_loop().create_task(
+                self._reconnect(sensor))
+
+        return on_disconnected
+
+    async def _reconnect(self, sensor: _Sensor) -> None:
+        """Try again and again, backing off up to BACKOFF_MAX_S; the session goes on."""
+        delay = BACKOFF_START_S
+        while not self._closed:
+            await asyncio.sleep(delay)
+            if self.now() - sensor.down_since > LOST_AFTER_S:
+                sensor.state = "lost"
+            try:
+                await self._connect(sensor, timeout=RECONNECT_ATTEMPT_S)
+                log.info("%s: reconnected", sensor.segment)
+                return
+            except (BleakError, OSError, asyncio.TimeoutError) as err:
+                log.debug("%s: reconnect failed: %s", sensor.segment, err)
+            delay = min(delay * 2, BACKOFF_MAX_S)
+
+    def _save_pair(self) -> None:
+        pair = {s.segment: {"address": s.found.address, "name": s.found.name,
+                            "driver": s.driver.name} for s in self._sensors.values()}
+        try:
+            config.save_sensors(pair)
+        except OSError as err:  # remembering is a convenience, never a reason to stop
+            log.warning("could not save the sensor pair: %s", err)
+
+    # -- the stream -----------------------------------------------------------------------
+    def __aiter__(self) -> SensorSession:
+        return self
+
+    async def __anext__(self) -> SampleBatch:
+        """The next batch. Notifications that queued up meanwhile are decoded together and
+        merged per sensor, so a consumer that fell behind catches up in few, larger steps."""
+        while not self._pending:
+            item = await self._queue.get()
+            items = [item]
+            while item is not None and len(items) < MAX_MERGE and not self._queue.empty():
+                item = self._queue.get_nowait()
+                items.append(item)
+            if items[-1] is None:
+                items.pop()
+                self._queue.put_nowait(None)  # keep ending any further reads
+                if not items:
+                    raise StopAsyncIteration
+            merged: dict[str, list[SampleBatch]] = {}
+            for it in items:
+                batch = self._decode(*it)
+                if batch is not None:
+                    merged.setdefault(batch.segment, []).append(batch)
+            self._pending.extend(_concat(parts) for parts in merged.values())
+        return self._pending.popleft()
+
+    def _decode(self, sensor: _Sensor, arrival_clock: float, data: bytes) -> SampleBatch | None:
+        arrival = arrival_clock - self._t0
+        try:
+            packet = sensor.driver.decode(data, arrival)
+        except PacketError as err:
+            sensor.malformed += 1
+            log.debug("%s: malformed packet skipped: %s", sensor.segment, err)
+            return None
+        if packet.lost:
+            sensor.lost += packet.lost
+            if self.writer is not None:
+                self.writer.add_loss(sensor.segment, packet.lost)
+        n = len(packet)
+        if n == 0:
+            return None
+        sensor.received += n
+        sensor.arrivals.append((arrival, n))
+        device_t = packet.device_t
+        sensor.clock.add(float(device_t[-1]), arrival)
+        t = sensor.clock.to_session(np.asarray(device_t, dtype=np.float64))
+        sensor.latencies.append(arrival - float(t[-1]))
+        if not t[0] > sensor.last_t:  # a refined clock fit must never reorder samples
+            t = np.maximum(t, sensor.last_t + 1e-6 * np.arange(1, n + 1))
+        sensor.last_t = float(t[-1])
+        extra = {"device_t": np.asarray(device_t, dtype=np.float64)}
+        if packet.seq is not None:
+            extra["seq"] = packet.seq + np.arange(n, dtype=np.float64)
+        return SampleBatch(sensor.segment, t, packet.acc, packet.gyr, extra)
+
+
+def _concat(parts: list[SampleBatch]) -> SampleBatch:
+    if len(parts) == 1:
+        return parts[0]
+    return SampleBatch(parts[0].segment, np.concatenate([p.t for p in parts]),
+                       np.concatenate([p.acc for p in parts]),
+                       np.concatenate([p.gyr for p in parts]),
+                       {k: np.concatenate([p.extra[k] for p in parts]) for k in parts[0].extra})

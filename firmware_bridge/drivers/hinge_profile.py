@@ -1,0 +1,463 @@
+"""The hinge open profile v1: a GATT profile for DIY IMU firmware (nRF52840 / ESP32 boards).
+
+``docs/protocol.md`` is the specification; this module is its executable form. The encoders
+(``encode_data_packet``, ``encode_info``, ``parse_control``) are what a peripheral does
+(the virtual sensors use them, so they produce exactly the bytes the spec describes) and
+the driver is the exact inverse. Everything a device sends is parsed strictly: a packet that
+does not match the spec byte for byte raises ``PacketError`` and is counted, never guessed at.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from firmware_bridge.drivers.base import (
+    BATTERY_LEVEL_UUID,  # noqa: F401  (part of this profile's GATT layout)
+    DecodedPacket,
+    DeviceInfo,
+    PacketError,
+    SensorDriver,
+    read_battery,
+)
+from firmware_bridge.timestamps import PeriodEstimator, Unwrapper
+
+PROTOCOL_VERSION = 1
+
+# --- GATT layout (lower-case 128-bit strings, as bleak reports them) ---------------------
+SERVICE_UUID = "73ac0001-a3e2-4a65-aecf-41b2dd829b26"
+DATA_UUID = "73ac0002-a3e2-4a65-aecf-41b2dd829b26"  # notify
+CONTROL_UUID = "73ac0003-a3e2-4a65-aecf-41b2dd829b26"  # write with response
+INFO_UUID = "73ac0004-a3e2-4a65-aecf-41b2dd829b26"  # read
+
+BATTERY_SERVICE_UUID = "0000180f-0000-1000-8000-00805f9b34fb"  # level: BATTERY_LEVEL_UUID
+DEVICE_INFO_SERVICE_UUID = "0000180a-0000-1000-8000-00805f9b34fb"
+MANUFACTURER_UUID = "00002a29-0000-1000-8000-00805f9b34fb"
+MODEL_UUID = "00002a24-0000-1000-8000-00805f9b34fb"
+FIRMWARE_REV_UUID = "00002a26-0000-1000-8000-00805f9b34fb"
+
+NAME_PREFIX = "hinge"
+
+# --- data packet --------------------------------------------------------------------------
+HEADER = struct.Struct("<BBHIB")  # version, flags, seq (uint16), t_first_us (uint32), n
+SAMPLE_BYTES = 12  # 6 x int16: ax ay az gx gy gz
+SEQ_MODULUS = 1 << 16
+TIME_MODULUS = 1 << 32  # microseconds: wraps every 71.6 min
+ATT_MTU = 247
+MAX_SAMPLES = (ATT_MTU - 3 - HEADER.size) // SAMPLE_BYTES  # 19 at the recommended MTU
+
+FLAG_FIFO_OVERFLOW = 0x01
+FLAG_ACC_CLIPPED = 0x02
+FLAG_GYR_CLIPPED = 0x04
+FLAGS_RESERVED = 0xF8
+INT16_MIN, INT16_MAX = -32768, 32767
+
+# --- control ------------------------------------------------------------------------------
+OP_START = 0x01
+OP_STOP = 0x02
+OP_SET_RATE = 0x03  # + uint16 Hz
+OP_SET_BATCH = 0x04  # + uint8 samples per notification
+OP_SET_PLACEMENT = 0x05  # + UTF-8 label, 1..16 bytes
+PLACEMENT_MAX_BYTES = 16
+
+# ATT application error codes a device returns in the write response (0x80-0x9f are the
+# application's range in the Bluetooth Core spec).
+ERR_UNKNOWN_OPCODE = 0x80
+ERR_INVALID_LENGTH = 0x81
+ERR_UNSUPPORTED_VALUE = 0x82
+ERR_BUSY = 0x83  # not allowed while streaming
+
+INFO_MAX_BYTES = 512
+
+G = 9.80665
+
+
+class ControlError(Exception):
+    """A control write the device must reject; ``code`` is the ATT error code to return."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class HingeInfo:
+    """The info characteristic: what the host needs to decode and label the data."""
+
+    firmware: str
+    imu: str
+    acc_range_g: float
+    acc_scale: float  # m/s^2 per LSB
+    gyr_range_dps: float
+    gyr_scale: float  # rad/s per LSB
+    rate_hz: float  # actual output data rate
+    rates: tuple[int, ...]  # rates SET_RATE accepts
+    batch: int  # samples per notification
+    placement: str  # "thigh", "lumbar" or "" when unset
+    streaming: bool
+    protocol: int = PROTOCOL_VERSION
+    extensions: dict = field(default_factory=dict)  # vendor keys, "x_" prefixed
+
+
+def default_info(
+    placement: str = "",
+    rate_hz: float = 208.0,
+    batch: int = 10,
+    firmware: str = "0.1.0",
+    imu: str = "LSM6DSO",
+    streaming: bool = False,
+) -> HingeInfo:
+    """Info of a typical board: +-16 g and +-2000 dps full scale on an int16 IMU."""
+    return HingeInfo(
+        firmware=firmware,
+        imu=imu,
+        acc_range_g=16.0,
+        acc_scale=16.0 * G / 32768.0,
+        gyr_range_dps=2000.0,
+        gyr_scale=math.radians(2000.0) / 32768.0,
+        rate_hz=float(rate_hz),
+        rates=(52, 104, 208, 416),
+        batch=batch,
+        placement=placement,
+        streaming=streaming,
+    )
+
+
+# JSON keys of the info characteristic (``v`` = protocol version, ``fw`` = firmware version;
+# short so that a typical info fits one ATT read of MTU-1 = 246 bytes).
+_INFO_FIELDS: dict[str, tuple[type, ...]] = {
+    "v": (int,),
+    "fw": (str,),
+    "imu": (str,),
+    "acc_range_g": (int, float),
+    "acc_scale": (int, float),
+    "gyr_range_dps": (int, float),
+    "gyr_scale": (int, float),
+    "rate_hz": (int, float),
+    "rates": (list,),
+    "batch": (int,),
+    "placement": (str,),
+    "streaming": (bool,),
+}
+
+
+def encode_info(info: HingeInfo) -> bytes:
+    """Bytes of the info characteristic: compact UTF-8 JSON, keys as in ``docs/protocol.md``."""
+    d = asdict(info)
+    ext = d.pop("extensions")
+    d = {"v": d.pop("protocol"), "fw": d.pop("firmware"), **d}
+    for key in ("acc_range_g", "gyr_range_dps", "rate_hz"):
+        if float(d[key]).is_integer():
+            d[key] = int(d[key])
+    d["rates"] = list(d["rates"])
+    d.update(ext)
+    return json.dumps(d, separators=(",", ":")).encode()
+
+
+def decode_info(data: bytes) -> HingeInfo:
+    """Parse the info characteristic strictly (every field present, typed and in range)."""
+    if len(data) > INFO_MAX_BYTES:
+        raise PacketError(f"info: {len(data)} bytes, more than {INFO_MAX_BYTES}")
+    try:
+        d = json.loads(bytes(data).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise PacketError(f"info: not UTF-8 JSON ({e})") from None
+    if not isinstance(d, dict):
+        raise PacketError("info: not a JSON object")
+    if d.get("v") != PROTOCOL_VERSION or isinstance(d.get("v"), bool):
+        raise PacketError(f"info: protocol version {d.get('v')!r}, expected {PROTOCOL_VERSION}")
+    for key, types in _INFO_FIELDS.items():
+        if key not in d:
+            raise PacketError(f"info: missing {key!r}")
+        v = d[key]
+        if not isinstance(v, types) or (isinstance(v, bool) and bool not in types):
+            raise PacketError(f"info: {key!r} has type {type(v).__name__}")
+    unknown = [k for k in d if k not in _INFO_FIELDS and not k.startswith("x_")]
+    if unknown:
+        raise PacketError(f"info: unknown keys {unknown} (vendor keys start with 'x_')")
+    for key in ("acc_range_g", "acc_scale", "gyr_range_dps", "gyr_scale", "rate_hz"):
+        if not (math.isfinite(d[key]) and d[key] > 0):
+            raise PacketError(f"info: {key!r} must be a positive number, got {d[key]!r}")
+    rates = d["rates"]
+    if not rates or not all(isinstance(r, int) and not isinstance(r, bool) and 0 < r < 65536 for r in rates):
+        raise PacketError("info: 'rates' must be a non-empty list of integers 1..65535")
+    if not 1 <= d["batch"] <= 255:
+        raise PacketError(f"info: 'batch' {d['batch']} outside 1..255")
+    if len(d["placement"].encode()) > PLACEMENT_MAX_BYTES:
+        raise PacketError(f"info: 'placement' longer than {PLACEMENT_MAX_BYTES} bytes")
+    ext = {k: v for k, v in d.items() if k.startswith("x_")}
+    return HingeInfo(
+        firmware=d["fw"],
+        imu=d["imu"],
+        acc_range_g=float(d["acc_range_g"]),
+        acc_scale=float(d["acc_scale"]),
+        gyr_range_dps=float(d["gyr_range_dps"]),
+        gyr_scale=float(d["gyr_scale"]),
+        rate_hz=float(d["rate_hz"]),
+        rates=tuple(rates),
+        batch=d["batch"],
+        placement=d["placement"],
+        streaming=d["streaming"],
+        extensions=ext,
+    )
+
+
+def quantise(values: np.ndarray, scale: float) -> tuple[np.ndarray, bool]:
+    """SI values to int16 counts (round to nearest, saturate); True if any sample saturated."""
+    counts = np.rint(np.asarray(values, dtype=float) / scale)
+    clipped = bool(np.any(counts >= INT16_MAX) or np.any(counts <= INT16_MIN))
+    return np.clip(counts, INT16_MIN, INT16_MAX).astype("<i2"), clipped
+
+
+def encode_data_packet(
+    seq: int,
+    t_first_us: int,
+    acc: np.ndarray,
+    gyr: np.ndarray,
+    info: HingeInfo,
+    fifo_overflow: bool = False,
+) -> bytes:
+    """One data notification, as the firmware builds it.
+
+    ``seq`` is the index of the first sample since streaming started (wrapped to uint16 here),
+    ``t_first_us`` its device time in microseconds (wrapped to uint32 here), ``acc`` (N, 3)
+    m/s^2 and ``gyr`` (N, 3) rad/s. Values are quantised with the info's scale factors; the
+    clipping flags are set when a sample saturates int16.
+    """
+    acc = np.atleast_2d(acc)
+    gyr = np.atleast_2d(gyr)
+    n = len(acc)
+    if n < 1 or n > 255 or acc.shape != (n, 3) or gyr.shape != (n, 3):
+        raise ValueError(f"need 1..255 samples of (acc xyz, gyr xyz), got {acc.shape} and {gyr.shape}")
+    a, a_clip = quantise(acc, info.acc_scale)
+    g, g_clip = quantise(gyr, info.gyr_scale)
+    flags = (
+        (FLAG_FIFO_OVERFLOW if fifo_overflow else 0)
+        | (FLAG_ACC_CLIPPED if a_clip else 0)
+        | (FLAG_GYR_CLIPPED if g_clip else 0)
+    )
+    header = HEADER.pack(PROTOCOL_VERSION, flags, seq % SEQ_MODULUS, t_first_us % TIME_MODULUS, n)
+    return header + np.hstack([a, g]).astype("<i2").tobytes()
+
+
+# --- control commands (host side builds, device side parses) -----------------------------
+def cmd_start() -> bytes:
+    return bytes([OP_START])
+
+
+def cmd_stop() -> bytes:
+    return bytes([OP_STOP])
+
+
+def cmd_set_rate(hz: int) -> bytes:
+    return bytes([OP_SET_RATE]) + struct.pack("<H", hz)
+
+
+def cmd_set_batch(n: int) -> bytes:
+    return bytes([OP_SET_BATCH, n])
+
+
+def cmd_set_placement(label: str) -> bytes:
+    return bytes([OP_SET_PLACEMENT]) + label.encode()
+
+
+def parse_control(data: bytes, info: HingeInfo) -> tuple[int, int | str | None]:
+    """What a device does with a control write: (opcode, argument) or ``ControlError``.
+
+    Checks the rules of ``docs/protocol.md`` against the device's current ``info`` (rate in
+    ``info.rates``, batch within the MTU, no rate/batch change while streaming).
+    """
+    if not data:
+        raise ControlError(ERR_INVALID_LENGTH, "empty control write")
+    op, arg = data[0], bytes(data[1:])
+    if op in (OP_START, OP_STOP):
+        if arg:
+            raise ControlError(ERR_INVALID_LENGTH, f"opcode {op:#04x} takes no argument")
+        return op, None
+    if op == OP_SET_RATE:
+        if len(arg) != 2:
+            raise ControlError(ERR_INVALID_LENGTH, "SET_RATE takes a uint16")
+        hz = struct.unpack("<H", arg)[0]
+        if hz not in info.rates:
+            raise ControlError(ERR_UNSUPPORTED_VALUE, f"rate {hz} Hz not in {info.rates}")
+        if info.streaming:
+            raise ControlError(ERR_BUSY, "stop streaming before changing the rate")
+        return op, hz
+    if op == OP_SET_BATCH:
+        if len(arg) != 1:
+            raise ControlError(ERR_INVALID_LENGTH, "SET_BATCH takes a uint8")
+        if not 1 <= arg[0] <= MAX_SAMPLES:
+            raise ControlError(ERR_UNSUPPORTED_VALUE, f"batch {arg[0]} outside 1..{MAX_SAMPLES}")
+        if info.streaming:
+            raise ControlError(ERR_BUSY, "stop streaming before changing the batch size")
+        return op, arg[0]
+    if op == OP_SET_PLACEMENT:
+        if not 1 <= len(arg) <= PLACEMENT_MAX_BYTES:
+            raise ControlError(ERR_INVALID_LENGTH, f"placement must be 1..{PLACEMENT_MAX_BYTES} bytes")
+        try:
+            return op, arg.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ControlError(ERR_UNSUPPORTED_VALUE, "placement is not UTF-8") from None
+    raise ControlError(ERR_UNKNOWN_OPCODE, f"unknown opcode {op:#04x}")
+
+
+def nearest_rate(requested: float, rates: tuple[int, ...]) -> int:
+    """The supported rate closest to ``requested`` (ties go to the higher rate)."""
+    return min(rates, key=lambda r: (abs(r - requested), -r))
+
+
+async def _read_text(client, uuid: str) -> str | None:
+    """Read an optional UTF-8 characteristic (Device Information); None if absent or broken."""
+    try:
+        return bytes(await client.read_gatt_char(uuid)).decode("utf-8").strip("\x00 ") or None
+    except Exception:  # optional characteristic: any failure just means "not available"
+        return None
+
+
+class HingeProfileDriver(SensorDriver):
+    """Driver for devices speaking the hinge open profile v1."""
+
+    name = "hinge"
+    service_uuids = (SERVICE_UUID,)
+
+    def __init__(self, rate_hz: float = 208.0, info: HingeInfo | None = None) -> None:
+        super().__init__(rate_hz)
+        self.info = info
+        nominal = 1.0 / (info.rate_hz if info else rate_hz)
+        self._period = PeriodEstimator(nominal)
+        self._seq = Unwrapper(SEQ_MODULUS)
+        self._t = Unwrapper(TIME_MODULUS)
+        self._prev: tuple[int, int, int] | None = None  # (seq raw, t raw, n) of the last packet
+
+    @classmethod
+    def matches(cls, name: str | None, service_uuids: list[str]) -> bool:
+        if SERVICE_UUID in (u.lower() for u in service_uuids):
+            return True
+        return bool(name) and name.lower().startswith(NAME_PREFIX)
+
+    async def start(self, client, on_data: Callable[[bytes], None]) -> DeviceInfo:
+        info = decode_info(bytes(await client.read_gatt_char(INFO_UUID)))
+        target = nearest_rate(self.rate_hz, info.rates)
+        if abs(info.rate_hz - target) > 0.01 * target:
+            if info.streaming:
+                await client.write_gatt_char(CONTROL_UUID, cmd_stop(), response=True)
+            await client.write_gatt_char(CONTROL_UUID, cmd_set_rate(target), response=True)
+            info = decode_info(bytes(await client.read_gatt_char(INFO_UUID)))
+        if self.info is None or self.info.rate_hz != info.rate_hz:
+            self._period.reset(1.0 / info.rate_hz)
+        self.info = info
+        manufacturer = await _read_text(client, MANUFACTURER_UUID)
+        model = await _read_text(client, MODEL_UUID)
+        firmware = await _read_text(client, FIRMWARE_REV_UUID)
+        battery = await read_battery(client)
+        await client.start_notify(DATA_UUID, lambda _sender, data: on_data(bytes(data)))
+        if not info.streaming:
+            await client.write_gatt_char(CONTROL_UUID, cmd_start(), response=True)
+        return DeviceInfo(
+            driver=self.name,
+            firmware=info.firmware or firmware,
+            model=model or info.imu,
+            rate_hz=info.rate_hz,
+            placement=info.placement or None,
+            battery_pct=battery,
+            timestamps="device",
+            extra={
+                "protocol": info.protocol,
+                "imu": info.imu,
+                "manufacturer": manufacturer,
+                "acc_range_g": info.acc_range_g,
+                "acc_scale": info.acc_scale,
+                "gyr_range_dps": info.gyr_range_dps,
+                "gyr_scale": info.gyr_scale,
+                "batch": info.batch,
+            },
+        )
+
+    async def stop(self, client) -> None:
+        try:
+            await client.write_gatt_char(CONTROL_UUID, cmd_stop(), response=True)
+        except Exception:  # best effort: the link may already be gone
+            pass
+        try:
+            await client.stop_notify(DATA_UUID)
+        except Exception:
+            pass
+
+    def decode(self, data: bytes, arrival: float | None = None) -> DecodedPacket:
+        if self.info is None:
+            raise RuntimeError("hinge profile: read the info characteristic (start()) before decoding")
+        if len(data) < HEADER.size:
+            raise PacketError(f"data: {len(data)} bytes, shorter than the {HEADER.size}-byte header")
+        version, flags, seq, t_us, n = HEADER.unpack_from(data)
+        if version != PROTOCOL_VERSION:
+            raise PacketError(f"data: protocol version {version}, expected {PROTOCOL_VERSION}")
+        if flags & FLAGS_RESERVED:
+            raise PacketError(f"data: reserved flag bits set ({flags:#04x})")
+        if n == 0:
+            raise PacketError("data: sample count 0")
+        if len(data) != HEADER.size + n * SAMPLE_BYTES:
+            raise PacketError(f"data: {len(data)} bytes for {n} samples, expected {HEADER.size + n * SAMPLE_BYTES}")
+
+        restart = counter_reset = False
+        lost = 0
+        if self._prev is None:
+            idx, t_unw = self._seq.advance(seq, 0), self._t.advance(t_us, 0)
+        else:
+            prev_seq, prev_t, prev_n = self._prev
+            dt_us = self._t.step(t_us)
+            if dt_us == 0 and seq == prev_seq:
+                raise PacketError("data: duplicate of the previous packet")
+            k_time = dt_us * 1e-6 / self._period.period  # samples elapsed by the device clock
+            if dt_us <= 0:
+                restart = True  # device time went backwards: the device restarted
+            else:
+                # The uint16 counter wraps every 65536 samples; the device time (71 min)
+                # says how many wraps passed, the counter gives the exact count.
+                ds = (seq - prev_seq) % SEQ_MODULUS
+                k = ds + SEQ_MODULUS * round((k_time - ds) / SEQ_MODULUS)
+                if k < prev_n:
+                    # Time went on but the counter went back: streaming was restarted
+                    # (START after STOP counts from 0). The device clock measures the gap.
+                    counter_reset = True
+                    lost = max(0, round(k_time) - prev_n)
+                else:
+                    lost = k - prev_n
+            if restart or counter_reset:
+                self._seq.reset()
+                self._seq.advance(seq, 0)
+                idx = self._seq.last
+                if restart:
+                    self._t.reset()
+                    self._period.reset()
+                    t_unw = self._t.advance(t_us, 0)
+                else:
+                    t_unw = self._t.advance(t_us, dt_us)
+                    self._period.reset()
+            else:
+                idx = self._seq.advance(seq, k)
+                t_unw = self._t.advance(t_us, dt_us)
+        self._prev = (seq, t_us, n)
+
+        t0 = t_unw * 1e-6
+        period = self._period.update(idx, t0)
+        counts = np.frombuffer(data, dtype="<i2", offset=HEADER.size).reshape(n, 6).astype(np.float64)
+        return DecodedPacket(
+            acc=counts[:, :3] * self.info.acc_scale,
+            gyr=counts[:, 3:] * self.info.gyr_scale,
+            device_t=t0 + np.arange(n) * period,
+            seq=seq,
+            seq_modulus=SEQ_MODULUS,
+            flags={
+                "fifo_overflow": bool(flags & FLAG_FIFO_OVERFLOW),
+                "acc_clipped": bool(flags & FLAG_ACC_CLIPPED),
+                "gyr_clipped": bool(flags & FLAG_GYR_CLIPPED),
+                "restart": restart,
+                "counter_reset": counter_reset,
+            },
+            lost=lost,
+        )

@@ -1,0 +1,99 @@
+"""The virtual radio world: one ``VirtualLink``, the host's central, the sensors, one clock.
+
+Everything that speaks over the virtual link lives in one event loop (bumble's virtual
+controllers must be created inside the running loop). A ``VirtualWorld`` is an async
+context manager that installs itself as the current world, so that bleak, which builds
+its backend objects itself (``BleakScanner(backend=BumbleScanner)``), finds the link and the
+central without extra arguments.
+
+``speed`` runs the virtual sensors' sample clocks faster than real time (tests and
+benchmarks); ``now()`` is that scaled clock and serves as the session clock of a virtual
+session, so that times stay comparable with the sensors' ground truth at any speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from contextvars import ContextVar
+
+from bumble import hci
+from bumble.device import Device
+from bumble.transport.common import AsyncPipeSink
+
+from firmware_bridge.virtual.controller import QuietHost, VirtualController, VirtualLink
+
+_current: ContextVar[VirtualWorld | None] = ContextVar("hinge_virtual_world", default=None)
+_address_counter = itertools.count(1)
+
+
+def current_world() -> VirtualWorld:
+    """The world installed by the innermost ``async with VirtualWorld()`` of this task."""
+    world = _current.get()
+    if world is None:
+        raise RuntimeError("no virtual BLE world is running (use `async with VirtualWorld():`)")
+    return world
+
+
+def random_static_address() -> hci.Address:
+    """A fresh random static address (two top bits set): LocalLink routes by random address."""
+    n = next(_address_counter)
+    return hci.Address(f"C4:1E:{(n >> 24) & 0xFF:02X}:{(n >> 16) & 0xFF:02X}:"
+                       f"{(n >> 8) & 0xFF:02X}:{n & 0xFF:02X}", hci.Address.RANDOM_DEVICE_ADDRESS)
+
+
+def make_device(link: VirtualLink, name: str, address: hci.Address | None = None) -> Device:
+    """A bumble ``Device`` (host stack) over its own ``VirtualController`` on ``link``."""
+    controller = VirtualController(name, link)
+    device = Device(name=name, address=address or random_static_address(),
+                    host=QuietHost(controller, AsyncPipeSink(controller)))
+    device.controller = controller  # so faults can switch its radio off
+    return device
+
+
+class VirtualWorld:
+    """One virtual radio medium with the host's central and any number of virtual sensors."""
+
+    def __init__(self, speed: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.speed = speed
+        self.link: VirtualLink | None = None
+        self.sensors: list = []
+        self._central: Device | None = None
+        self._central_lock = asyncio.Lock()
+        self.connect_lock = asyncio.Lock()
+        self._t0 = time.monotonic()
+        self._token = None
+
+    def now(self) -> float:
+        """Seconds since the world began, at ``speed`` times real time."""
+        return (time.monotonic() - self._t0) * self.speed
+
+    async def __aenter__(self) -> VirtualWorld:
+        self.link = VirtualLink()
+        self._t0 = time.monotonic()
+        self._token = _current.set(self)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        for sensor in self.sensors:
+            await sensor.close()
+        if self.link is not None:
+            self.link.close()
+        _current.reset(self._token)
+
+    async def add(self, sensor) -> None:
+        """Power a virtual sensor on (it starts advertising) and keep it for clean-up."""
+        await sensor.power_on(self)
+        self.sensors.append(sensor)
+
+    async def central(self) -> Device:
+        """The host-side bumble device under the bleak backend (created on first use)."""
+        async with self._central_lock:
+            if self._central is None:
+                device = make_device(self.link, "hinge-host")
+                await device.power_on()
+                self._central = device
+            return self._central

@@ -1,0 +1,127 @@
+"""Offline segment angles of a recording: trunk, thigh, hip, and extension velocities.
+
+Per sensor: vqf offline orientation (``processing.fusion``) gives the direction of gravity in
+the sensor frame; the calibration (``processing.calibration``) turns it into the segment's
+sagittal inclination. Both sensors are then linearly interpolated onto one session time grid
+``t_k = k / rate_hz`` (the two sensors' clocks and rates differ). Grid points inside a long
+dropout of either sensor (> ``fusion.GAP_FILL_MAX_S``) are left out, so the frame times jump
+there; consumers see the gap as a step in ``t`` larger than ``1 / rate_hz``.
+
+Velocities come from the gyroscope, bias-corrected with vqf's running bias estimate and
+projected on the flexion axis: ``knee_ext_deg_s = -d(thigh_deg)/dt`` and
+``hip_ext_deg_s = -d(trunk_deg)/dt`` for rotation about the axis, without the lag and noise
+of differentiating angles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from hinge.errors import HingeUserError
+from processing.calibration import (
+    Calibration,
+    find_still_period,
+    no_still_error,
+    segment_calibration,
+    up_vectors,
+    upright,
+)
+from processing.fusion import GAP_FILL_MAX_S, fuse_offline
+from processing.samples import SEGMENTS_REQUIRED, AngleFrames
+
+AXIS_EVIDENCE_HZ = 50.0  # up-vectors per second used for the flexion axis (motion < 10 Hz)
+
+
+@dataclass
+class AnglesResult:
+    """``frames``: DataFrame with ``ANGLE_COLUMNS``; ``calibration``: how they were zeroed."""
+
+    frames: pd.DataFrame
+    calibration: Calibration
+
+
+@dataclass
+class SegmentTrack:
+    """One sensor's per-sample inclination (deg) and flexion rate (deg/s) on its own clock."""
+
+    t: np.ndarray
+    angle_deg: np.ndarray
+    rate_deg_s: np.ndarray
+
+
+def grid_times(t_start: float, t_end: float, rate_hz: float) -> np.ndarray:
+    """Session grid ``k / rate_hz`` covering [t_start, t_end] (shared by offline and streaming)."""
+    k0 = int(np.ceil(t_start * rate_hz - 1e-9))
+    k1 = int(np.floor(t_end * rate_hz + 1e-9))
+    return np.arange(k0, k1 + 1) / rate_hz
+
+
+def on_grid(track: SegmentTrack, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Linear interpolation of a track at grid times; also a mask of grid points that are
+    bracketed by samples no further apart than a fillable gap."""
+    t = track.t
+    j = np.searchsorted(t, grid, side="left")
+    n = len(t)
+    jr = np.minimum(j, n - 1)
+    jl = np.maximum(j - 1, 0)
+    ok = (t[jr] == grid) | ((j > 0) & (j < n) & (t[jr] - t[jl] <= GAP_FILL_MAX_S))
+    return np.interp(grid, t, track.angle_deg), np.interp(grid, t, track.rate_deg_s), ok
+
+
+def combine(tracks: dict[str, SegmentTrack], grid: np.ndarray) -> AngleFrames:
+    """Frames at the grid points covered by both required segments."""
+    th, th_rate, ok1 = on_grid(tracks["thigh"], grid)
+    tr, tr_rate, ok2 = on_grid(tracks["lumbar"], grid)
+    ok = ok1 & ok2
+    if not ok.all():
+        grid, tr, th, th_rate, tr_rate = grid[ok], tr[ok], th[ok], th_rate[ok], tr_rate[ok]
+    return AngleFrames(grid, tr, th, tr + th, -th_rate, -tr_rate)
+
+
+def _arrays(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    t = df["t"].to_numpy(dtype=np.float64)
+    acc = np.ascontiguousarray(df[["ax", "ay", "az"]].to_numpy(dtype=np.float64))
+    gyr = np.ascontiguousarray(df[["gx", "gy", "gz"]].to_numpy(dtype=np.float64))
+    return t, acc, gyr
+
+
+def angles_from_segments(
+    segments: dict[str, pd.DataFrame], rate_hz: float = 200.0, source: str = "recording"
+) -> AnglesResult:
+    """Angles from per-segment DataFrames with the recording columns ``t,ax..gz``
+    (a ``Recording.segments`` or a ``Simulation.imu``). ``source`` names the data in errors."""
+    missing = [s for s in SEGMENTS_REQUIRED if s not in segments]
+    if missing:
+        raise HingeUserError(f"{source}: missing segment(s) {', '.join(missing)}")
+    data = {s: _arrays(segments[s]) for s in SEGMENTS_REQUIRED}
+    still = find_still_period(data)
+    if still is None:
+        raise no_still_error(source)
+    cals = {}
+    tracks = {}
+    for seg, (t, acc, gyr) in data.items():
+        # The gyro's zero-rate offset measured while standing still is removed before fusion:
+        # consumer gyros are off by up to several deg/s, beyond what vqf's bias estimator
+        # may adopt (its biasClip, 2 deg/s); vqf then tracks the remaining drift.
+        m = (t >= still[0]) & (t <= still[1])
+        still_bias = gyr[m].mean(axis=0)
+        gyr = gyr - still_bias
+        fused = fuse_offline(t, acc, gyr)
+        u = up_vectors(fused.quat)
+        stride = max(1, int(len(t) / (t[-1] - t[0]) / AXIS_EVIDENCE_HZ))
+        cal = segment_calibration(seg, upright(acc[m]), u, still_bias, stride)
+        cals[seg] = cal
+        rate = np.degrees(gyr @ cal.axis - fused.bias @ cal.axis)
+        tracks[seg] = SegmentTrack(t, cal.inclination(u), rate)
+    t_start = max(tr.t[0] for tr in tracks.values())
+    t_end = min(tr.t[-1] for tr in tracks.values())
+    frames = combine(tracks, grid_times(t_start, t_end, rate_hz)).to_dataframe()
+    return AnglesResult(frames, Calibration(still[0], still[1], cals))
+
+
+def compute_angles(rec, rate_hz: float = 200.0) -> AnglesResult:
+    """Angles of a ``processing.recording.Recording`` (non-causal: vqf forward-backward)."""
+    return angles_from_segments(rec.segments, rate_hz, source=str(rec.path))

@@ -1,0 +1,387 @@
+"""Recording format v1: a directory with ``session.json`` and one CSV per segment.
+
+Specified for users in ``docs/recording-format.md``. The writer is built to survive a crash
+while streaming (complete lines only, one ``write()`` per flush, ``session.json`` replaced
+atomically); the reader is strict, because a recording in the wrong units or with a cut
+line would silently give wrong angles, and names the file and line of every problem.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hinge.errors import HingeUserError
+from processing.recording_csv import (
+    CORE_COLUMNS,
+    decimals_for_columns,
+    format_header,
+    format_rows,
+    iter_rows,
+)
+from processing.recording_read import (
+    RecordingError,
+    RecordingWarning,
+    read_segment_csv,
+    read_session_json,
+)
+from processing.samples import SEGMENTS, SEGMENTS_REQUIRED, SampleBatch
+
+FORMAT = "hinge-recording"
+VERSION = 1
+SESSION_FILE = "session.json"
+DEVICE_FIELDS = ("name", "address", "driver", "firmware")
+
+__all__ = [
+    "CORE_COLUMNS",
+    "FORMAT",
+    "VERSION",
+    "Recording",
+    "RecordingError",
+    "RecordingWarning",
+    "RecordingWriter",
+    "read_recording",
+    "write_recording",
+]
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Recording:
+    """A recording as read from disk: metadata and one DataFrame per segment."""
+
+    path: Path
+    meta: dict[str, Any]
+    segments: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def batch(self, segment: str) -> SampleBatch:
+        """The whole segment as one ``SampleBatch`` (for replay and the streaming pipeline);
+        columns beyond the core seven go into ``extra``."""
+        df = self.segments[segment]
+        extra = {c: df[c].to_numpy() for c in df.columns if c not in CORE_COLUMNS}
+        return SampleBatch(
+            segment=segment,
+            t=np.ascontiguousarray(df["t"].to_numpy(dtype=np.float64)),
+            acc=np.ascontiguousarray(df[["ax", "ay", "az"]].to_numpy(dtype=np.float64)),
+            gyr=np.ascontiguousarray(df[["gx", "gy", "gz"]].to_numpy(dtype=np.float64)),
+            extra=extra,
+        )
+
+    def sensor(self, segment: str) -> dict[str, Any]:
+        """The ``session.json`` entry of one segment's sensor."""
+        for entry in self.meta.get("sensors", []):
+            if entry.get("segment") == segment:
+                return entry
+        raise KeyError(segment)
+
+
+def read_recording(
+    path: str | os.PathLike, required: tuple[str, ...] | list[str] = SEGMENTS_REQUIRED
+) -> Recording:
+    """Read and validate a recording directory (or its ``session.json``).
+
+    Raises ``RecordingError`` naming the file (and line) of the first problem; warns with
+    ``RecordingWarning`` when it drops an unterminated final line (a cut-off write).
+    """
+    path = Path(path)
+    if path.is_file() and path.name == SESSION_FILE:
+        path = path.parent
+    if not path.exists():
+        raise RecordingError(f"{path}: no such recording (expected a directory with {SESSION_FILE})")
+    if not path.is_dir():
+        hint = f"; give the recording directory {path.parent}" if (path.parent / SESSION_FILE).is_file() else ""
+        raise RecordingError(f"{path}: not a recording (expected a directory with {SESSION_FILE}){hint}")
+    meta = read_session_json(path / SESSION_FILE, FORMAT, VERSION, SEGMENTS)
+    listed = [s["segment"] for s in meta["sensors"]]
+    missing = [s for s in required if s not in listed]
+    if missing:
+        raise RecordingError(
+            f"{path / SESSION_FILE}: no {' or '.join(repr(s) for s in missing)} sensor listed "
+            f"(analysis needs {' and '.join(required)})"
+        )
+    segments = {}
+    for entry in meta["sensors"]:
+        csv = path / entry["file"]
+        if not csv.is_file():
+            raise RecordingError(
+                f"{csv}: missing (session.json lists it for segment '{entry['segment']}')"
+            )
+        segments[entry["segment"]] = read_segment_csv(csv)
+    return Recording(path=path, meta=meta, segments=segments)
+
+
+def _sensor_entries(segments: list[str] | list[dict]) -> list[dict[str, Any]]:
+    entries = []
+    for s in segments:
+        entry = {"segment": s} if isinstance(s, str) else dict(s)
+        seg = entry.get("segment")
+        if seg not in SEGMENTS:
+            raise ValueError(f"unknown segment {seg!r} (expected one of {', '.join(SEGMENTS)})")
+        entry.setdefault("file", f"{seg}.csv")
+        entries.append(entry)
+    names = [e["segment"] for e in entries]
+    if len(set(names)) != len(names):
+        raise ValueError(f"segments listed twice: {names}")
+    files = [e["file"] for e in entries]
+    if len(set(files)) != len(files) or any(Path(f).name != f or f == SESSION_FILE for f in files):
+        raise ValueError(f"each sensor needs its own plain CSV file name: {files}")
+    return entries
+
+
+def _session_dict(meta: dict | None, sensors: list[dict]) -> dict[str, Any]:
+    meta = dict(meta or {})
+    for key in ("format", "version", "sensors"):
+        meta.pop(key, None)
+    created = meta.pop("created", None) or _now_iso()
+    return {"format": FORMAT, "version": VERSION, "created": created, **meta, "sensors": sensors}
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    """Write to a temp file beside ``path`` and rename over it: readers never see half."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def _refuse_existing(path: Path) -> None:
+    if path.exists() or path.is_symlink():
+        raise HingeUserError(f"{path}: already exists; a recording is never overwritten (choose a new name)")
+
+
+def _check_samples(segment: str, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, after: float | None) -> None:
+    """Refuse data the reader would reject: better a loud bug here than an unreadable file."""
+    if not (np.isfinite(t).all() and np.isfinite(acc).all() and np.isfinite(gyr).all()):
+        raise ValueError(f"{segment}: samples contain NaN or inf")
+    if len(t) > 1 and not (np.diff(t) > 0).all():
+        raise ValueError(f"{segment}: sample times are not strictly increasing")
+    if after is not None and len(t) and not t[0] > after:
+        raise ValueError(f"{segment}: sample time {t[0]} is not after the previous {after}")
+
+
+class RecordingWriter:
+    """Append samples to a new recording while streaming; survives being killed.
+
+    Lines are buffered per segment and written at most every ``flush_interval_s`` (checked on
+    every ``append``) and at ``close``: each flush is one ``os.write`` of complete lines per
+    file, so a crash loses at most the last interval and never leaves half a number that
+    would parse as a wrong value. ``session.json`` is written at start and finalised at close.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        segments: list[str] | list[dict],
+        meta: dict | None = None,
+        flush_interval_s: float = 0.5,
+    ) -> None:
+        self.path = Path(path)
+        self.flush_interval_s = flush_interval_s
+        self._sensors = _sensor_entries(segments)
+        self._by_segment = {e["segment"]: e for e in self._sensors}
+        _refuse_existing(self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir()
+        except FileExistsError:
+            _refuse_existing(self.path)
+            raise
+        self._session = _session_dict(meta, self._sensors)
+        self._fds: dict[str, int] = {}
+        self._columns: dict[str, list[str]] = {}
+        self._header: dict[str, bytes] = {}  # written with the first flush
+        self._pending: dict[str, list[np.ndarray]] = {}  # (n, columns) blocks, formatted at flush
+        self._counts = dict.fromkeys(self._by_segment, 0)
+        self._lost = dict.fromkeys(self._by_segment, 0)
+        self._last_t: dict[str, float | None] = dict.fromkeys(self._by_segment)
+        self._first_t: dict[str, float | None] = dict.fromkeys(self._by_segment)
+        self._closed = False
+        for entry in self._sensors:
+            seg = entry["segment"]
+            fd = os.open(self.path / entry["file"], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+            self._fds[seg] = fd
+            self._pending[seg] = []
+            columns = entry.pop("columns", None)
+            if columns is not None:
+                self._set_columns(seg, list(columns))
+        _write_json_atomic(self.path / SESSION_FILE, self._session)
+        self._last_flush = time.monotonic()
+
+    def _set_columns(self, segment: str, columns: list[str]) -> None:
+        extras = [c for c in columns if c not in CORE_COLUMNS]
+        self._columns[segment] = list(CORE_COLUMNS) + extras
+        self._header[segment] = format_header(self._columns[segment])
+
+    def __enter__(self) -> RecordingWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def append(self, batch: SampleBatch) -> None:
+        """Buffer one batch; flush all files if the flush interval has passed."""
+        seg = batch.segment
+        if self._closed:
+            raise ValueError("recording is closed")
+        if seg not in self._by_segment:
+            raise ValueError(f"segment {seg!r} was not declared for this recording")
+        n = len(batch)
+        if n == 0:
+            return
+        t = np.asarray(batch.t, dtype=np.float64)
+        acc = np.asarray(batch.acc, dtype=np.float64).reshape(n, 3)
+        gyr = np.asarray(batch.gyr, dtype=np.float64).reshape(n, 3)
+        _check_samples(seg, t, acc, gyr, self._last_t[seg])
+        if seg not in self._columns:
+            self._set_columns(seg, list(CORE_COLUMNS) + list(batch.extra))
+        columns = self._columns[seg]
+        extras = columns[len(CORE_COLUMNS) :]
+        if set(batch.extra) != set(extras):
+            raise ValueError(f"{seg}: extra columns {sorted(batch.extra)} differ from the recording's {extras}")
+        block = np.empty((n, len(columns)))
+        block[:, 0], block[:, 1:4], block[:, 4:7] = t, acc, gyr
+        for i, c in enumerate(extras, start=len(CORE_COLUMNS)):
+            block[:, i] = batch.extra[c]
+        if not np.isfinite(block[:, len(CORE_COLUMNS) :]).all():
+            raise ValueError(f"{seg}: extra columns contain NaN or inf")
+        self._pending[seg].append(block)
+        self._counts[seg] += n
+        self._last_t[seg] = float(t[-1])
+        if self._first_t[seg] is None:
+            self._first_t[seg] = float(t[0])
+        if time.monotonic() - self._last_flush >= self.flush_interval_s:
+            self.flush()
+
+    def add_loss(self, segment: str, n_samples: int) -> None:
+        """Count samples the source lost (gaps in sequence numbers); saved in session.json."""
+        self._lost[segment] += int(n_samples)
+
+    def update_sensor(self, segment: str, **fields: Any) -> None:
+        """Add details of a sensor (``rate_hz``, ``side``, ``timestamps``, ``device=...``) to its
+        entry and save ``session.json`` now, so a crashed recording still says what was worn.
+
+        Device details given flat (``name``, ``address``, ``driver``, ``firmware``) go into the
+        entry's ``device`` object, where the format keeps them.
+        """
+        entry = self._by_segment[segment]
+        for key in ("segment", "file"):
+            if key in fields:
+                raise ValueError(f"{key!r} of a sensor cannot change")
+        device = dict(entry.get("device") or {})
+        device.update(fields.pop("device", None) or {})
+        device.update({k: fields.pop(k) for k in DEVICE_FIELDS if k in fields})
+        entry.update(fields)
+        if device:
+            entry["device"] = device
+        _write_json_atomic(self.path / SESSION_FILE, self._session)
+
+    def flush(self) -> None:
+        """Write every buffered line: one ``os.write`` per file of complete lines.
+
+        Formatting happens here, once per interval for all pending samples, so ``append``
+        costs next to nothing in a live session. The interval counts from the start of a
+        flush, so what a crash can lose is the interval, not the interval plus a slow write.
+        """
+        self._last_flush = time.monotonic()
+        for seg, pending in self._pending.items():
+            data = self._header.pop(seg, b"")
+            if pending:
+                rows = np.concatenate(pending).T.copy()
+                pending.clear()
+                data += format_rows(list(rows), decimals_for_columns(self._columns[seg]))
+            if data:
+                view = memoryview(data)
+                while view:  # a regular file takes it all at once; loop only on a short write
+                    view = view[os.write(self._fds[seg], view) :]
+
+    def close(self) -> None:
+        """Flush, close the files and finalise ``session.json`` (counts, loss, end, duration)."""
+        if self._closed:
+            return
+        for seg in self._by_segment:
+            if seg not in self._columns:  # no data came: still a well-formed (empty) CSV
+                self._set_columns(seg, list(CORE_COLUMNS))
+        try:
+            self.flush()
+        finally:
+            for fd in self._fds.values():
+                os.close(fd)
+            self._closed = True
+        starts = [v for v in self._first_t.values() if v is not None]
+        ends = [v for v in self._last_t.values() if v is not None]
+        for entry in self._sensors:
+            seg = entry["segment"]
+            entry["samples"] = self._counts[seg]
+            entry["lost_samples"] = self._lost[seg]
+        sensors = self._session.pop("sensors")
+        self._session["ended"] = _now_iso()
+        self._session["duration_s"] = round(max(ends) - min(starts), 6) if starts else 0.0
+        self._session["sensors"] = sensors
+        _write_json_atomic(self.path / SESSION_FILE, self._session)
+
+
+def write_recording(
+    path: str | os.PathLike, segments: dict[str, pd.DataFrame], meta: dict | None = None
+) -> Path:
+    """Write a complete recording in one go (simulator, conversions).
+
+    Written into a temporary directory beside ``path`` and renamed at the end, so a failure
+    leaves nothing behind and an existing recording is never touched. ``meta["sensors"]``
+    may carry extra fields per segment (``{"segment": "thigh", "rate_hz": 200, ...}``).
+    """
+    path = Path(path)
+    _refuse_existing(path)
+    extra_fields = {e["segment"]: e for e in (meta or {}).get("sensors", [])}
+    unknown = set(extra_fields) - set(segments)
+    if unknown:
+        raise ValueError(f"meta['sensors'] names segments without data: {sorted(unknown)}")
+    sensors = _sensor_entries([{**extra_fields.get(s, {}), "segment": s} for s in segments])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        for entry in sensors:
+            seg = entry["segment"]
+            df = segments[seg]
+            missing = [c for c in CORE_COLUMNS if c not in df.columns]
+            if missing:
+                raise ValueError(f"{seg}: missing columns {missing}")
+            columns = list(CORE_COLUMNS) + [c for c in df.columns if c not in CORE_COLUMNS]
+            data = {c: df[c].to_numpy(dtype=np.float64) for c in columns}
+            t = data["t"]
+            acc = np.column_stack([data["ax"], data["ay"], data["az"]])
+            gyr = np.column_stack([data["gx"], data["gy"], data["gz"]])
+            _check_samples(seg, t, acc, gyr, None)
+            if not all(np.isfinite(data[c]).all() for c in columns[len(CORE_COLUMNS) :]):
+                raise ValueError(f"{seg}: extra columns contain NaN or inf")
+            with open(tmp / entry["file"], "wb") as f:
+                f.write(format_header(columns))
+                for block in iter_rows([data[c] for c in columns], decimals_for_columns(columns)):
+                    f.write(block)
+            entry.setdefault("samples", len(df))
+        ts = [segments[s]["t"] for s in segments if len(segments[s])]
+        meta = dict(meta or {})
+        if ts and "duration_s" not in meta:
+            meta["duration_s"] = round(max(t.iloc[-1] for t in ts) - min(t.iloc[0] for t in ts), 6)
+        session = _session_dict(meta, sensors)
+        _write_json_atomic(tmp / SESSION_FILE, session)
+        tmp.chmod(0o755)
+        _refuse_existing(path)
+        os.rename(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path

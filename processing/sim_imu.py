@@ -1,0 +1,184 @@
+"""The virtual lifter's body and sensors: where each IMU is, what it would read, and how a
+real one gets it wrong.
+
+Body (sagittal chain, ankle on the floor): shank and thigh 0.44 m each (a 1.78 m adult;
+Winter, *Biomechanics and Motor Control of Human Movement*, segment lengths 0.246 H and
+0.245 H). World frame: x forward, y to the lifter's left, z up; sagittal angles rotate about
+y. The thigh IMU sits mid-way between hip and knee on the skin (0.08 m from the bone: on the
+lateral side of the worn leg, or in front); the lumbar IMU 0.10 m up the trunk from the hip
+joint and 0.12 m behind it (skin over L5/S1). The whole body may sway out of the sagittal
+plane (roll about x, yaw about z) and walks loops between sets.
+
+Readings are exact functions of the motion: specific force ``f = R^T (p'' - g)`` with
+``g = (0, 0, -9.81)`` (so +9.81 up at rest) and angular rate ``w = vee(R^T R')``, both in the
+sensor frame ``R = G R_segment R_tissue M`` (G: sway and heading, M: mounting).
+Imperfections (noise, bias, drift, scale errors, dropouts) are added afterwards per sample.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from processing.sim_jet import Jet, body_rate, matmul, rotation, stack_vector
+from processing.sim_motion import Motion, wobble
+
+GRAVITY = 9.81
+SHANK_M = 0.44
+THIGH_M = 0.44
+THIGH_SENSOR_FROM_HIP = 0.5  # fraction of the thigh length
+SKIN_OFFSET_M = 0.08  # bone axis to the thigh sensor
+LUMBAR_UP_M = 0.10
+LUMBAR_BACK_M = 0.12
+ACC_RANGE = 16 * GRAVITY  # +-16 g
+GYR_RANGE = math.radians(2000.0)  # +-2000 deg/s
+
+MOUNT_PRESETS = ("random", "standard", "front", "upside-down")
+
+# Noise levels (documented in ``processing/simulator.py``): sensor error figures plus the
+# scale of soft-tissue wobble and out-of-plane sway.
+_NOISE_FIELDS = ("gyro_noise", "acc_noise", "gyro_bias", "gyro_drift", "acc_bias", "scale_error", "wobble", "sway_deg")
+NOISE_LEVELS: dict[str, dict[str, float]] = {
+    level: dict(zip(_NOISE_FIELDS, figures, strict=True))
+    for level, figures in {
+        "off": (0, 0, 0, 0, 0, 0, 0, 0),
+        "low": (0.0015, 0.012, 0.005, 0.0002, 0.02, 0.002, 0.5, 1.0),
+        "typical": (0.005, 0.04, 0.017, 0.0005, 0.05, 0.005, 1.0, 2.0),
+        "high": (0.018, 0.15, 0.05, 0.002, 0.15, 0.015, 2.0, 4.0),
+    }.items()
+}
+
+
+def mounting_matrix(preset: str, segment: str, side: str, rng: np.random.Generator) -> np.ndarray:
+    """Rotation from sensor frame to segment frame (columns: the sensor's x, y, z axes in the
+    segment frame x forward, y left, z up along the segment).
+
+    ``standard``: thigh sensor on the lateral side of the worn leg, lumbar flat on the back,
+    both with x pointing up the segment and z out of the skin. ``front``: thigh sensor on the
+    front of the thigh. ``upside-down``: ``standard`` turned 180 deg (x pointing down).
+    ``random``: any orientation (uniform over rotations, by seed).
+    """
+    if preset == "random":
+        q = rng.normal(size=4)
+        w, x, y, z = q / np.linalg.norm(q)
+        return np.array([
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+        ])
+    if preset not in MOUNT_PRESETS:
+        raise ValueError(f"unknown mounting {preset!r} (expected one of {', '.join(MOUNT_PRESETS)})")
+    lateral = np.array([0.0, 1.0 if side == "left" else -1.0, 0.0])
+    if segment == "lumbar":
+        if preset == "front":
+            raise ValueError("mounting 'front' applies to the thigh only")
+        out = np.array([-1.0, 0.0, 0.0])
+    else:
+        out = np.array([1.0, 0.0, 0.0]) if preset == "front" else lateral
+    x_axis = np.array([0.0, 0.0, -1.0 if preset == "upside-down" else 1.0])
+    return np.column_stack([x_axis, np.cross(out, x_axis), out])
+
+
+def sensor_offset(segment: str, preset: str, side: str) -> np.ndarray:
+    """Sensor position in the segment frame, from the hip joint (m)."""
+    if segment == "lumbar":
+        return np.array([-LUMBAR_BACK_M, 0.0, LUMBAR_UP_M])
+    skin = (
+        np.array([SKIN_OFFSET_M, 0.0, 0.0])
+        if preset == "front"
+        else np.array([0.0, SKIN_OFFSET_M if side == "left" else -SKIN_OFFSET_M, 0.0])
+    )
+    return skin + np.array([0.0, 0.0, -THIGH_SENSOR_FROM_HIP * THIGH_M])
+
+
+@dataclass
+class Kinematics:
+    """One sensor's exact motion at time points ``t``: position (N,3) m and orientation (N,3,3)
+    (sensor to world) in the world frame, and the ideal readings acc (N,3) m/s^2 and gyr
+    (N,3) rad/s in the sensor frame."""
+
+    t: np.ndarray
+    pos: np.ndarray
+    rot: np.ndarray
+    acc: np.ndarray
+    gyr: np.ndarray
+
+
+def _times(s: Jet, v: Jet) -> Jet:
+    """Scalar jet (N,) times vector jet (N,3)."""
+    a = Jet(s.v[:, None], s.d[:, None], s.dd[:, None])
+    return Jet(a.v * v.v, a.d * v.v + a.v * v.d, a.dd * v.v + 2 * a.d * v.d + a.v * v.dd)
+
+
+def sensor_kinematics(motion: Motion, segment: str, mount: np.ndarray, offset: np.ndarray, t: np.ndarray) -> Kinematics:
+    """Exact position, orientation and ideal IMU readings of one sensor at times ``t``."""
+    n = len(t)
+    ang = motion.angles_deg(t)
+    rad = {k: v.scale(math.pi / 180) for k, v in ang.items() if k != "walk_gate"}
+    gate = ang["walk_gate"]
+    knee = matmul(rotation("y", rad["shank"]), Jet.const([0.0, 0.0, SHANK_M], n))
+    r_thigh = rotation("y", -rad["thigh"])
+    hip_chain = knee + matmul(r_thigh, Jet.const([0.0, 0.0, THIGH_M], n))
+    # While walking the hip is carried by the walking path, not by the fixed-ankle chain.
+    standing_hip = Jet.const([0.0, 0.0, SHANK_M + THIGH_M], n)
+    hip = hip_chain + _times(gate, standing_hip - hip_chain)
+
+    r_seg = r_thigh if segment == "thigh" else rotation("y", rad["trunk"])
+    tissue_rot, tissue_trans = wobble(t, motion.wobble_events.get(segment, []))
+    zero = Jet.const(0.0, n)
+    local = Jet.const(offset, n) + stack_vector(tissue_trans, zero, zero)
+    body_pos = hip + matmul(r_seg, local)
+
+    roll, yaw = motion.sway_rad(t)
+    heading, px, py = motion.heading_path(t)
+    g = matmul(rotation("z", heading + yaw), rotation("x", roll))
+    pos = stack_vector(px, py, motion.bob(t)) + matmul(g, body_pos)
+    rot = matmul(matmul(g, matmul(r_seg, rotation("y", tissue_rot))), Jet.const(mount, n))
+
+    rt = np.swapaxes(rot.v, 1, 2)
+    acc = np.einsum("nij,nj->ni", rt, pos.dd + np.array([0.0, 0.0, GRAVITY]))
+    return Kinematics(t=t, pos=pos.v, rot=rot.v, acc=acc, gyr=body_rate(rot))
+
+
+@dataclass(frozen=True)
+class Imperfections:
+    """Per-sensor error figures (1-sigma), white noise given per sample at 100 Hz and scaled
+    with sqrt(rate / 100) (constant noise density)."""
+
+    gyro_noise: float  # rad/s
+    acc_noise: float  # m/s^2
+    gyro_bias: float  # rad/s, constant per axis
+    gyro_drift: float  # rad/s/sqrt(s), random walk of the bias
+    acc_bias: float  # m/s^2 per axis
+    scale_error: float  # fraction, per axis gain; cross-axis terms at a third of it
+
+
+def apply_imperfections(
+    kin: Kinematics, rate_hz: float, imp: Imperfections, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Measured (acc, gyr) from ideal readings, plus the drawn errors for the record."""
+    n = len(kin.t)
+    k = math.sqrt(rate_hz / 100.0)
+
+    def gain() -> np.ndarray:
+        m = np.eye(3) + np.diag(rng.normal(0, imp.scale_error, 3))
+        off = rng.normal(0, imp.scale_error / 3, (3, 3))
+        return m + off - np.diag(np.diag(off))
+
+    s_acc, s_gyr = gain(), gain()
+    b_acc = rng.normal(0, imp.acc_bias, 3)
+    b_gyr = rng.normal(0, imp.gyro_bias, 3)
+    dt = np.diff(kin.t, prepend=kin.t[0])
+    drift = np.cumsum(rng.normal(0, 1, (n, 3)) * (imp.gyro_drift * np.sqrt(dt))[:, None], axis=0)
+    acc = kin.acc @ s_acc.T + b_acc + rng.normal(0, imp.acc_noise * k, (n, 3))
+    gyr = kin.gyr @ s_gyr.T + b_gyr + drift + rng.normal(0, imp.gyro_noise * k, (n, 3))
+    drawn = {
+        "acc_gain": s_acc.round(6).tolist(),
+        "gyr_gain": s_gyr.round(6).tolist(),
+        "acc_bias": b_acc.round(6).tolist(),
+        "gyr_bias": b_gyr.round(6).tolist(),
+        "gyr_drift_end": drift[-1].round(6).tolist() if n else [0.0, 0.0, 0.0],
+    }
+    return np.clip(acc, -ACC_RANGE, ACC_RANGE), np.clip(gyr, -GYR_RANGE, GYR_RANGE), drawn

@@ -1,0 +1,149 @@
+"""`hinge analyze` as a user runs it: a real subprocess on simulated recordings with truth."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT, require
+
+from hinge.cli import main
+from processing.recording import write_recording
+from processing.reps import REP_FIELDS
+from processing.simulator import SimConfig, simulate, write_simulation
+
+ALL = ["knee-first", "simultaneous", "hips-rise-early"]
+FLOAT_FIELDS = set(REP_FIELDS) - {"index", "set", "pattern", "cue", "gap"}
+
+
+def hinge(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "hinge", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory):
+    sim = simulate(
+        SimConfig(patterns=ALL, reps=3, sets=2, noise="typical", seed=51, dropouts=2)
+    )
+    return sim, write_simulation(sim, tmp_path_factory.mktemp("rec") / "session")
+
+
+def test_json_schema_reps_csv_and_angles(session, tmp_path):
+    sim, rec = session
+    out = hinge(
+        "analyze",
+        rec,
+        "--json",
+        "--csv",
+        tmp_path / "reps.csv",
+        "--angles",
+        tmp_path / "a.csv",
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""  # no progress output with --json
+    doc = json.loads(out.stdout)
+    assert set(doc) == {"recording", "calibration", "reps", "summary"}
+    assert doc["recording"]["sensors"].keys() == {"thigh", "lumbar"}
+    assert "still_period_s" in doc["calibration"]
+    truth = sim.truth_reps
+    assert len(doc["reps"]) == len(truth)
+    for r, t in zip(doc["reps"], truth):
+        assert list(r) == list(REP_FIELDS)
+        assert all(isinstance(r[f], float) for f in FLOAT_FIELDS)
+        assert isinstance(r["gap"], bool) and isinstance(r["cue"], str) and r["cue"]
+        assert (r["index"], r["set"], r["pattern"], r["gap"]) == (
+            t["index"],
+            t["set"],
+            t["pattern"],
+            t["gap"],
+        )
+        assert abs(r["knee_onset_s"] - t["knee_onset_s"]) < 0.010
+        assert abs(r["hip_lag_ms"] - t["hip_lag_ms"]) < 15
+    summary = doc["summary"]
+    assert summary["patterns"] == {p: 2 for p in ALL}
+    assert [s["reps"] for s in summary["sets"]] == [3, 3]
+    assert {"mean", "sd"} <= set(
+        summary["sets"][0]["hip_lag_ms"]
+    ) and "trend" in summary["sets"][0]
+
+    table = pd.read_csv(tmp_path / "reps.csv")
+    assert list(table.columns) == list(REP_FIELDS)
+    assert list(table.pattern) == [t["pattern"] for t in truth]
+
+    angles = pd.read_csv(tmp_path / "a.csv")
+    assert list(angles.columns) == ["t", "trunk_deg", "thigh_deg", "hip_deg"]
+    assert np.median(np.diff(angles.t)) <= 0.01  # >= 100 Hz
+    ref = sim.truth_angles
+    err = angles.hip_deg - np.interp(angles.t, ref.t, ref.hip_deg)
+    assert np.sqrt(np.mean(err**2)) < 1.5
+
+
+# The CLI in-process (``hinge.cli.main``, the same code the console script runs) where a
+# subprocess per case would only add interpreter start-up time.
+
+
+def test_table_for_a_person(session, capsys):
+    _, rec = session
+    assert main(["analyze", str(rec)]) == 0
+    out = capsys.readouterr().out
+    for pattern in ALL:
+        assert pattern in out
+    assert "Set 1" in out and "Set 2" in out
+    assert "Knees first" in out  # a coach's cue
+
+
+def test_recording_without_reps_and_user_errors(tmp_path, capsys):
+    # The lifter stood and walked but never lifted: zero reps, no error.
+    quiet = {
+        s: df[df.t < 12.0].reset_index(drop=True)
+        for s, df in simulate(
+            SimConfig(patterns=["knee-first"], reps=1, seed=52, walk_first_s=15)
+        ).imu.items()
+    }
+    write_recording(tmp_path / "quiet", quiet, {"notes": "standing and walking only"})
+    assert main(["analyze", str(tmp_path / "quiet"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["reps"] == [] and doc["summary"]["reps"] == 0
+
+    assert main(["analyze", str(tmp_path / "missing"), "--onset-fraction", "1.5"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("hinge: ") and "missing" in err
+    )  # the recording is validated first
+    assert main(["analyze", str(tmp_path / "quiet"), "--onset-fraction", "1.5"]) == 2
+    assert "--onset-fraction" in capsys.readouterr().err
+
+
+def test_example_recordings_analyse_to_their_patterns():
+    from processing.angles import compute_angles
+    from processing.recording import read_recording
+    from processing.reps import detect_reps
+
+    examples = sorted(p.parent for p in (ROOT / "recordings").glob("*/truth.json"))
+    require(bool(examples), "no example recordings with truth.json in recordings/")
+    for path in examples:
+        truth = json.loads((path / "truth.json").read_text())["reps"]
+        reps = detect_reps(compute_angles(read_recording(path)).frames)
+        assert [r.pattern for r in reps] == [t["pattern"] for t in truth], path
+
+
+def test_threshold_flags_change_the_analysis(session, capsys):
+    sim, rec = session
+    leans = [t["trunk_lean_change_deg"] for t in sim.truth_reps]
+    strict = f"{max(leans) + 2:.1f}"  # no rep leans that far: none is hips-rise-early
+    assert main(["analyze", str(rec), "--json", "--lean-deg", strict, "--set-break-s", "100"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["reps"]) == len(sim.truth_reps)
+    assert all(r["pattern"] != "hips-rise-early" for r in doc["reps"])
+    assert {r["set"] for r in doc["reps"]} == {1}  # the rest between sets is < 100 s

@@ -1,0 +1,74 @@
+"""Offline segment angles against the virtual lifter's exact truth over mountings, patterns,
+rates, noise, walking, several sets and dropouts; and through a real recording on disk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from processing.angles import angles_from_segments, compute_angles
+from processing.samples import ANGLE_COLUMNS
+from processing.simulator import SimConfig, simulate, write_simulation
+
+
+def rmse_vs_truth(frames, truth, col: str) -> float:
+    ref = np.interp(frames.t, truth.t, truth[col])
+    return float(np.sqrt(np.mean((frames[col].to_numpy() - ref) ** 2)))
+
+
+CASES = {
+    "knee-first-random-104/208": (dict(patterns=["knee-first"], seed=11), 0.8),
+    "hips-early-upside-down-right": (
+        dict(patterns=["hips-rise-early"], seed=12, side="right",
+             mounting={"thigh": "upside-down", "lumbar": "upside-down"}), 0.8),
+    "simultaneous-front-52hz": (
+        dict(patterns=["simultaneous"], seed=13, mounting={"thigh": "front", "lumbar": "standard"},
+             rates_hz={"thigh": 52.0, "lumbar": 52.0}), 0.9),
+    "high-noise-walking-2-sets": (
+        dict(patterns=["knee-first", "hips-rise-early"], seed=14, noise="high", sets=2, reps=3,
+             walk_first_s=6.0, walk_rest=True, rest_s=8.0, rates_hz={"thigh": 208.0, "lumbar": 104.0}), 1.5),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_angles_match_truth(case):
+    kw, limit = CASES[case]
+    sim = simulate(SimConfig(**{"noise": "typical", "reps": 4, **kw}))
+    res = angles_from_segments(sim.imu, rate_hz=200.0)
+    f = res.frames
+    assert list(f.columns) == list(ANGLE_COLUMNS)
+    np.testing.assert_allclose(np.diff(f.t), 1 / 200.0, atol=1e-9)  # one uniform session grid
+    truth = sim.truth_angles
+    for col in ("trunk_deg", "thigh_deg"):
+        assert rmse_vs_truth(f, truth, col) < limit, col
+    assert rmse_vs_truth(f, truth, "hip_deg") < 1.5 * limit
+    np.testing.assert_allclose(f.hip_deg, f.trunk_deg + f.thigh_deg)
+    # Velocities from the gyro: RMSE against the truth's derivatives (deg/s; peaks ~100-250).
+    vel_limit = 4.0 if sim.config.noise == "typical" else 10.0
+    for col in ("knee_ext_deg_s", "hip_ext_deg_s"):
+        assert rmse_vs_truth(f, truth, col) < vel_limit, col
+    # The big excursions are positive (forward flexion), as in the truth.
+    assert f.hip_deg.max() > 45 and abs(f.hip_deg.min() - truth.hip_deg.min()) < 3
+
+
+def test_dropouts_leave_gaps_in_the_grid_and_stay_accurate():
+    sim = simulate(SimConfig(seed=15, reps=4, dropouts=3, dropout_s=(0.2, 0.4)))
+    f = angles_from_segments(sim.imu, rate_hz=100.0).frames
+    steps = np.diff(f.t)
+    gaps = [(d["start_s"], d["end_s"]) for d in sim.details["dropouts"]]
+    assert (steps > 0.015).sum() >= 1  # grid points inside a long dropout are left out
+    for a, b in gaps:
+        assert not ((f.t > a + 0.11) & (f.t < b - 0.11)).any()
+    for col in ("trunk_deg", "thigh_deg"):
+        assert rmse_vs_truth(f, sim.truth_angles, col) < 1.0, col
+
+
+def test_compute_angles_from_a_recording_on_disk(tmp_path):
+    from processing.recording import read_recording
+
+    sim = simulate(SimConfig(seed=16, reps=3, mounting={"thigh": "standard", "lumbar": "random"}))
+    rec = read_recording(write_simulation(sim, tmp_path / "rec"))
+    res = compute_angles(rec, rate_hz=100.0)
+    assert res.calibration.report()["segments"]["thigh"]["axis_known"]
+    for col in ("trunk_deg", "thigh_deg"):
+        assert rmse_vs_truth(res.frames, sim.truth_angles, col) < 0.8, col

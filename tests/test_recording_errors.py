@@ -1,0 +1,337 @@
+"""Every way a recording can be broken gives its own one-line error through the real CLI.
+
+Each case starts from a valid recording, breaks one thing the way a user or a crash would,
+and runs ``hinge analyze REC`` as a subprocess: exit code 2, one line on stderr starting
+``hinge: `` that names the file (and line where one is to blame), no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers_recording import subprocess_env, two_segments
+
+from processing.recording import RecordingError, RecordingWarning, read_recording, write_recording
+
+
+def _edit_csv(rec: Path, segment: str, edit: Callable[[list[str]], list[str]]) -> None:
+    path = rec / f"{segment}.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(edit(lines)) + "\n")
+
+
+def _set_cell(line_no: int, column: int, value: str) -> Callable[[list[str]], list[str]]:
+    def edit(lines: list[str]) -> list[str]:
+        cells = lines[line_no - 1].split(",")
+        cells[column] = value
+        lines[line_no - 1] = ",".join(cells)
+        return lines
+
+    return edit
+
+
+def _edit_json(rec: Path, edit: Callable[[dict], None]) -> None:
+    meta = json.loads((rec / "session.json").read_text())
+    edit(meta)
+    (rec / "session.json").write_text(json.dumps(meta, indent=2))
+
+
+def _scale_columns(rec: Path, segment: str, columns: list[str], factor: float) -> None:
+    import pandas as pd
+
+    path = rec / f"{segment}.csv"
+    df = pd.read_csv(path)
+    df[columns] = df[columns] * factor
+    path.unlink()
+    df.to_csv(path, index=False)
+
+
+def _json_line(rec: Path, needle: str) -> int:
+    lines = (rec / "session.json").read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if needle in line)
+
+
+# name: (break the recording, the file to blame, line (None: none; callable: computed), phrase).
+# Each is checked through the CLI subprocess when listed in CLI_CASES (every breakage the
+# issue names), otherwise through ``read_recording`` in-process (starting Python with pandas
+# costs about a second per case on a shared machine).
+CASES: dict[str, tuple] = {
+    "no_such_path": (
+        lambda rec: __import__("shutil").rmtree(rec),
+        "", None, "no such recording",
+    ),
+    "a_csv_instead_of_the_directory": (
+        lambda rec: rec / "thigh.csv",  # returns what to analyze instead of the directory
+        "thigh.csv", None, "not a recording (expected a directory with session.json); give the recording directory",
+    ),
+    "missing_session_json": (
+        lambda rec: (rec / "session.json").unlink(),
+        "session.json", None, "missing",
+    ),
+    "unparseable_json": (
+        lambda rec: (rec / "session.json").write_text('{\n  "format": "hinge-recording",\n  "version": 1,\n  oops\n}\n'),
+        "session.json", 4, "not valid JSON",
+    ),
+    "unknown_format": (
+        lambda rec: _edit_json(rec, lambda m: m.update(format="imu-log")),
+        "session.json", lambda rec: _json_line(rec, '"format"'), 'unknown format "imu-log"',
+    ),
+    "unknown_version": (
+        lambda rec: _edit_json(rec, lambda m: m.update(version=2)),
+        "session.json", lambda rec: _json_line(rec, '"version"'), "unsupported version 2",
+    ),
+    "missing_segment_file": (
+        lambda rec: (rec / "lumbar.csv").unlink(),
+        "lumbar.csv", None, "missing (session.json lists it for segment 'lumbar')",
+    ),
+    "missing_required_segment": (
+        lambda rec: _edit_json(rec, lambda m: m.update(sensors=[s for s in m["sensors"] if s["segment"] != "lumbar"])),
+        "session.json", None, "no 'lumbar' sensor listed",
+    ),
+    "unknown_segment_name": (
+        lambda rec: _edit_json(rec, lambda m: m["sensors"][0].update(segment="Thigh")),
+        "session.json", lambda rec: _json_line(rec, '"Thigh"'), 'unknown segment "Thigh"',
+    ),
+    "missing_columns": (
+        lambda rec: _edit_csv(rec, "thigh", lambda lines: [",".join(c.split(",")[:5]) for c in lines]),
+        "thigh.csv", 1, "missing columns gy, gz",
+    ),
+    "semicolon_separated": (
+        lambda rec: _edit_csv(rec, "thigh", lambda lines: [c.replace(",", ";") for c in lines]),
+        "thigh.csv", 1, "separated by commas",
+    ),
+    "non_numeric": (
+        lambda rec: _edit_csv(rec, "lumbar", _set_cell(40, 3, "9x81")),
+        "lumbar.csv", 40, "az = '9x81' is not a number",
+    ),
+    "nan_value": (
+        lambda rec: _edit_csv(rec, "thigh", _set_cell(77, 5, "nan")),
+        "thigh.csv", 77, "gy is missing or NaN",
+    ),
+    "empty_value": (
+        lambda rec: _edit_csv(rec, "thigh", _set_cell(78, 2, "")),
+        "thigh.csv", 78, "ay is missing or NaN",
+    ),
+    "inf_value": (
+        lambda rec: _edit_csv(rec, "thigh", _set_cell(90, 1, "-inf")),
+        "thigh.csv", 90, "ax is infinite",
+    ),
+    "decimal_comma": (
+        lambda rec: _edit_csv(rec, "thigh", _set_cell(60, 3, "9,81")),
+        "thigh.csv", 60, "8 values, but the header has 7 columns (a decimal comma?",
+    ),
+    "duplicate_column": (
+        lambda rec: _edit_csv(rec, "thigh", lambda lines: [lines[0] + ",ax"] + [x + ",0" for x in lines[1:]]),
+        "thigh.csv", 1, "column ax appears twice",
+    ),
+    "time_not_increasing": (
+        lambda rec: _edit_csv(rec, "thigh", lambda lines: lines[:300] + [lines[301], lines[300]] + lines[302:]),
+        "thigh.csv", 302, "time must increase strictly",
+    ),
+    "time_repeated": (
+        lambda rec: _edit_csv(rec, "lumbar", lambda lines: lines[:500] + [lines[499]] + lines[501:]),
+        "lumbar.csv", 501, "time must increase strictly",
+    ),
+    "too_short": (
+        lambda rec: _edit_csv(rec, "thigh", lambda lines: lines[:300]),
+        "thigh.csv", None, "only 1.49 s of data",
+    ),
+    "only_header": (
+        lambda rec: _edit_csv(rec, "thigh", lambda lines: lines[:1]),
+        "thigh.csv", None, "no samples",
+    ),
+    "empty_file": (
+        lambda rec: (rec / "thigh.csv").write_bytes(b""),
+        "thigh.csv", None, "empty file",
+    ),
+    "acc_in_g": (
+        lambda rec: _scale_columns(rec, "lumbar", ["ax", "ay", "az"], 1 / 9.80665),
+        "lumbar.csv", None, "looks like g (expected m/s^2",
+    ),
+    "gyro_in_deg_s": (
+        lambda rec: _scale_columns(rec, "thigh", ["gx", "gy", "gz"], 180 / np.pi),
+        "thigh.csv", "first_fast_line", "looks like deg/s (expected rad/s)",
+    ),
+}
+
+
+CLI_CASES = [
+    "missing_session_json",
+    "unparseable_json",
+    "unknown_format",
+    "unknown_version",
+    "missing_segment_file",
+    "missing_required_segment",
+    "missing_columns",
+    "non_numeric",
+    "nan_value",
+    "inf_value",
+    "time_not_increasing",
+    "too_short",
+    "acc_in_g",
+    "gyro_in_deg_s",
+]
+
+
+def _first_fast_line(rec_source: dict) -> int:
+    g = rec_source["thigh"][["gx", "gy", "gz"]].to_numpy() * 180 / np.pi
+    return int(np.argmax((np.abs(g) > 35).any(axis=1))) + 2
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> dict[str, tuple[Path, int | None, subprocess.CompletedProcess]]:
+    """Break one recording per case, then run each through the CLI subprocess (a few at a
+    time) or in-process, giving what the user would see on stderr."""
+    root = tmp_path_factory.mktemp("broken")
+    source = two_segments(duration_s=6.0)
+    prepared = {}
+    for name, (breaks, file, line, _) in CASES.items():
+        rec = root / name
+        write_recording(rec, source, {"source": "test"})
+        target = breaks(rec)
+        target = target if isinstance(target, Path) else rec
+        if callable(line):
+            line = line(rec)
+        if line == "first_fast_line":
+            line = _first_fast_line(source)
+        prepared[name] = (rec / file if file else rec, line, target)
+
+    def run(rec: Path) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "hinge", "analyze", str(rec)],
+            capture_output=True, text=True, timeout=120, env=subprocess_env(),
+        )
+
+    def run_in_process(rec: Path) -> subprocess.CompletedProcess:
+        try:
+            read_recording(rec)
+        except RecordingError as err:
+            return subprocess.CompletedProcess([], 2, "", f"hinge: {err}\n")
+        return subprocess.CompletedProcess([], 0, "", "")
+
+    done = {CLI_CASES[0]: run(prepared[CLI_CASES[0]][2])}  # the first one fills the bytecode cache
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        rest = CLI_CASES[1:]
+        done.update(zip(rest, pool.map(run, [prepared[c][2] for c in rest]), strict=True))
+    for name in prepared:
+        if name not in done:
+            done[name] = run_in_process(prepared[name][2])
+    return {name: (prepared[name][0], prepared[name][1], done[name]) for name in prepared}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_error_names_file_line_and_problem(case, results):
+    blamed, line, out = results[case]
+    phrase = CASES[case][3]
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    msg = lines[0]
+    assert msg.startswith(f"hinge: {blamed}"), msg
+    where = f"hinge: {blamed}:{line}: " if line is not None else f"hinge: {blamed}: "
+    assert msg.startswith(where), (where, msg)
+    assert phrase in msg, msg
+
+
+def test_every_error_is_distinct(results):
+    """Each kind of breakage gets its own message, not one generic 'bad recording'."""
+    problems = {
+        name: out.stderr.strip().split(": ", 2)[-1] for name, (_, _, out) in results.items()
+    }
+    assert len(set(problems.values())) == len(problems), problems
+
+
+def test_unterminated_final_line_is_dropped_with_a_warning(tmp_path):
+    """A write cut mid-line (a crash) loses that line only; the cut number is not parsed as a
+    wrong value, and the warning names file and line."""
+    source = two_segments(duration_s=4.0)
+    rec = write_recording(tmp_path / "rec", source)
+    path = rec / "thigh.csv"
+    data = path.read_bytes()
+    path.write_bytes(data + b"4.005,0.01,1.2")  # a line cut off mid-write
+    with pytest.warns(RecordingWarning, match=rf"{path}:{len(source['thigh']) + 2}: dropped an unterminated"):
+        got = read_recording(rec)
+    assert len(got.segments["thigh"]) == len(source["thigh"])
+    np.testing.assert_allclose(got.segments["thigh"]["t"], source["thigh"]["t"], atol=1e-6)
+
+
+def test_a_cut_header_is_an_error(tmp_path):
+    rec = write_recording(tmp_path / "rec", two_segments(duration_s=4.0))
+    (rec / "lumbar.csv").write_bytes(b"t,ax,ay,a")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RecordingWarning)
+        with pytest.raises(RecordingError, match="lumbar.csv: no complete header line"):
+            read_recording(rec)
+
+
+def test_what_spreadsheets_and_editors_do_is_accepted(tmp_path):
+    """CRLF line ends, blank lines at the end, a BOM, spaces after commas, reordered columns."""
+    source = two_segments(duration_s=4.0)
+    rec = write_recording(tmp_path / "rec", source)
+    path = rec / "thigh.csv"
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n") + b"\r\n\r\n")
+    lumbar = source["lumbar"][["seq", "gz", "gy", "gx", "t", "az", "ay", "ax"]]
+    (rec / "lumbar.csv").write_bytes(b"\xef\xbb\xbf" + lumbar.to_csv(index=False, sep=",").replace(",", ", ").encode())
+    got = read_recording(rec)
+    assert len(got.segments["thigh"]) == len(source["thigh"])
+    assert list(got.segments["lumbar"].columns) == ["t", "ax", "ay", "az", "gx", "gy", "gz", "seq"]
+    np.testing.assert_allclose(got.segments["lumbar"]["gx"], source["lumbar"]["gx"])
+
+
+def test_extra_columns_and_optional_segments_are_accepted(tmp_path):
+    source = two_segments(duration_s=4.0)
+    source["thigh"]["temperature_c"] = 31.5
+    source["shank"] = source["thigh"][["t", "ax", "ay", "az", "gx", "gy", "gz"]].copy()
+    rec = write_recording(tmp_path / "rec", source)
+    got = read_recording(rec)
+    assert set(got.segments) == {"thigh", "lumbar", "shank"}
+    assert (got.segments["thigh"]["temperature_c"] == 31.5).all()
+    assert list(got.segments["lumbar"].columns[7:]) == ["seq", "device_t"]
+
+
+def test_required_segments_can_be_relaxed(tmp_path):
+    source = two_segments(duration_s=4.0)
+    del source["lumbar"]
+    rec = write_recording(tmp_path / "rec", source)
+    with pytest.raises(RecordingError, match="no 'lumbar' sensor listed"):
+        read_recording(rec)
+    assert set(read_recording(rec, required=("thigh",)).segments) == {"thigh"}
+
+
+def test_random_damage_never_crashes_the_reader(tmp_path):
+    """Whatever happens to the bytes of a file, the user gets a RecordingError (or the data),
+    never another exception: the CLI would show that as a traceback."""
+    rng = np.random.default_rng(11)
+    rec = write_recording(tmp_path / "rec", two_segments(duration_s=3.0))
+    files = {name: (rec / name).read_bytes() for name in ("thigh.csv", "session.json")}
+    junk = [b"\xff", b"\x00", b",", b"\n", b'"', b"-", b".", b"e", b"nan", b"1e999", b"\r", b";", b" "]
+    for trial in range(150):
+        name = ("thigh.csv", "session.json")[trial % 2]
+        data = bytearray(files[name])
+        for _ in range(int(rng.integers(1, 4))):
+            at = int(rng.integers(0, len(data)))
+            kind = rng.integers(0, 3)
+            if kind == 0:
+                data[at:at] = junk[int(rng.integers(0, len(junk)))]
+            elif kind == 1:
+                del data[at : at + int(rng.integers(1, 40))]
+            else:
+                data = data[:at]
+        (rec / name).write_bytes(bytes(data))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RecordingWarning)
+                read_recording(rec)
+        except RecordingError as err:
+            msg = str(err)
+            assert msg.startswith(str(rec)) and "\n" not in msg, msg
+        (rec / name).write_bytes(files[name])

@@ -1,0 +1,288 @@
+"""Offline rep detection against the virtual lifter's truth (processing/simulator.py).
+
+Two levels: on the simulator's exact angle curves the detector must reproduce every truth
+field (same definitions, so essentially exactly); from the simulated IMU data through
+``compute_angles`` it must find every rep, classify it, and time the onsets within a few ms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from processing.angles import compute_angles
+from processing.recording import Recording
+from processing.reps import (
+    REP_FIELDS,
+    RepThresholds,
+    detect_reps,
+    mark_gaps,
+    sample_gaps,
+    summarize,
+)
+from processing.samples import ANGLE_COLUMNS
+from processing.simulator import SimConfig, simulate
+
+ALL = ["knee-first", "simultaneous", "hips-rise-early"]
+
+
+def imu_reps(sim, thresholds=None):
+    rec = Recording(path="sim", meta=sim.meta, segments=sim.imu)
+    reps = detect_reps(compute_angles(rec).frames, thresholds or RepThresholds())
+    for df in sim.imu.values():
+        mark_gaps(reps, sample_gaps(df["t"].to_numpy()))
+    return reps
+
+
+def assert_matches_truth(reps, truth, onset_ms: float, lag_ms: float):
+    assert len(reps) == len(truth), [(r.start_s, r.pattern) for r in reps]
+    for r, t in zip(reps, truth):
+        assert (r.index, r.set, r.pattern) == (t["index"], t["set"], t["pattern"]), (
+            r,
+            t,
+        )
+        assert abs(r.knee_onset_s - t["knee_onset_s"]) * 1000 <= onset_ms, (r, t)
+        assert abs(r.hip_onset_s - t["hip_onset_s"]) * 1000 <= onset_ms, (r, t)
+        assert abs(r.hip_lag_ms - t["hip_lag_ms"]) <= lag_ms, (r, t)
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        SimConfig(
+            patterns=ALL, reps=6, sets=3, noise="off", seed=1
+        ),  # touch-and-go, mixed sets
+        SimConfig(
+            patterns=ALL,
+            reps=4,
+            sets=2,
+            noise="off",
+            seed=2,
+            pause_s=1.5,
+            truth_rate_hz=200,
+        ),
+        SimConfig(
+            patterns=ALL,
+            reps=3,
+            sets=3,
+            noise="off",
+            seed=3,
+            walk_first_s=10,
+            rest_s=25,
+            walk_rest=True,
+            truth_rate_hz=100,
+        ),
+    ],
+    ids=["touch-and-go-1kHz", "dead-stop-200Hz", "walking-100Hz"],
+)
+def test_truth_angles_reproduce_truth_reps(cfg):
+    sim = simulate(cfg)
+    reps = detect_reps(sim.truth_angles)
+    truth = sim.truth_reps
+    assert len(reps) == len(truth) == cfg.reps * cfg.sets
+    for r, t in zip(reps, truth):
+        d = r.to_dict()
+        assert set(d) == set(REP_FIELDS) and set(t) <= set(d)
+        assert (d["index"], d["set"], d["pattern"]) == (
+            t["index"],
+            t["set"],
+            t["pattern"],
+        )
+        frame = (
+            1.0 / cfg.truth_rate_hz
+        )  # truth is measured on >= 1 kHz; frames are coarser
+        for f in ("start_s", "lockout_s"):  # extrema sit on frames
+            assert abs(d[f] - t[f]) <= frame + 1e-9, (f, d[f], t[f])
+        # Interpolated crossings; the zero-lag low-pass that removes soft-tissue ringing from
+        # measured velocities rounds the exact onsets by at most ~2 ms.
+        for f in ("knee_onset_s", "knee_end_s", "hip_onset_s", "hip_end_s"):
+            assert abs(d[f] - t[f]) <= 0.0025, (f, d[f], t[f])
+        assert abs(d["hip_lag_ms"] - t["hip_lag_ms"]) < 2.0
+        assert (
+            abs(d["knee_done_at_hip_onset_pct"] - t["knee_done_at_hip_onset_pct"]) < 1.0
+        )
+        assert abs(d["trunk_lean_change_deg"] - t["trunk_lean_change_deg"]) < 0.05
+        assert abs(d["peak_knee_ext_deg_s"] - t["peak_knee_ext_deg_s"]) < 1.0
+        assert abs(d["hip_start_deg"] - t["hip_start_deg"]) < 0.05
+        assert d["cue"]
+
+
+@pytest.mark.parametrize("pattern", ALL)
+def test_each_pattern_from_imu(pattern):
+    sim = simulate(SimConfig(patterns=[pattern], reps=5, noise="typical", seed=11))
+    reps = imu_reps(sim)
+    assert [r.pattern for r in reps] == [pattern] * 5
+    assert_matches_truth(reps, sim.truth_reps, onset_ms=20.0, lag_ms=20.0)
+    for f in (
+        "knee_onset_s",
+        "hip_onset_s",
+    ):  # issue 4 target at typical noise: MAE <= 5 ms
+        assert (
+            np.mean([abs(r.to_dict()[f] - t[f]) for r, t in zip(reps, sim.truth_reps)])
+            <= 0.005
+        )
+
+
+def test_mixed_sets_with_walking_high_noise():
+    sim = simulate(
+        SimConfig(
+            patterns=ALL,
+            reps=4,
+            sets=3,
+            noise="high",
+            seed=5,
+            walk_first_s=8,
+            rest_s=20,
+            walk_rest=True,
+            rates_hz={"thigh": 52.0, "lumbar": 104.0},
+        )
+    )
+    reps = imu_reps(sim)
+    assert_matches_truth(reps, sim.truth_reps, onset_ms=25.0, lag_ms=30.0)
+    assert [r.set for r in reps] == [1] * 4 + [2] * 4 + [3] * 4
+
+
+def test_dropout_inside_a_rep_is_marked_and_rep_still_reported():
+    sim = simulate(SimConfig(patterns=["knee-first"], reps=4, noise="typical", seed=7))
+    t2 = sim.truth_reps[1]
+    a, b = (
+        t2["start_s"] + 0.15,
+        t2["start_s"] + 0.45,
+    )  # 0.3 s of lumbar samples lost mid-pull
+    imu = dict(sim.imu)
+    lum = imu["lumbar"]
+    imu["lumbar"] = lum[(lum.t < a) | (lum.t >= b)].reset_index(drop=True)
+    rec = Recording(path="sim", meta=sim.meta, segments=imu)
+    reps = detect_reps(compute_angles(rec).frames)
+    mark_gaps(reps, sample_gaps(imu["lumbar"]["t"].to_numpy()))
+    assert len(reps) == 4
+    assert [r.gap for r in reps] == [False, True, False, False]
+    assert reps[1].pattern == "knee-first"
+    assert (
+        abs(reps[1].knee_onset_s - t2["knee_onset_s"]) < 0.02
+    )  # the knee onset precedes the gap
+
+
+def test_simulated_dropouts_agree_with_truth_gap_flags():
+    sim = simulate(
+        SimConfig(patterns=ALL, reps=4, sets=2, noise="typical", seed=8, dropouts=6)
+    )
+    reps = imu_reps(sim)
+    assert len(reps) == len(sim.truth_reps)
+    truth_gaps = [t["gap"] for t in sim.truth_reps]
+    assert any(truth_gaps)
+    # A dropout after a set's last lockout confirmation but before the truth's end_s (the
+    # rest start, invisible in the data) cannot be seen; everything else must agree.
+    for r, t in zip(reps, sim.truth_reps):
+        if t["gap"] and not r.gap:
+            assert t["index"] == max(
+                u["index"] for u in sim.truth_reps if u["set"] == t["set"]
+            )
+        else:
+            assert r.gap == t["gap"]
+
+
+def test_no_reps_standing_and_walking():
+    sim = simulate(
+        SimConfig(
+            patterns=["knee-first"], reps=1, noise="typical", seed=9, walk_first_s=20
+        )
+    )
+    first_descent = (
+        sim.truth_reps[0]["start_s"] - 3.5
+    )  # set-up 1.5 s + descent 1.6 s before
+    imu = {
+        s: df[df.t < first_descent].reset_index(drop=True) for s, df in sim.imu.items()
+    }
+    rec = Recording(path="sim", meta=sim.meta, segments=imu)
+    frames = compute_angles(rec).frames
+    assert frames.hip_deg.max() > 25  # the walk swings the thigh
+    assert detect_reps(frames) == []
+    assert summarize([])["reps"] == 0
+
+
+def _synthetic(segments: list[tuple[float, float, float]], rate=100.0) -> pd.DataFrame:
+    """Angle frames moving hip_deg through (duration, from, to) minimum-jerk segments; trunk
+    and thigh share the flexion equally. Ground truth by construction."""
+    t, hip = [0.0], [0.0]
+    for dur, a, b in segments:
+        tt = np.arange(1, round(dur * rate) + 1) / rate
+        u = tt / dur
+        hip.extend(a + (b - a) * (10 * u**3 - 15 * u**4 + 6 * u**5))
+        t.extend(t[-1] + tt)
+    t, hip = np.array(t), np.array(hip)
+    half = hip / 2
+    vel = -np.gradient(half, t)
+    return pd.DataFrame(dict(zip(ANGLE_COLUMNS, (t, half, half, hip, vel, vel))))
+
+
+def test_partial_pulls_small_bends_are_not_reps_and_a_full_pull_is():
+    frames = _synthetic(
+        [
+            (2.0, 0, 0),
+            (1.0, 0, 40),
+            (1.0, 40, 0),
+            (1.0, 0, 0),  # bend to 40: too shallow
+            (1.0, 0, 90),
+            (1.0, 90, 30),
+            (1.0, 30, 0),  # slows down at 30 on the way up: one rep
+            (2.0, 0, 0),
+            (1.0, 0, 90),
+            (1.0, 90, 30),
+            (1.0, 30, 90),
+            (1.0, 90, 0),  # partial, then full: one rep
+            (2.0, 0, 0),
+            (1.0, 0, 90),
+            (1.0, 90, 20),
+            (2.0, 20, 20),
+            (1.0, 20, 90),
+            (2.0, 90, 90),  # never up
+            (1.0, 90, 10),
+            (2.0, 10, 10),
+            (1.0, 10, 40),
+            (1.0, 40, 10),
+            (2.0, 10, 10),  # from 40 only: not a rep
+        ]
+    )
+    reps = detect_reps(frames)
+    starts = [round(r.start_s, 2) for r in reps]
+    # rep 1: bottom at 6 s; rep 2: the second bottom (13 s); rep 3: from the 90 deg hold
+    # (last time at the bottom maximum, 23 s) to 10 deg.
+    assert starts == [6.0, 13.0, 23.0]
+    assert [r.lockout_s for r in reps] == pytest.approx([8.0, 14.0, 24.0])
+    assert [r.set for r in reps] == [1, 1, 2]  # 9 s between rep 2's lockout and rep 3
+
+
+def test_summary_reports_patterns_and_the_trend():
+    patterns = ["knee-first"] * 3 + ["hips-rise-early"] * 3
+    sim = simulate(SimConfig(patterns=patterns, reps=6, noise="typical", seed=21))
+    reps = imu_reps(sim)
+    s = summarize(reps)
+    assert s["patterns"] == {"knee-first": 3, "simultaneous": 0, "hips-rise-early": 3}
+    (set1,) = s["sets"]
+    truth_lag = [t["hip_lag_ms"] for t in sim.truth_reps]
+    assert set1["hip_lag_ms"]["mean"] == pytest.approx(np.mean(truth_lag), abs=5)
+    assert set1["hip_lag_ms"]["sd"] == pytest.approx(np.std(truth_lag, ddof=1), abs=5)
+    assert set1["trend"] and "hips rose early from rep 4 on" in set1["trend"]
+    assert set1["reps_per_min"] > 10
+
+    steady = summarize(
+        imu_reps(
+            simulate(
+                SimConfig(patterns=["knee-first"], reps=6, noise="typical", seed=22)
+            )
+        )
+    )
+    assert steady["sets"][0]["patterns"]["knee-first"] == 6
+    assert steady["sets"][0]["trend"] is None
+
+
+def test_thresholds_change_the_classification():
+    sim = simulate(SimConfig(patterns=["hips-rise-early"], reps=3, noise="off", seed=4))
+    leans = [t["trunk_lean_change_deg"] for t in sim.truth_reps]
+    strict = RepThresholds(lean_deg=max(leans) + 1)  # no rep leans that far
+    assert all(
+        r.pattern != "hips-rise-early" for r in detect_reps(sim.truth_angles, strict)
+    )
+    assert all(r.pattern == "hips-rise-early" for r in detect_reps(sim.truth_angles))

@@ -1,0 +1,429 @@
+"""The virtual lifter against physics and the domain definitions, checked independently:
+positions and orientations differentiated numerically here, onsets re-measured here with a
+plain loop, angles re-integrated here from the gyroscope."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from processing.simulator import SimConfig, simulate
+
+G = 9.81
+ALL = ["knee-first", "simultaneous", "hips-rise-early"]
+
+
+def _quiet(**kw) -> SimConfig:
+    return SimConfig(**{"noise": "off", "reps": 3, "seed": 1, **kw})
+
+
+def _xyz(df, cols):
+    return df[list(cols)].to_numpy()
+
+
+# --- physics ---------------------------------------------------------------------------------
+
+
+CUSTOM = [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]  # sensor x left, y up, z forward
+
+
+@pytest.mark.parametrize("mounting", ["random", "standard", "upside-down", CUSTOM])
+def test_at_rest_accelerometer_reads_9_81_up_and_gyro_zero(mounting):
+    sim = simulate(_quiet(mounting={"thigh": mounting, "lumbar": mounting}, seed=5))
+    for seg, df in sim.imu.items():
+        still = df[df.t < sim.config.stand_s]
+        assert len(still) >= 2.0 * sim.config.rates_hz[seg]
+        norm = np.linalg.norm(_xyz(still, "ax ay az".split()), axis=1)
+        np.testing.assert_allclose(norm, G, atol=1e-9)
+        np.testing.assert_allclose(_xyz(still, "gx gy gz".split()), 0.0, atol=1e-12)
+        end = df[df.t > df.t.iloc[-1] - 1.5]  # standing still again at the end
+        np.testing.assert_allclose(np.linalg.norm(_xyz(end, "ax ay az".split()), axis=1), G, atol=1e-6)
+    if mounting == "standard":  # x up the segment: gravity reaction along +x
+        np.testing.assert_allclose(sim.imu["thigh"][["ax", "ay", "az"]].iloc[0], [G, 0, 0], atol=1e-9)
+    if mounting == "upside-down":
+        np.testing.assert_allclose(sim.imu["lumbar"][["ax", "ay", "az"]].iloc[0], [-G, 0, 0], atol=1e-9)
+    if mounting == CUSTOM:  # a matrix: columns are the sensor axes in the segment frame
+        np.testing.assert_allclose(sim.imu["thigh"][["ax", "ay", "az"]].iloc[0], [0, G, 0], atol=1e-9)
+
+
+def _fd_readings(sim, seg: str, t: np.ndarray, h: float = 5e-5) -> tuple[np.ndarray, np.ndarray]:
+    """Specific force and body rate from positions/orientations at t-h, t, t+h only."""
+    km, k0, kp = (sim.kinematics(seg, t + d) for d in (-h, 0.0, h))
+    p_dd = (kp.pos - 2 * k0.pos + km.pos) / h**2
+    acc = np.einsum("nji,nj->ni", k0.rot, p_dd + np.array([0.0, 0.0, G]))
+    r_dot = (kp.rot - km.rot) / (2 * h)
+    w = np.swapaxes(k0.rot, 1, 2) @ r_dot
+    gyr = np.stack([w[:, 2, 1] - w[:, 1, 2], w[:, 0, 2] - w[:, 2, 0], w[:, 1, 0] - w[:, 0, 1]], axis=1) / 2
+    return acc, gyr
+
+
+def test_imu_matches_finite_differences_of_position_and_orientation():
+    """Everything moving at once: lifts, walking loops, out-of-plane sway, soft tissue,
+    random mounting, different rates and clock offset. Noise terms off, so the recorded
+    values must be the physics."""
+    cfg = SimConfig(
+        patterns=ALL, reps=3, sets=2, seed=11, noise="off", wobble=1.5, sway_deg=3.0,
+        walk_rest=True, rest_s=8.0, rates_hz={"thigh": 52.0, "lumbar": 208.0},
+    )
+    sim = simulate(cfg)
+    for seg, df in sim.imu.items():
+        t = df.t.to_numpy()
+        acc, gyr = _fd_readings(sim, seg, t)
+        acc_err = np.abs(acc - _xyz(df, ["ax", "ay", "az"])).max()
+        gyr_err = np.abs(gyr - _xyz(df, ["gx", "gy", "gz"])).max()
+        # finite differences across a knot (jerk steps there) leave ~1e-3 m/s^2; an error in
+        # the physics would be of the order of the signal (0.1-10 m/s^2)
+        assert acc_err < 3e-3, (seg, acc_err)
+        assert gyr_err < 1e-5, (seg, gyr_err)
+        # and the movement is large enough for this to mean something
+        assert np.abs(np.linalg.norm(_xyz(df, ["ax", "ay", "az"]), axis=1) - G).max() > 1.5
+        assert np.abs(_xyz(df, ["gx", "gy", "gz"])).max() > 2
+
+
+def _ry(deg: np.ndarray) -> np.ndarray:
+    a = np.radians(deg)
+    c, s, z, o = np.cos(a), np.sin(a), np.zeros_like(a), np.ones_like(a)
+    return np.stack([np.stack([c, z, s], -1), np.stack([z, o, z], -1), np.stack([-s, z, c], -1)], -2)
+
+
+def test_sensors_sit_where_the_body_model_puts_them():
+    """Both sensors hang off the hip joint: their separation is fixed by the trunk and thigh
+    angles alone (x forward, z up; trunk leans forward about +y, the thigh's knee goes
+    forward about -y) and the documented positions on each segment."""
+    sim = simulate(_quiet(patterns=ALL, mounting={"thigh": "front", "lumbar": "standard"}))
+    a = sim.truth_angles.iloc[::7]
+    th, lu = sim.kinematics("thigh", a.t.to_numpy()), sim.kinematics("lumbar", a.t.to_numpy())
+    pos = sim.details["sensor_position_m"]
+    assert pos == {"thigh": [0.08, 0.0, -0.22], "lumbar": [-0.12, 0.0, 0.1]}
+    expect = np.einsum("nij,j->ni", _ry(-a.thigh_deg.to_numpy()), pos["thigh"]) - np.einsum(
+        "nij,j->ni", _ry(a.trunk_deg.to_numpy()), pos["lumbar"]
+    )
+    np.testing.assert_allclose(th.pos - lu.pos, expect, atol=1e-9)
+    # and the hips move: the lumbar sensor drops well below its standing height at the bottom
+    assert lu.pos[:, 2].min() < lu.pos[0, 2] - 0.2
+
+
+@pytest.mark.parametrize("mounting", ["random", "upside-down", "front"])
+def test_integrated_gyro_about_flexion_axis_reproduces_truth_angles(mounting):
+    sim = simulate(_quiet(patterns=ALL, reps=3, seed=7, mounting={"thigh": mounting, "lumbar": "random"}))
+    truth = sim.truth_angles
+    for seg, col in (("thigh", "thigh_deg"), ("lumbar", "trunk_deg")):
+        df = sim.imu[seg]
+        t, gyr = df.t.to_numpy(), _xyz(df, ["gx", "gy", "gz"])
+        axis = np.linalg.svd(gyr, full_matrices=False)[2][0]  # dominant rotation axis
+        rate = np.degrees(gyr @ axis)
+        angle = np.concatenate([[0.0], np.cumsum((rate[1:] + rate[:-1]) / 2 * np.diff(t))])
+        if angle.max() < -angle.min():  # sign: both segments flex forward (large positive)
+            angle = -angle
+        ref = np.interp(t, truth.t, truth[col])
+        assert np.abs(angle - ref).max() < 0.03, (seg, np.abs(angle - ref).max())  # trapezoid error only
+        assert ref.max() > 40
+
+
+# --- truth against the definitions -----------------------------------------------------------
+
+
+def _measure(t, v, lo, hi):
+    """first/last time v >= 10 % of its peak in [lo, hi] (grid index), crossings interpolated."""
+    peak = max(v[lo : hi + 1])
+    thr = 0.1 * peak
+    i = lo
+    while v[i] < thr:
+        i += 1
+    j = hi
+    while v[j] < thr:
+        j -= 1
+    first = t[i - 1] + (thr - v[i - 1]) / (v[i] - v[i - 1]) * (t[i] - t[i - 1])
+    last = t[j] + (thr - v[j]) / (v[j + 1] - v[j]) * (t[j + 1] - t[j])
+    return first, last, peak
+
+
+def test_truth_reps_follow_the_domain_definitions():
+    sim = simulate(SimConfig(patterns=ALL, reps=4, sets=2, seed=2, noise="typical", pause_s=1.0, rest_s=5.0))
+    a = sim.truth_angles
+    t = a.t.to_numpy()
+    assert np.allclose(np.diff(t), 1e-3)  # uniform 1 kHz grid
+    trunk, thigh, hip = a.trunk_deg.to_numpy(), a.thigh_deg.to_numpy(), a.hip_deg.to_numpy()
+    np.testing.assert_allclose(hip, trunk + thigh, atol=1e-12)
+    np.testing.assert_allclose(a.knee_ext_deg_s, -np.gradient(thigh, t), atol=0.05)
+    np.testing.assert_allclose(a.hip_ext_deg_s, -np.gradient(trunk, t), atol=0.05)
+    reps = sim.truth_reps
+    assert len(reps) == 8 and [r["index"] for r in reps] == list(range(1, 9))
+    assert [r["set"] for r in reps] == [1] * 4 + [2] * 4
+    prev_lock = 0.0
+    for r in reps:
+        # start: last time of the bottom maximum of hip_deg since the previous rep's top
+        w = np.nonzero((t >= prev_lock) & (t <= r["lockout_s"]))[0]
+        i0 = w[0] + int(np.flatnonzero(hip[w] == hip[w].max())[-1])
+        # lockout: first time of the top minimum before the lifter leaves the top
+        w = np.nonzero((t >= t[i0]) & (t <= r["end_s"]))[0]
+        i1 = w[0] + int(np.flatnonzero(hip[w] == hip[w].min())[0])
+        assert r["start_s"] == pytest.approx(t[i0], abs=1e-9)
+        assert r["lockout_s"] == pytest.approx(t[i1], abs=1e-9)
+        assert hip[i0] >= 45 and hip[i1] <= 15
+        k_on, k_end, k_peak = _measure(t, -np.gradient(thigh, t), i0, i1)
+        h_on, h_end, h_peak = _measure(t, -np.gradient(trunk, t), i0, i1)
+        for key, mine in (("knee_onset_s", k_on), ("knee_end_s", k_end), ("hip_onset_s", h_on), ("hip_end_s", h_end)):
+            assert r[key] == pytest.approx(mine, abs=1.5e-3), key
+        assert r["peak_knee_ext_deg_s"] == pytest.approx(k_peak, rel=2e-3)
+        assert r["peak_hip_ext_deg_s"] == pytest.approx(h_peak, rel=2e-3)
+        assert r["hip_lag_ms"] == pytest.approx(1000 * (h_on - k_on), abs=2.0)
+        th_h = np.interp(h_on, t, thigh)
+        done = 100 * (thigh[i0] - th_h) / (thigh[i0] - thigh[i1])
+        assert r["knee_done_at_hip_onset_pct"] == pytest.approx(done, abs=0.5)
+        lean = trunk[(t >= t[i0]) & (t <= h_on)].max() - trunk[i0]
+        assert r["trunk_lean_change_deg"] == pytest.approx(lean, abs=0.05)
+        assert (r["trunk_start_deg"], r["thigh_start_deg"], r["hip_start_deg"]) == pytest.approx(
+            (trunk[i0], thigh[i0], hip[i0]), abs=1e-9
+        )
+        assert r["concentric_s"] == pytest.approx(t[i1] - t[i0], abs=1e-9)
+        expected = "hips-rise-early" if lean >= 5 else ("knee-first" if done >= 50 else "simultaneous")
+        assert r["pattern"] == expected
+        assert r["start_s"] < r["knee_onset_s"] < r["knee_end_s"] <= r["lockout_s"] < r["end_s"]
+        prev_lock = r["lockout_s"]
+
+
+def test_truth_reps_carry_every_rep_field():
+    from processing.reps import REP_FIELDS
+
+    sim = simulate(_quiet(reps=1))
+    assert set(REP_FIELDS) - {"cue"} <= set(sim.truth_reps[0])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_each_requested_pattern_comes_out_clearly(seed):
+    """Per rep (cycled within each set) and per set; margins keep noise from flipping them."""
+    cfg = SimConfig(patterns=ALL, reps=6, sets=2, seed=seed, noise="off", rest_s=4.0)
+    sim = simulate(cfg)
+    assert [r["pattern"] for r in sim.truth_reps] == ALL * 4
+    for r in sim.truth_reps:
+        if r["pattern"] == "knee-first":
+            assert r["knee_done_at_hip_onset_pct"] >= 60 and r["trunk_lean_change_deg"] <= 2.01
+        elif r["pattern"] == "simultaneous":
+            assert r["knee_done_at_hip_onset_pct"] <= 25 and r["trunk_lean_change_deg"] <= 2.01
+        else:
+            assert r["trunk_lean_change_deg"] >= 7.5
+        assert 0.7 <= r["concentric_s"] <= 2.0
+        assert 40 <= r["trunk_start_deg"] <= 60.001 and 50 <= r["thigh_start_deg"] <= 80.001
+    per_set = simulate(SimConfig(
+        patterns=["simultaneous", "hips-rise-early"], pattern_cycle="set", reps=3, sets=3, seed=seed, noise="off", rest_s=4.0
+    ))
+    assert [r["pattern"] for r in per_set.truth_reps] == ["simultaneous"] * 3 + ["hips-rise-early"] * 3 + ["simultaneous"] * 3
+
+
+def test_reps_vary_by_seed_and_within_a_set():
+    a = simulate(_quiet(reps=5, seed=1)).truth_reps
+    b = simulate(_quiet(reps=5, seed=2)).truth_reps
+    assert len({round(r["trunk_start_deg"], 3) for r in a}) == 5
+    assert len({round(r["concentric_s"], 3) for r in a}) == 5
+    assert [r["start_s"] for r in a] != [r["start_s"] for r in b]
+
+
+# --- configuration effects -------------------------------------------------------------------
+
+
+def test_mounting_and_leg_change_the_data_not_the_truth():
+    base = _quiet(patterns=ALL, seed=4, mounting={"thigh": "standard", "lumbar": "standard"})
+    variants = {
+        "standard-left": base,
+        "upside-down": _quiet(patterns=ALL, seed=4, mounting={"thigh": "upside-down", "lumbar": "upside-down"}),
+        "standard-right": _quiet(patterns=ALL, seed=4, side="right", mounting={"thigh": "standard", "lumbar": "standard"}),
+        "front": _quiet(patterns=ALL, seed=4, mounting={"thigh": "front", "lumbar": "standard"}),
+        "random": _quiet(patterns=ALL, seed=4),
+    }
+    sims = {k: simulate(c) for k, c in variants.items()}
+    ref = sims["standard-left"]
+    for name, sim in sims.items():
+        assert sim.truth_angles.equals(ref.truth_angles), name
+        assert sim.truth_reps == ref.truth_reps, name
+        if name != "standard-left":
+            cols = ["ax", "ay", "az", "gx", "gy", "gz"]
+            assert not np.allclose(sim.imu["thigh"][cols], ref.imu["thigh"][cols]), name
+    # Lateral thigh sensor, z out of the skin: knee extension turns the other way round z on
+    # the right leg than on the left.
+    gz_left = sims["standard-left"].imu["thigh"].gz.to_numpy()
+    gz_right = sims["standard-right"].imu["thigh"].gz.to_numpy()
+    np.testing.assert_allclose(gz_left, -gz_right, atol=1e-9)
+    assert np.abs(gz_left).max() > 1.5
+
+
+def test_noise_levels_follow_the_documented_figures():
+    stds = {}
+    for level in ("off", "low", "typical", "high"):
+        sim = simulate(SimConfig(noise=level, reps=1, seed=3, rates_hz={"thigh": 100.0, "lumbar": 100.0}))
+        still = sim.imu["lumbar"][sim.imu["lumbar"].t < 2.9]
+        stds[level] = (still[["gx", "gy", "gz"]].std().mean(), still[["ax", "ay", "az"]].std().mean())
+    assert max(stds["off"]) < 1e-12
+    assert stds["typical"][0] == pytest.approx(0.005, rel=0.25)
+    assert stds["typical"][1] == pytest.approx(0.04, rel=0.25)
+    assert stds["low"][0] < stds["typical"][0] < stds["high"][0]
+    assert 3 <= stds["high"][0] / stds["typical"][0] <= 4.5
+
+
+def test_rates_clock_offset_and_session_clock():
+    sim = simulate(_quiet(rates_hz={"thigh": 52.0, "lumbar": 208.0}, clock_offset_s=0.0123))
+    th, lu = sim.imu["thigh"].t.to_numpy(), sim.imu["lumbar"].t.to_numpy()
+    assert th[0] == 0.0 and lu[0] == pytest.approx(0.0123)
+    assert np.median(np.diff(th)) == pytest.approx(1 / 52, rel=1e-3)
+    assert np.median(np.diff(lu)) == pytest.approx(1 / 208, rel=1e-3)
+    assert np.all(np.diff(th) > 0) and np.all(np.diff(lu) > 0)
+    # the truth is on the session clock: gyro peaks of the thigh line up with the truth's
+    t_peak = sim.truth_angles.t[sim.truth_angles.knee_ext_deg_s.abs().idxmax()]
+    g = np.linalg.norm(sim.imu["thigh"][["gx", "gy", "gz"]], axis=1)
+    assert abs(th[np.argmax(g)] - t_peak) < 1.5 / 52
+
+
+def test_dropouts_leave_gaps_and_mark_reps():
+    sim = simulate(_quiet(reps=5, dropouts=6, dropout_s=(0.2, 0.4), seed=8))
+    drops = sim.details["dropouts"]
+    assert len(drops) == 6
+    for d in drops:
+        t = sim.imu[d["segment"]].t.to_numpy()
+        assert not np.any((t >= d["start_s"]) & (t < d["end_s"]))
+        assert d["samples"] > 0
+        assert np.diff(t).max() >= 0.2
+    for r in sim.truth_reps:
+        hit = any(d["start_s"] < r["end_s"] and d["end_s"] > r["start_s"] for d in drops)
+        assert r["gap"] == hit
+    lost = {s["segment"]: s["lost_samples"] for s in sim.meta["sensors"]}
+    assert sum(lost.values()) == sum(d["samples"] for d in drops)
+    # an explicit gap inside the second rep's pull marks that rep only
+    plain = simulate(_quiet(reps=3, seed=8))
+    r2 = plain.truth_reps[1]
+    gapped = simulate(_quiet(reps=3, seed=8, gaps=[("lumbar", r2["knee_onset_s"], r2["knee_onset_s"] + 0.1)]))
+    assert [r["gap"] for r in gapped.truth_reps] == [False, True, False]
+    t = gapped.imu["lumbar"].t
+    assert not ((t >= r2["knee_onset_s"]) & (t < r2["knee_onset_s"] + 0.1)).any()
+    assert gapped.imu["thigh"].equals(plain.imu["thigh"])
+
+
+def test_walking_and_pauses_shape_the_session_but_add_no_reps():
+    sim = simulate(_quiet(reps=2, sets=3, walk_rest=True, walk_first_s=6.0, rest_s=12.0, pause_s=2.0))
+    assert len(sim.truth_reps) == 6
+    a = sim.truth_angles
+    walks = sim.details["walks"]
+    assert len(walks) == 3
+    for lo, hi in walks:
+        mid = a[(a.t > lo + 1.5) & (a.t < hi - 1.5)]
+        assert 15 <= mid.thigh_deg.max() - mid.thigh_deg.mean() <= 32  # thigh swings
+        assert mid.thigh_deg.min() < -10
+        assert mid.hip_deg.max() < 45  # walking is never a rep
+    # a dead stop: the bottom is held for the pause before each touch-free rep
+    for r0, r1 in zip(sim.truth_reps, sim.truth_reps[1:], strict=False):
+        if r0["set"] == r1["set"]:
+            still = a[(a.t > r1["start_s"] - 1.5) & (a.t <= r1["start_s"])]
+            assert np.ptp(still.hip_deg) < 1e-9
+    # touch-and-go: no pause, the hips reverse at once
+    tng = simulate(_quiet(reps=3, pause_s=0.0)).truth_angles
+    rep2 = simulate(_quiet(reps=3, pause_s=0.0)).truth_reps[1]
+    before = tng[(tng.t > rep2["start_s"] - 0.2) & (tng.t < rep2["start_s"])]
+    assert np.ptp(before.hip_deg) > 0.3
+
+
+def test_sway_and_tissue_move_the_sensor_off_the_bone():
+    """With sway and wobble the sensor's gyro is no longer a pure flexion rate, but the truth
+    (the bones' sagittal angles) is unchanged."""
+    clean = simulate(_quiet(patterns=ALL))
+    messy = simulate(_quiet(patterns=ALL, sway_deg=3.0, wobble=2.0))
+    assert messy.truth_angles.equals(clean.truth_angles)
+    for sim, expect_planar in ((clean, True), (messy, False)):
+        gyr = _xyz(sim.imu["thigh"], ["gx", "gy", "gz"])
+        s = np.linalg.svd(gyr, compute_uv=False)
+        assert (s[1] / s[0] < 1e-9) == expect_planar
+    diff = _xyz(messy.imu["thigh"], ["gx", "gy", "gz"]) - _xyz(clean.imu["thigh"], ["gx", "gy", "gz"])
+    assert 0.05 < np.abs(diff).max() < 2.0  # tissue ring-down: tens of deg/s at most
+
+
+def test_same_seed_same_session_other_seed_other_session():
+    a, b, c = (simulate(SimConfig(seed=s, reps=2)) for s in (9, 9, 10))
+    for seg in a.imu:
+        assert a.imu[seg].equals(b.imu[seg])
+        assert not a.imu[seg].equals(c.imu[seg])
+    assert a.truth_reps == b.truth_reps != c.truth_reps
+
+
+def test_bad_config_is_refused():
+    for cfg in (SimConfig(patterns=["deadlift"]), SimConfig(noise="loud"), SimConfig(stand_s=1.0),
+                SimConfig(mounting={"thigh": "sideways", "lumbar": "random"}),
+                SimConfig(mounting={"thigh": "random", "lumbar": "front"}),
+                SimConfig(mounting={"thigh": [[1, 0, 0], [0, 1, 0], [0, 0, -1]], "lumbar": "random"}),
+                SimConfig(concentric_s=0.0), SimConfig(pause_s=-1.0), SimConfig(reps=-1), SimConfig(sets=0),
+                SimConfig(gaps=[("shank", 5.0, 6.0)]), SimConfig(gaps=[("thigh", 1.0, 2.0)]),
+                SimConfig(trunk_start_deg=(10.0, 20.0), thigh_start_deg=(10.0, 20.0))):
+        with pytest.raises(ValueError):
+            simulate(cfg)
+
+
+def test_long_session_is_fast():
+    """Benchmarks simulate hours; CPU time (not wall, the machine may be busy) per session second."""
+    import time
+
+    t0 = time.process_time()
+    sim = simulate(SimConfig(patterns=ALL, reps=6, sets=4, walk_rest=True, rest_s=40.0, seed=1))
+    took = time.process_time() - t0
+    session = sim.truth_angles.t.iloc[-1]
+    assert session > 150
+    assert session / took > 40, (session, took)
+    assert math.isfinite(sum(r["hip_lag_ms"] for r in sim.truth_reps))
+
+
+def test_sensor_errors_are_what_the_config_asks_for():
+    """Measured = gain @ ideal + bias (+ drift) + noise, with the figures asked for: recover
+    gain and bias by least squares against the exact readings, and the drift's increments."""
+    cfg = _quiet(patterns=ALL, seed=6, gyro_bias=0.03, acc_bias=0.2, scale_error=0.02, sway_deg=3.0)  # sway: all axes move
+    sim = simulate(cfg)
+    for seg, df in sim.imu.items():
+        ideal = sim.kinematics(seg, df.t.to_numpy())
+        drawn = sim.details["errors"][seg]
+        for cols, exact, gain, bias in (
+            (["ax", "ay", "az"], ideal.acc, drawn["acc_gain"], drawn["acc_bias"]),
+            (["gx", "gy", "gz"], ideal.gyr, drawn["gyr_gain"], drawn["gyr_bias"]),
+        ):
+            x = np.column_stack([exact, np.ones(len(exact))])
+            fit = np.linalg.lstsq(x, _xyz(df, cols), rcond=None)[0]
+            np.testing.assert_allclose(fit[:3].T, gain, atol=1e-5)
+            np.testing.assert_allclose(fit[3], bias, atol=1e-5)
+            assert np.abs(np.array(gain) - np.eye(3)).max() > 0.005
+        assert np.abs(drawn["gyr_bias"]).max() > 0.01
+    drift = simulate(_quiet(seed=6, gyro_drift=0.01, rates_hz={"thigh": 100.0, "lumbar": 100.0}))
+    df = drift.imu["thigh"]
+    walk = _xyz(df, ["gx", "gy", "gz"]) - drift.kinematics("thigh", df.t.to_numpy()).gyr
+    steps = np.diff(walk, axis=0)
+    assert steps.std() == pytest.approx(0.01 * math.sqrt(0.01), rel=0.05)  # sigma * sqrt(dt)
+
+
+def test_tempo_start_angles_and_still_start_follow_the_config():
+    cfg = _quiet(reps=4, concentric_s=1.8, tempo_jitter=0.05, trunk_start_deg=(30.0, 35.0),
+                 thigh_start_deg=(70.0, 75.0), stand_s=4.0)
+    sim = simulate(cfg)
+    for r in sim.truth_reps:
+        assert 1.8 * 0.95 - 0.002 <= r["concentric_s"] <= 1.8 * 1.05 + 0.002
+        assert 30 <= r["trunk_start_deg"] <= 35.001 and 70 <= r["thigh_start_deg"] <= 75.001
+    a = sim.truth_angles
+    still = a[a.t < 4.0]
+    assert np.abs(still[["trunk_deg", "thigh_deg", "knee_ext_deg_s", "hip_ext_deg_s"]].to_numpy()).max() == 0.0
+
+
+def test_small_bends_are_not_reps_and_leave_the_reps_alone():
+    plain = simulate(_quiet(patterns=ALL, reps=2, sets=2, rest_s=16.0, walk_rest=True))
+    bent = simulate(_quiet(patterns=ALL, reps=2, sets=2, rest_s=16.0, walk_rest=True, bends=2))
+    assert len(bent.details["walks"]) == 1  # walking in the rest, then the bends
+    assert [r["trunk_start_deg"] for r in bent.truth_reps] == [r["trunk_start_deg"] for r in plain.truth_reps]
+    a = bent.truth_angles
+    first = bent.truth_reps[0]["start_s"] - 3.0  # before the descent to the bar
+    rest = (bent.details["walks"][0][1], bent.truth_reps[2]["start_s"] - 3.0)
+    for lo, hi in ((3.0, first), rest):
+        hip = a.hip_deg[(a.t > lo) & (a.t < hi)]
+        assert 18 <= hip.max() < 40  # a visible bend, never a rep's 45 deg bottom
+        assert (np.diff((hip > 10).astype(int)) == 1).sum() == 2  # two of them
+
+
+def test_a_session_without_lifts_has_no_reps():
+    sim = simulate(_quiet(reps=0, walk_first_s=8.0, bends=2))
+    assert sim.truth_reps == []
+    a = sim.truth_angles
+    assert a.thigh_deg.max() > 15 and a.hip_deg.max() > 18  # it walked and bent
+    assert a.hip_deg.max() < 45
+    assert a.t.iloc[-1] > 3.0 + 8.0 + 6.0

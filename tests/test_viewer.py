@@ -1,0 +1,249 @@
+"""The live viewer, offscreen with real widgets, the real pipeline and a simulated recording.
+
+Each test replays a recording of the virtual lifter through ``SessionWorker`` (its own
+thread and asyncio loop) into ``ViewerWindow`` exactly as ``run_viewer`` does, and checks
+what the widgets hold against an independent run of the pipeline, against ``hinge analyze
+--json`` (a real subprocess), or against the recording's own files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtGui
+
+from processing.pipeline import Pipeline
+from processing.recording import RecordingWriter, read_recording
+from processing.samples import ANGLE_COLUMNS, AngleFrames, SampleBatch
+from viewer.palette import CURVE_COLOURS
+from viewer.replay_source import FAST_CHUNK_S, ReplaySource
+from viewer.window import ViewerWindow
+from viewer.worker import SessionWorker
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOT_AT_S = 16.0  # session seconds: calibrated and three of the four reps in
+WAIT_MS = 40_000
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory) -> Path:
+    """A simulated two-sensor 200 Hz session with knee-first and hips-rise-early reps."""
+    from processing.simulator import SimConfig, simulate, write_simulation
+
+    out = tmp_path_factory.mktemp("viewer") / "session"
+    sim = simulate(
+        SimConfig(patterns=["knee-first", "hips-rise-early"], reps=4, seed=11, rates_hz={"thigh": 200.0, "lumbar": 200.0})
+    )
+    write_simulation(sim, out)
+    return out
+
+
+@pytest.fixture
+def open_viewer(qtbot):
+    """Opens windows fed by a worker as ``run_viewer`` does; at teardown closes them and
+    checks that every worker stopped (thread joined, loop closed, no task left)."""
+    opened = []
+
+    def open_(*, replay: ReplaySource | None = None, source_factory=None, pipeline_factory=Pipeline, **kw):
+        worker = SessionWorker(pipeline_factory, source_factory=source_factory, replay=replay, **kw)
+        win = ViewerWindow("test", replay=replay is not None)
+        qtbot.addWidget(win)
+        win.attach(worker)
+        win.show()
+        worker.start()
+        opened.append((win, worker))
+        return win, worker
+
+    yield open_
+    for win, worker in opened:
+        win.close()
+        assert not worker.running and worker.leftover_tasks == [] and worker._loop.is_closed()
+    assert [t for t in threading.enumerate() if t.name == "hinge-session-worker"] == []
+
+
+def pipeline_until(rec, until_s: float, chunk_s: float = FAST_CHUNK_S) -> tuple[AngleFrames, list]:
+    """The pipeline's output for all samples before ``until_s``, pushed segment by segment in
+    the chunks a fast-forwarding replay uses (the streaming angles differ by a few 0.01 deg
+    with other chunkings: the calibration is fixed when enough data has arrived)."""
+    pipe = Pipeline()
+    batches = {seg: rec.batch(seg) for seg in rec.segments}
+    frames, reps = [], []
+    for a in np.arange(0.0, until_s, chunk_s):
+        b = min(a + chunk_s, until_s)
+        for seg, full in batches.items():
+            i, j = np.searchsorted(full.t, [a, b], side="left")
+            if j > i:
+                upd = pipe.push(SampleBatch(seg, full.t[i:j], full.acc[i:j], full.gyr[i:j]))
+                frames.append(upd.frames)
+                reps.extend(upd.reps)
+    return AngleFrames.concat(frames), reps
+
+
+def test_window_fills_from_a_replay_and_curves_equal_the_pipeline(qtbot, open_viewer, recording):
+    rec = read_recording(recording)
+    src = ReplaySource.from_recording(rec)
+    src.fast_forward(SHOT_AT_S, play=False)
+    win, _ = open_viewer(replay=src)
+    qtbot.waitUntil(lambda: win.session_t is not None and win.session_t >= SHOT_AT_S, timeout=WAIT_MS)
+    qtbot.wait(100)  # the last coalesced update
+    win.redraw()
+
+    expected, reps = pipeline_until(rec, SHOT_AT_S)
+    assert len(expected) > 100 and reps, "the independent run must show angles and reps"
+    t_end = expected.t[-1]
+    keep = expected.t >= t_end - win.plots.window_s
+    for name, curve in win.plots.curves.items():
+        x, y = curve.getOriginalDataset()
+        np.testing.assert_allclose(x, expected.t[keep], atol=1e-9, err_msg=name)
+        np.testing.assert_allclose(y, getattr(expected, name)[keep], atol=1e-6, err_msg=name)
+    shown = win.reps.reps()
+    assert [r["index"] for r in shown] == [r.index for r in reps]
+    assert [r["pattern"] for r in shown] == [r.pattern for r in reps]
+    assert win.plots.rep_marks == sum(r.end_s >= t_end - win.plots.window_s for r in reps)
+    assert win.cue.headline.text() in ("Knees first", "Hips and knees together", "Hips rose early")
+    assert win.status.sensors.rowCount() == 2
+    assert win.status.calibration.text() == "Calibrated"
+
+
+def test_rep_table_equals_hinge_analyze_json(qtbot, open_viewer, recording):
+    out = subprocess.run(
+        [sys.executable, "-m", "hinge", "analyze", str(recording), "--json"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr
+    offline = json.loads(out.stdout)["reps"]
+    assert offline, "the simulated session has reps"
+
+    src = ReplaySource.from_recording(read_recording(recording))
+    src.fast_forward(float("inf"), play=False)
+    win, _ = open_viewer(replay=src)
+    qtbot.waitUntil(lambda: win.finished, timeout=WAIT_MS)
+    shown = win.reps.reps()
+    assert [(r["index"], r["set"], r["pattern"]) for r in shown] == [
+        (r["index"], r["set"], r["pattern"]) for r in offline
+    ]
+    # The live detector's onsets are within 10 ms of the offline ones (issue 4), hence lag
+    # within 20 ms. The start of a rep that begins from a dead stop lies on a flat bottom, so
+    # the tempo may differ by a few frames more.
+    for live, off in zip(shown, offline, strict=True):
+        assert live["hip_lag_ms"] == pytest.approx(off["hip_lag_ms"], abs=20)
+        assert live["concentric_s"] == pytest.approx(off["concentric_s"], abs=0.1)
+        assert live["trunk_lean_change_deg"] == pytest.approx(off["trunk_lean_change_deg"], abs=1.0)
+        if off["knee_done_at_hip_onset_pct"] is not None:
+            assert live["knee_done_at_hip_onset_pct"] == pytest.approx(off["knee_done_at_hip_onset_pct"], abs=5.0)
+    last = win.reps.rowCount() - 1
+    assert win.reps.item(last, 2).text() == offline[-1]["pattern"]
+    assert win.reps.item(last, 3).text() == f"{shown[-1]['hip_lag_ms']:+.0f}"
+
+
+def test_replay_controls_change_position_and_speed(qtbot, open_viewer, recording):
+    src = ReplaySource.from_recording(read_recording(recording))
+    src.fast_forward(5.0, play=False)
+    win, _ = open_viewer(replay=src)
+    controls = win.controls
+    qtbot.waitUntil(lambda: win.session_t == pytest.approx(5.0) and controls.play.text() == "Play", timeout=WAIT_MS)
+
+    controls.speed.setCurrentIndex(controls.speed.findData(4.0))  # as a user picking "4x"
+    qtbot.waitUntil(lambda: src.speed == 4.0, timeout=5000)
+    qtbot.mouseClick(controls.play, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: controls.play.text() == "Pause", timeout=5000)
+    qtbot.wait(1000)
+    qtbot.mouseClick(controls.play, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: controls.play.text() == "Play", timeout=5000)
+    qtbot.wait(100)
+    played = win.session_t - 5.0
+    assert 2.0 < played < 5.5, f"4x for ~1 s of wall time played {played:.2f} s"
+    assert controls.play.text() == "Play"
+
+    controls.slider.setValue(int(12.0 * 10))  # a click on the groove
+    qtbot.waitUntil(lambda: win.session_t == pytest.approx(12.0), timeout=WAIT_MS)
+    assert not src.playing and controls.position.text().startswith("12.0")
+
+    n = win.reps.rowCount()
+    qtbot.mouseClick(controls.next_rep, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.reps.rowCount() == n + 1 and controls.play.text() == "Play", timeout=WAIT_MS)
+    lockout = win.reps.reps()[-1]["lockout_s"]  # stopped where the detector emitted it
+    assert lockout < win.session_t <= lockout + 0.5 + FAST_CHUNK_S
+    qtbot.mouseClick(controls.prev_rep, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.reps.rowCount() == n and win.session_t < lockout, timeout=WAIT_MS)
+    assert not src.playing
+
+
+def test_screenshot_is_not_blank(tmp_path, recording):
+    png = tmp_path / "shot.png"
+    code = (
+        "import sys; from pathlib import Path;"
+        "from processing.recording import read_recording; from viewer.app import run_viewer;"
+        f"sys.exit(run_viewer(replay=read_recording({str(recording)!r}), title='shot',"
+        f" screenshot=Path({str(png)!r}), after_s={SHOT_AT_S}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    img = QtGui.QImage(str(png)).convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    assert img.width() >= 800 and img.height() >= 500
+    px = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())[:, : 3 * img.width()]
+    px = px.reshape(img.height(), img.width(), 3)
+    for name, colour in CURVE_COLOURS.items():
+        n = int((np.abs(px.astype(int) - colour).sum(axis=2) <= 6).sum())
+        assert n >= 100, f"{name} curve colour {colour} found in only {n} pixels"
+
+
+def test_closing_stops_streaming_and_finalises_the_recording(qtbot, open_viewer, tmp_path, recording):
+    rec = read_recording(recording)
+    out = tmp_path / "recorded"
+    writer = RecordingWriter(out, list(rec.segments))
+
+    def live_source():  # the recording paced at 1x behind the live-source protocol
+        return ReplaySource.from_recording(rec)
+
+    win, worker = open_viewer(source_factory=live_source, pipeline_factory=lambda: Pipeline(writer=writer))
+    qtbot.waitUntil(lambda: win.session_t is not None and win.session_t > 1.0, timeout=WAIT_MS)
+    assert worker.running
+    win.close()
+
+    assert not worker.running
+    assert worker.error is None
+    assert worker.leftover_tasks == []
+    assert worker._loop.is_closed()
+    assert [t for t in threading.enumerate() if t.name == "hinge-session-worker"] == []
+    saved = read_recording(out)
+    meta = json.loads((out / "session.json").read_text())
+    for entry in meta["sensors"]:
+        assert entry["samples"] == len(saved.segments[entry["segment"]]) > 100
+
+
+def test_a_live_session_with_a_duration_ends_by_itself(qtbot, open_viewer, recording):
+    rec = read_recording(recording)
+
+    def fast_live_source():
+        src = ReplaySource.from_recording(rec)
+        src.set_speed(8.0)
+        return src
+
+    win, worker = open_viewer(source_factory=fast_live_source, duration_s=4.0)
+    qtbot.waitUntil(lambda: not worker.running, timeout=WAIT_MS)
+    assert worker.error is None and worker.leftover_tasks == []
+    qtbot.waitUntil(lambda: win.finished, timeout=5000)
+    assert 4.0 <= win.session_t < 4.0 + 0.1
+    assert win.status.sensors.rowCount() == 2
+
+
+def test_has_display_follows_the_environment(monkeypatch):
+    from viewer.display import has_display
+
+    monkeypatch.setattr(sys, "platform", "linux")
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    assert not has_display()
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert has_display()
+    monkeypatch.delenv("QT_QPA_PLATFORM")
+    monkeypatch.setenv("DISPLAY", ":0")
+    assert has_display()

@@ -1,0 +1,115 @@
+"""``run_viewer``: the entry point ``hinge demo``, ``hinge stream`` and ``hinge replay`` call.
+
+Screenshots (``--screenshot PNG --after S``) are taken after S seconds of *session* time,
+not wall time: a replay fast-forwards to S unpaced and pauses there, a live source is
+shown until its data reaches S. The window is grabbed with ``QWidget.grab()``, which renders
+the same pixels offscreen as on a screen.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hinge.errors import HingeUserError
+from viewer.replay_source import ReplaySource
+
+
+def default_pipeline() -> Any:
+    from processing.pipeline import Pipeline
+
+    return Pipeline()
+
+
+def run_viewer(
+    source_factory: Callable[[], Any] | None = None,
+    *,
+    replay: Any | None = None,
+    title: str = "hinge",
+    screenshot: Path | None = None,
+    after_s: float | None = None,
+    recording_path: Path | None = None,
+    pipeline_factory: Callable[[], Any] | None = None,
+    speed: float = 1.0,
+    duration_s: float | None = None,
+    window_s: float = 15.0,
+) -> int:
+    """Show the viewer until the window closes (or the screenshot is saved); returns 0.
+
+    Give either ``source_factory`` (called on the worker's loop; returns an async context
+    manager + async iterator of ``SampleBatch`` with optional ``status()``) or ``replay``
+    (a ``processing.recording.Recording``, played at ``speed``). ``pipeline_factory``
+    builds the ``Pipeline`` (default ``Pipeline()``); give it a ``RecordingWriter`` to
+    record: the worker closes ``pipeline.writer`` after ``finish()``, and
+    ``recording_path`` is shown in the window. A live session stops by itself when its
+    session time reaches ``duration_s``. With ``screenshot``, the window is saved as PNG
+    once session time reaches ``after_s`` (or when the session ends, if that comes first
+    or ``after_s`` is None) and the viewer exits. Ctrl-C closes the window like the close
+    button does. An error that ended the session is re-raised (``HingeUserError``s reach
+    the CLI as one line).
+    """
+    import pyqtgraph as pg
+    from PySide6 import QtCore, QtWidgets
+
+    from viewer.window import ViewerWindow
+    from viewer.worker import SessionWorker, ViewerUpdate
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    pg.setConfigOptions(antialias=False)
+    src = None
+    if replay is not None:
+        src = ReplaySource.from_recording(replay)
+        src.set_speed(speed)
+        if screenshot is not None:
+            src.fast_forward(after_s if after_s is not None else float("inf"), play=False)
+    worker = SessionWorker(
+        pipeline_factory or default_pipeline, source_factory=source_factory, replay=src, duration_s=duration_s
+    )
+    win = ViewerWindow(title, replay=src is not None, recording_path=recording_path, window_s=window_s)
+    win.attach(worker)
+    saved: list[bool] = []
+    if screenshot is not None:
+
+        def maybe_shoot(u: ViewerUpdate) -> None:
+            due = u.finished or (after_s is not None and u.session_t is not None and u.session_t >= after_s)
+            if due and not saved:
+                saved.append(False)  # first: saving processes events, which may come back here
+                saved[0] = save_screenshot(win, Path(screenshot))
+
+        win.updated.connect(maybe_shoot)
+        # A session that ends in an error before the shot: close, and the error is raised.
+        worker.signals.stopped.connect(win.close, QtCore.Qt.ConnectionType.QueuedConnection)
+
+    # Ctrl-C in the terminal: Qt's loop never returns to Python on its own, so wake it
+    # regularly and close the window from the handler (which stops the session cleanly).
+    previous = signal.signal(signal.SIGINT, lambda *_: win.close())
+    wake = QtCore.QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
+    try:
+        win.show()
+        worker.start()
+        app.exec()
+    finally:
+        wake.stop()
+        signal.signal(signal.SIGINT, previous)
+        worker.stop()
+    if worker.error is not None:
+        raise worker.error
+    if screenshot is not None and saved != [True]:
+        raise HingeUserError(f"{screenshot}: could not save the screenshot")
+    return 0
+
+
+def save_screenshot(win: Any, path: Path) -> bool:
+    """Paint the latest data, save the window as PNG and close it (ending the viewer)."""
+    from PySide6 import QtWidgets
+
+    win.redraw()
+    QtWidgets.QApplication.processEvents()  # pending layout of the plots (a fast replay gets here early)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok = win.grab().save(str(path))
+    win.close()
+    return ok

@@ -1,0 +1,32 @@
+"""Colours shared by the plots, the rep table and the cue, so one pattern looks the same everywhere."""
+
+from __future__ import annotations
+
+CURVE_COLOURS: dict[str, tuple[int, int, int]] = {
+    "trunk_deg": (255, 127, 14),  # orange
+    "thigh_deg": (31, 119, 180),  # blue
+    "hip_deg": (44, 160, 44),  # green
+    "knee_ext_deg_s": (23, 190, 207),  # cyan: knee extension (thigh rotating back)
+    "hip_ext_deg_s": (227, 119, 194),  # pink: hip extension (torso rising)
+}
+
+CURVE_LABELS: dict[str, str] = {
+    "trunk_deg": "trunk",
+    "thigh_deg": "thigh",
+    "hip_deg": "hip",
+    "knee_ext_deg_s": "knee ext",
+    "hip_ext_deg_s": "hip ext (torso rise)",
+}
+
+PATTERN_COLOURS: dict[str, tuple[int, int, int]] = {
+    "knee-first": (46, 160, 67),
+    "simultaneous": (230, 160, 20),
+    "hips-rise-early": (214, 39, 40),
+}
+
+#: The big cue for the latest rep, one per pattern (domain.md names the patterns).
+PATTERN_CUES: dict[str, str] = {
+    "knee-first": "Knees first",
+    "simultaneous": "Hips and knees together",
+    "hips-rise-early": "Hips rose early",
+}

@@ -1,0 +1,177 @@
+"""Angle and extension-velocity plots over a rolling window, redrawn by a timer.
+
+Data arrives in bursts from the worker thread at whatever rate the sensors notify; painting
+follows the window's ~60 Hz timer instead (``redraw`` does nothing when no data came), so a
+flood of batches never becomes a flood of repaints. Each redraw hands pyqtgraph only the
+visible window as contiguous views of numpy ring buffers, drawn with 1 px pens and no grid:
+the cheap settings measured offscreen in ``../shared/docs/tooling.md`` and
+``benchmarks/bench_viewer.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore
+
+from processing.samples import ANGLE_COLUMNS, AngleFrames
+from viewer.palette import CURVE_COLOURS, CURVE_LABELS
+from viewer.ring_buffer import RingBuffer
+
+ANGLE_CURVES = ("trunk_deg", "thigh_deg", "hip_deg")
+VELOCITY_CURVES = ("knee_ext_deg_s", "hip_ext_deg_s")
+
+#: Enough rows for a 15 s window at up to ~1 kHz frames (the pipeline emits 100-200 Hz).
+DEFAULT_CAPACITY = 16384
+#: The y axes move in these steps (deg, deg/s), so the axes are not re-rendered every frame.
+Y_STEP = {"angles": 20.0, "velocities": 50.0}
+
+
+def _stepped_range(arrays: list[np.ndarray], step: float) -> tuple[float, float] | None:
+    """The data's range widened to multiples of ``step`` (None if there is no finite value)."""
+    lo = min(float(np.nanmin(a, initial=np.inf)) for a in arrays)
+    hi = max(float(np.nanmax(a, initial=-np.inf)) for a in arrays)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    lo_s = math.floor(lo / step)
+    return step * lo_s, step * max(math.ceil(hi / step), lo_s + 1)
+
+
+def _finite(x: Any) -> bool:
+    return x is not None and math.isfinite(float(x))
+
+
+class AnglePlots(pg.GraphicsLayoutWidget):
+    """Two x-linked plots: segment angles (deg) above, extension velocities (deg/s) below.
+
+    Each rep on the velocity plot gets its knee and hip onsets as vertical lines and the
+    interval between them shaded in the colour of whichever started first (knee colour:
+    knee-first; hip colour: the torso started rising before the knees).
+
+    Painting cost is mostly the axes' tick text, re-rendered whenever a range changes: the
+    x axis is drawn once (below, shared), and the y ranges move in steps of ``Y_STEP``
+    computed from the visible data instead of pyqtgraph's per-frame auto-range.
+    """
+
+    def __init__(self, window_s: float = 15.0, capacity: int = DEFAULT_CAPACITY, parent=None) -> None:
+        super().__init__(parent=parent)
+        self.window_s = float(window_s)
+        self._buf = RingBuffer(ANGLE_COLUMNS, capacity)
+        self._dirty = False
+        self._rep_items: list[tuple[float, list[pg.GraphicsObject]]] = []
+
+        self.angles = self.addPlot(row=0, col=0)
+        self.velocities = self.addPlot(row=1, col=0)
+        self.angles.setLabel("left", "angle (deg)")
+        self.velocities.setLabel("left", "extension velocity (deg/s)")
+        self.velocities.setLabel("bottom", "session time (s)")
+        self.velocities.setXLink(self.angles)
+        self.angles.hideAxis("bottom")
+        for plot in (self.angles, self.velocities):
+            for side in ("left", "bottom"):
+                plot.getAxis(side).enableAutoSIPrefix(False)  # else its label is re-laid out per range change
+        self.velocities.getAxis("bottom").setTickSpacing(major=5.0, minor=1.0)
+        self._y_ranges: dict[str, tuple[float, float]] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        for plot, names in ((self.angles, ANGLE_CURVES), (self.velocities, VELOCITY_CURVES)):
+            plot.addLegend(offset=(5, 5))
+            plot.setMenuEnabled(False)
+            plot.setMouseEnabled(x=False, y=False)
+            plot.hideButtons()
+            plot.disableAutoRange()
+            for name in names:
+                self.curves[name] = plot.plot(
+                    pen=pg.mkPen(CURVE_COLOURS[name], width=1), name=CURVE_LABELS[name]
+                )
+        self.velocities.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen((110, 110, 110), width=1)))
+
+    # -- data in (GUI thread, from the worker's queued signals) ---------------------------
+    def append(self, frames: AngleFrames) -> None:
+        """Add new frames; the next ``redraw`` shows them."""
+        if len(frames):
+            self._buf.append({c: getattr(frames, c) for c in ANGLE_COLUMNS})
+            self._dirty = True
+
+    def add_rep(self, rep: Any) -> None:
+        """Mark a rep's knee and hip onsets and shade the interval between them."""
+        knee, hip = getattr(rep, "knee_onset_s", None), getattr(rep, "hip_onset_s", None)
+        if not (_finite(knee) and _finite(hip)):
+            return
+        knee, hip = float(knee), float(hip)
+        first = "knee_ext_deg_s" if knee <= hip else "hip_ext_deg_s"
+        region = pg.LinearRegionItem(
+            values=(min(knee, hip), max(knee, hip)),
+            movable=False,
+            brush=pg.mkBrush(*CURVE_COLOURS[first], 70),
+            pen=pg.mkPen(None),
+        )
+        region.setZValue(-10)
+        items: list[pg.GraphicsObject] = [region]
+        for name, x in (("knee_ext_deg_s", knee), ("hip_ext_deg_s", hip)):
+            items.append(
+                pg.InfiniteLine(
+                    pos=x, angle=90, pen=pg.mkPen(CURVE_COLOURS[name], width=1, style=QtCore.Qt.PenStyle.DashLine)
+                )
+            )
+        for item in items:
+            self.velocities.addItem(item)
+        end = getattr(rep, "end_s", None)
+        self._rep_items.append((float(end) if _finite(end) else max(knee, hip), items))
+        self._dirty = True
+
+    def reset(self) -> None:
+        """Forget all data and rep marks (a replay restarting from its beginning)."""
+        self._buf.clear()
+        for _, items in self._rep_items:
+            for item in items:
+                self.velocities.removeItem(item)
+        self._rep_items.clear()
+        self._y_ranges.clear()
+        for curve in self.curves.values():
+            curve.setData([], [])
+        self._dirty = False
+
+    # -- drawing (GUI timer) ----------------------------------------------------------------
+    @property
+    def latest_t(self) -> float | None:
+        return float(self._buf.view("t")[-1]) if len(self._buf) else None
+
+    def visible(self) -> AngleFrames:
+        """The frames inside the rolling window, as the curves show them."""
+        if not len(self._buf):
+            return AngleFrames.empty()
+        t = self._buf.view("t")
+        i = int(np.searchsorted(t, t[-1] - self.window_s, side="left"))
+        return AngleFrames(*(self._buf.view(c, i) for c in ANGLE_COLUMNS))
+
+    def redraw(self) -> bool:
+        """Push the visible window into the curves if new data came; True if it did."""
+        if not self._dirty:
+            return False
+        self._dirty = False
+        win = self.visible()
+        for name, curve in self.curves.items():
+            curve.setData(win.t, getattr(win, name))
+        t_end = float(win.t[-1]) if len(win) else self.window_s
+        t0 = t_end - self.window_s
+        self.angles.setXRange(t0, t_end, padding=0)
+        for key, plot, names in (
+            ("angles", self.angles, ANGLE_CURVES),
+            ("velocities", self.velocities, VELOCITY_CURVES),
+        ):
+            yr = _stepped_range([getattr(win, n) for n in names], Y_STEP[key])
+            if yr is not None and self._y_ranges.get(key) != yr:
+                self._y_ranges[key] = yr
+                plot.setYRange(*yr, padding=0.02)
+        while self._rep_items and self._rep_items[0][0] < t0:
+            for item in self._rep_items.pop(0)[1]:
+                self.velocities.removeItem(item)
+        return True
+
+    @property
+    def rep_marks(self) -> int:
+        """How many reps are marked in the window (for tests and the status line)."""
+        return len(self._rep_items)
