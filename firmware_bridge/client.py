@@ -50,6 +50,8 @@ BACKOFF_MAX_S = 1.0
 RECONNECT_ATTEMPT_S = 2.0
 #: After this long without a link, a reconnecting sensor is shown as "lost" (still retried).
 LOST_AFTER_S = 10.0
+#: The received rate shown in the status is measured over windows this long.
+RATE_WINDOW_S = 1.0
 #: At most this many queued notifications are decoded and merged into one step.
 MAX_MERGE = 64
 
@@ -123,11 +125,12 @@ class _Sensor:
     battery_pct: int | None = None
     clock: DeviceClock = field(default_factory=DeviceClock)
     latencies: deque = field(default_factory=lambda: deque(maxlen=100))
-    arrivals: deque = field(default_factory=lambda: deque(maxlen=64))  # (arrival, n samples)
+    measured_rate: float | None = None  # samples/s received over the last RATE_WINDOW_S
+    window: tuple[float, int] | None = None  # (start arrival, samples since)
     last_t: float = -np.inf
+    next_seq: int | None = None  # unwrapped sample counter of the next sample
     down_since: float | None = None
     reconnect_task: asyncio.Task | None = None
-    info: object = None
 
     def status(self) -> SensorStatus:
         total = self.received + self.lost
@@ -138,7 +141,7 @@ class _Sensor:
             address=self.found.address if self.found else None,
             driver=self.driver.name if self.driver else None,
             state=self.state,
-            rate_hz=self._rate(),
+            rate_hz=self.measured_rate or self.rate_hz,
             received=self.received,
             lost_samples=self.lost,
             loss_pct=100.0 * self.lost / total if total else 0.0,
@@ -147,14 +150,18 @@ class _Sensor:
             latency_ms=lat,
         )
 
-    def _rate(self) -> float | None:
-        """Received sample rate over the last packets (arrival clock), else the nominal rate."""
-        if len(self.arrivals) >= 8:
-            (t0, _), (t1, _) = self.arrivals[0], self.arrivals[-1]
-            n = sum(k for _, k in list(self.arrivals)[1:])
-            if t1 > t0:
-                return n / (t1 - t0)
-        return self.rate_hz
+    def count(self, arrival: float, n: int) -> None:
+        """Received-rate bookkeeping, O(1) per packet: a new figure every RATE_WINDOW_S."""
+        if self.window is None:
+            self.window = (arrival, 0)
+            return
+        start, k = self.window
+        k += n
+        if arrival - start >= RATE_WINDOW_S:
+            self.measured_rate = k / (arrival - start)
+            self.window = (arrival, 0)
+        else:
+            self.window = (start, k)
 
 
 def _matches(found: Found, wanted: str) -> bool:
@@ -169,7 +176,8 @@ class SensorSession:
     saved by the last session. ``clock`` is the session's time base (``time.monotonic`` for
     real sensors, the virtual world's clock for virtual ones); session time 0 is entry.
     ``writer`` (a ``RecordingWriter``) receives loss counts and device details; the batches
-    themselves are appended by whoever consumes them (the ``Pipeline``).
+    themselves are appended by whoever consumes them (the ``Pipeline``). ``backend_kwargs``
+    go to every ``BleakScanner``/``BleakClient`` (e.g. the virtual backend's ``world``).
     """
 
     def __init__(
@@ -184,6 +192,7 @@ class SensorSession:
         rate_hz: float = 200.0,
         writer=None,
         remember: bool = True,
+        backend_kwargs: dict | None = None,
     ) -> None:
         saved = {}
         if not roles:
@@ -197,6 +206,7 @@ class SensorSession:
         self._sensors = {seg: _Sensor(seg, wanted) for seg, wanted in roles.items()}
         self._scanner_backend = scanner_backend
         self._client_backend = client_backend
+        self._backend_kwargs = backend_kwargs or {}
         self._clock = clock
         self._t0 = clock()
         self.scan_timeout = scan_timeout
@@ -254,7 +264,7 @@ class SensorSession:
             client = sensor.client
             sensor.client = None
             if client is not None:
-                with contextlib.suppress(BleakError, OSError, asyncio.TimeoutError, Exception):
+                with contextlib.suppress(Exception):  # best effort: the link may be gone
                     if client.is_connected:
                         await sensor.driver.stop(client)
                         await client.disconnect()
@@ -277,7 +287,8 @@ class SensorSession:
             return all(any(_matches(f, s.wanted) and self._allowed(f) for f in found.values())
                        for s in sensors)
 
-        found = await scan(self.scan_timeout, backend=self._scanner_backend, want=all_found)
+        found = await scan(self.scan_timeout, backend=self._scanner_backend, want=all_found,
+                           **self._backend_kwargs)
         missing = []
         for sensor in sensors:
             hits = [f for f in found.values() if _matches(f, sensor.wanted)]
@@ -310,7 +321,8 @@ class SensorSession:
     async def _connect(self, sensor: _Sensor, timeout: float) -> None:
         """One connect + driver start, holding the session's connect lock."""
         sensor.state = "connecting" if sensor.down_since is None else sensor.state
-        kwargs = {"timeout": timeout, "disconnected_callback": self._on_disconnected(sensor)}
+        kwargs = {"timeout": timeout, "disconnected_callback": self._on_disconnected(sensor),
+                  **self._backend_kwargs}
         if self._client_backend is not None:
             kwargs["backend"] = self._client_backend
         async with self._connect_lock:
@@ -330,7 +342,6 @@ class SensorSession:
                 with contextlib.suppress(Exception):
                     await client.disconnect()
                 raise
-        sensor.info = info
         sensor.rate_hz = info.rate_hz or self.rate_hz
         sensor.state = "streaming"
         sensor.down_since = None
@@ -348,7 +359,7 @@ class SensorSession:
             return
         if client.services.get_characteristic(BATTERY_LEVEL_UUID) is None:
             return
-        with contextlib.suppress(BleakError, OSError, asyncio.TimeoutError, Exception):
+        with contextlib.suppress(Exception):  # optional: a failed read is just "unknown"
             data = await client.read_gatt_char(BATTERY_LEVEL_UUID)
             if len(data) == 1 and data[0] <= 100:
                 sensor.battery_pct = int(data[0])
@@ -387,7 +398,7 @@ class SensorSession:
                 await self._connect(sensor, timeout=RECONNECT_ATTEMPT_S)
                 log.info("%s: reconnected", sensor.segment)
                 return
-            except (BleakError, OSError, asyncio.TimeoutError) as err:
+            except Exception as err:  # any failure of one attempt: back off and try again
                 log.debug("%s: reconnect failed: %s", sensor.segment, err)
             delay = min(delay * 2, BACKOFF_MAX_S)
 
@@ -439,9 +450,11 @@ class SensorSession:
                 self.writer.add_loss(sensor.segment, packet.lost)
         n = len(packet)
         if n == 0:
+            if packet.lost and sensor.next_seq is not None:
+                sensor.next_seq += packet.lost
             return None
         sensor.received += n
-        sensor.arrivals.append((arrival, n))
+        sensor.count(arrival, n)
         device_t = packet.device_t
         sensor.clock.add(float(device_t[-1]), arrival)
         t = sensor.clock.to_session(np.asarray(device_t, dtype=np.float64))
@@ -451,7 +464,13 @@ class SensorSession:
         sensor.last_t = float(t[-1])
         extra = {"device_t": np.asarray(device_t, dtype=np.float64)}
         if packet.seq is not None:
-            extra["seq"] = packet.seq + np.arange(n, dtype=np.float64)
+            # the sample counter, unwrapped: continues over wraps and counted losses
+            if sensor.next_seq is None or packet.flags.get("restart"):
+                first = packet.seq
+            else:
+                first = sensor.next_seq + packet.lost
+            sensor.next_seq = first + n
+            extra["seq"] = first + np.arange(n, dtype=np.float64)
         return SampleBatch(sensor.segment, t, packet.acc, packet.gyr, extra)
 
 

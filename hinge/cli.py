@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 
 from hinge import __version__
@@ -32,12 +33,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings meant for the user (e.g. a cut-off last line dropped) in hinge's one-line style."""
+    print(f"hinge: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if not args.debug:
+        warnings.showwarning = _one_line_warning
     try:
         return int(args.func(args) or 0)
     except HingeUserError as err:

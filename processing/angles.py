@@ -16,6 +16,7 @@ of differentiating angles.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,10 @@ from processing.calibration import (
 from processing.fusion import GAP_FILL_MAX_S, fuse_offline
 from processing.samples import SEGMENTS_REQUIRED, AngleFrames
 
-AXIS_EVIDENCE_HZ = 50.0  # up-vectors per second used for the flexion axis (motion < 10 Hz)
+if TYPE_CHECKING:
+    from processing.recording import Recording
+
+AXIS_EVIDENCE_HZ = 25.0  # up-vectors per second used for the flexion axis (lifting is < 5 Hz)
 
 
 @dataclass
@@ -82,10 +86,12 @@ def combine(tracks: dict[str, SegmentTrack], grid: np.ndarray) -> AngleFrames:
 
 
 def _arrays(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    t = df["t"].to_numpy(dtype=np.float64)
-    acc = np.ascontiguousarray(df[["ax", "ay", "az"]].to_numpy(dtype=np.float64))
-    gyr = np.ascontiguousarray(df[["gx", "gy", "gz"]].to_numpy(dtype=np.float64))
-    return t, acc, gyr
+    """t, acc, gyr as float64 arrays (column by column: a sub-DataFrame costs more)."""
+
+    def cols(names: tuple[str, ...]) -> np.ndarray:
+        return np.column_stack([df[c].to_numpy(dtype=np.float64) for c in names])
+
+    return df["t"].to_numpy(dtype=np.float64), cols(("ax", "ay", "az")), cols(("gx", "gy", "gz"))
 
 
 def angles_from_segments(
@@ -122,6 +128,6 @@ def angles_from_segments(
     return AnglesResult(frames, Calibration(still[0], still[1], cals))
 
 
-def compute_angles(rec, rate_hz: float = 200.0) -> AnglesResult:
+def compute_angles(rec: Recording, rate_hz: float = 200.0) -> AnglesResult:
     """Angles of a ``processing.recording.Recording`` (non-causal: vqf forward-backward)."""
     return angles_from_segments(rec.segments, rate_hz, source=str(rec.path))

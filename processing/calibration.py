@@ -43,6 +43,7 @@ STILL_ACC_REL = 0.1  # smoothed |acc| within 10 % of g (tolerates scale errors)
 STILL_ACC_STD = 0.5  # m/s^2 RMS deviation of acc from its local mean (vibration, steps)
 CONFIDENT_TILT_DEG = 30.0  # an axis seen over a tilt this large is considered known
 CONFIDENT_RATIO = 0.8  # ... and this dominant (first / first+second eigenvalue)
+SIGN_DECISIVE = 0.3  # |sum sin^3| / sum |sin|^3 that settles which way is forward
 
 
 def up_vectors(quat: np.ndarray) -> np.ndarray:
@@ -142,9 +143,11 @@ class AxisEstimate:
     scatter: np.ndarray = field(default_factory=lambda: np.zeros((3, 3)))
     plain: np.ndarray = field(default_factory=lambda: np.zeros((3, 3)))
     third: np.ndarray = field(default_factory=lambda: np.zeros((3, 3, 3)))
+    abs_third: float = 0.0  # sum of |w|^3: what third(a, a, a) would be if all tilt were forward
     max_tilt_deg: float = 0.0
     axis: np.ndarray | None = None
     ratio: float = 0.5  # dominance of the axis: largest / (largest + second) eigenvalue
+    sign_decided: bool = False  # the sign is frozen, or the third moment is decisive now
     sign_frozen: bool = False  # set once confident: the sign never flips after that
 
     def add(self, u: np.ndarray, refresh: bool = True) -> None:
@@ -157,6 +160,7 @@ class AxisEstimate:
         self.scatter += (w * s2[:, None]).T @ w
         self.plain += w.T @ w
         self.third += ((w[:, :, None] * w[:, None, :]).reshape(-1, 9).T @ w).reshape(3, 3, 3)
+        self.abs_third += float(np.sum(s2 ** 1.5))
         cos_min = float((u @ self.up).min())
         self.max_tilt_deg = max(self.max_tilt_deg, float(np.degrees(np.arccos(np.clip(cos_min, -1, 1)))))
         if refresh or self.axis is None:
@@ -171,12 +175,21 @@ class AxisEstimate:
         if vals[-1] <= 1e-12:
             return
         a = vecs[:, -1]
-        if self.sign_frozen:
-            a = a if a @ self.axis >= 0 else -a
-        elif np.einsum("ijk,i,j,k->", self.third, a, a, a) < 0:
+        if self.axis is not None and a @ self.axis < 0:
+            a = -a  # keep the sign unless there is reason to change it
+        skew = float(np.einsum("ijk,i,j,k->", self.third, a, a, a))
+        decisive = self.decisive(skew)
+        if not self.sign_frozen and decisive and skew < 0:
             a = -a
         self.axis = a
-        self.sign_frozen = self.sign_frozen or self.confident
+        self.sign_frozen = self.sign_frozen or (decisive and self.confident)
+        self.sign_decided = self.sign_frozen or decisive
+
+    def decisive(self, skew: float) -> bool:
+        """Does the third moment clearly say which way is forward? In a lift nearly all tilt
+        is forward (|skew| close to abs_third); thigh swing in walking goes both ways about
+        equally (|skew| small), so walking alone leaves the sign open."""
+        return self.abs_third > 0 and abs(skew) >= SIGN_DECISIVE * self.abs_third
 
     @property
     def out_of_plane_share(self) -> float:

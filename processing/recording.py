@@ -4,6 +4,8 @@ Specified for users in ``docs/recording-format.md``. The writer is built to surv
 while streaming (complete lines only, one ``write()`` per flush, ``session.json`` replaced
 atomically); the reader is strict, because a recording in the wrong units or with a cut
 line would silently give wrong angles, and names the file and line of every problem.
+Number formatting lives in ``recording_csv.py``, the checks of the reader in
+``recording_read.py``; this module is the public API.
 """
 
 from __future__ import annotations
@@ -173,6 +175,21 @@ def _check_samples(segment: str, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray
         raise ValueError(f"{segment}: sample time {t[0]} is not after the previous {after}")
 
 
+def _on_microsecond_grid(t: np.ndarray, after_us: float | None) -> np.ndarray:
+    """``t`` rounded to the microseconds the CSV keeps, still strictly increasing.
+
+    Strictly increasing samples can only collide after rounding when they lie less than
+    1 us apart (the BLE client spaces re-ordered samples 1 us apart); such a sample moves up by
+    whole microseconds, the format's own resolution, so the file stays readable.
+    """
+    us = np.rint(t * 1e6)
+    if after_us is not None:
+        us = np.concatenate([[after_us], us])
+    steps = np.arange(len(us))
+    us = np.maximum.accumulate(us - steps) + steps
+    return us[1:] if after_us is not None else us
+
+
 class RecordingWriter:
     """Append samples to a new recording while streaming; survives being killed.
 
@@ -194,17 +211,20 @@ class RecordingWriter:
         self._sensors = _sensor_entries(segments)
         self._by_segment = {e["segment"]: e for e in self._sensors}
         _refuse_existing(self.path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.mkdir()
         except FileExistsError:
-            _refuse_existing(self.path)
-            raise
+            _refuse_existing(self.path)  # it appeared meanwhile
+            raise HingeUserError(f"{self.path}: cannot create the recording (a parent is a file)") from None
+        except OSError as e:
+            raise HingeUserError(f"{self.path}: cannot create the recording ({e.strerror})") from None
         self._session = _session_dict(meta, self._sensors)
         self._fds: dict[str, int] = {}
         self._columns: dict[str, list[str]] = {}
         self._header: dict[str, bytes] = {}  # written with the first flush
         self._pending: dict[str, list[np.ndarray]] = {}  # (n, columns) blocks, formatted at flush
+        self._written_us: dict[str, float] = {}  # last time written per segment, microseconds
         self._counts = dict.fromkeys(self._by_segment, 0)
         self._lost = dict.fromkeys(self._by_segment, 0)
         self._last_t: dict[str, float | None] = dict.fromkeys(self._by_segment)
@@ -242,10 +262,6 @@ class RecordingWriter:
         n = len(batch)
         if n == 0:
             return
-        t = np.asarray(batch.t, dtype=np.float64)
-        acc = np.asarray(batch.acc, dtype=np.float64).reshape(n, 3)
-        gyr = np.asarray(batch.gyr, dtype=np.float64).reshape(n, 3)
-        _check_samples(seg, t, acc, gyr, self._last_t[seg])
         if seg not in self._columns:
             self._set_columns(seg, list(CORE_COLUMNS) + list(batch.extra))
         columns = self._columns[seg]
@@ -253,11 +269,17 @@ class RecordingWriter:
         if set(batch.extra) != set(extras):
             raise ValueError(f"{seg}: extra columns {sorted(batch.extra)} differ from the recording's {extras}")
         block = np.empty((n, len(columns)))
-        block[:, 0], block[:, 1:4], block[:, 4:7] = t, acc, gyr
+        block[:, 0] = batch.t
+        block[:, 1:4] = np.reshape(batch.acc, (n, 3))
+        block[:, 4:7] = np.reshape(batch.gyr, (n, 3))
         for i, c in enumerate(extras, start=len(CORE_COLUMNS)):
             block[:, i] = batch.extra[c]
-        if not np.isfinite(block[:, len(CORE_COLUMNS) :]).all():
-            raise ValueError(f"{seg}: extra columns contain NaN or inf")
+        t = block[:, 0]
+        if not np.isfinite(block).all():
+            raise ValueError(f"{seg}: samples contain NaN or inf")
+        last = self._last_t[seg]
+        if (n > 1 and not (np.diff(t) > 0).all()) or (last is not None and not t[0] > last):
+            raise ValueError(f"{seg}: sample times are not strictly increasing (previous t = {last})")
         self._pending[seg].append(block)
         self._counts[seg] += n
         self._last_t[seg] = float(t[-1])
@@ -302,11 +324,17 @@ class RecordingWriter:
             if pending:
                 rows = np.concatenate(pending).T.copy()
                 pending.clear()
+                rows[0] = _on_microsecond_grid(rows[0], self._written_us.get(seg)) / 1e6
+                self._written_us[seg] = float(np.rint(rows[0, -1] * 1e6))
                 data += format_rows(list(rows), decimals_for_columns(self._columns[seg]))
             if data:
                 view = memoryview(data)
-                while view:  # a regular file takes it all at once; loop only on a short write
-                    view = view[os.write(self._fds[seg], view) :]
+                try:
+                    while view:  # a regular file takes it all at once; loop only on a short write
+                        view = view[os.write(self._fds[seg], view) :]
+                except OSError as e:  # disk full, USB stick pulled...: the user's to fix
+                    file = self.path / self._by_segment[seg]["file"]
+                    raise HingeUserError(f"{file}: cannot write ({e.strerror})") from None
 
     def close(self) -> None:
         """Flush, close the files and finalise ``session.json`` (counts, loss, end, duration)."""
@@ -350,8 +378,11 @@ def write_recording(
     if unknown:
         raise ValueError(f"meta['sensors'] names segments without data: {sorted(unknown)}")
     sensors = _sensor_entries([{**extra_fields.get(s, {}), "segment": s} for s in segments])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as e:
+        raise HingeUserError(f"{path}: cannot create the recording ({e.strerror})") from None
     try:
         for entry in sensors:
             seg = entry["segment"]
@@ -365,6 +396,7 @@ def write_recording(
             acc = np.column_stack([data["ax"], data["ay"], data["az"]])
             gyr = np.column_stack([data["gx"], data["gy"], data["gz"]])
             _check_samples(seg, t, acc, gyr, None)
+            data["t"] = _on_microsecond_grid(t, None) / 1e6
             if not all(np.isfinite(data[c]).all() for c in columns[len(CORE_COLUMNS) :]):
                 raise ValueError(f"{seg}: extra columns contain NaN or inf")
             with open(tmp / entry["file"], "wb") as f:

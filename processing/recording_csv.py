@@ -75,6 +75,8 @@ def _column_layout(x: np.ndarray, decimals: int) -> tuple[int, int, int]:
     if not biggest < 9e18:
         raise ValueError("values must be finite and below 9e18 to be written")
     d = _decimals_for(x, decimals)
+    if d and (x == np.rint(x)).all():
+        d = 0  # whole numbers (seq...): the same text, without working through empty fractions
     int_digits = len(str(int(np.rint(biggest * 10.0**d)) // 10**d))
     return d, -(-int_digits // 3), -(-d // 3)
 

@@ -145,6 +145,9 @@ def _parse_csv(path: Path, source: bytes | Path, names: list[str]) -> pd.DataFra
             raise RecordingError(
                 f"{path}:{line}: {saw} values, but the header has {want} columns{hint}"
             ) from None
+        m = re.search(r"EOF inside string starting at row (\d+)", str(e))
+        if m:  # pandas counts rows of the file from 0
+            raise RecordingError(f"{path}:{int(m.group(1)) + 1}: a quote (\") is never closed") from None
         raise RecordingError(f"{path}: not a readable CSV ({e})") from None
     except (ValueError, TypeError):
         raise _numeric_problem(path, source, names) from None

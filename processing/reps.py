@@ -302,9 +302,8 @@ class RepScanner:
         self._zone = 0  # last definite zone: +1 bottom, -1 top, 0 unknown (start)
         self._cursor = 0  # frames before this have been zone-scanned
         self._floor = 0  # the bottom search never goes before this (previous lockout)
-        self._pending: list[int] | None = (
-            None  # [start, lockout candidate, hold ref, next k]
-        )
+        # While a rep waits for its lockout: [start, lockout candidate, hold ref, next k].
+        self._pending: list[int] | None = None
         self._count = 0
         self._set = 0
         self._last_lockout_s = -math.inf
@@ -515,6 +514,7 @@ def reps_dataframe(reps: list[Rep]) -> pd.DataFrame:
 # enough to matter to a coach (MIN_CHANGE, in the metric's unit).
 TREND_ALPHA = 0.05
 MIN_TREND_REPS = 4
+MIN_RUN_REPS = 2  # reps on each side of a pattern break
 MIN_CHANGE = {
     "trunk_lean_change_deg": 3.0,
     "knee_done_at_hip_onset_pct": 15.0,
@@ -629,16 +629,56 @@ def _linear_trend(y: np.ndarray) -> tuple[float, float, float] | None:
     return intercept, slope * (n - 1), p
 
 
+_FAULT_WORDS = {
+    "simultaneous": "hips and knees together",
+    "hips-rise-early": "hips rose early",
+}
+
+
+def _pattern_break(reps: list[Rep]) -> str | None:
+    """The set splits into clean reps then faulty ones (or the reverse): at least
+    ``MIN_RUN_REPS`` knee-first reps, then at least as many reps all of them faults, with
+    no exception on either side. This is the coach's "hips rose early from rep 4 on", read
+    straight off the per-rep classification, so it needs no statistics."""
+    clean = [r.pattern == "knee-first" for r in reps]
+    for k in range(MIN_RUN_REPS, len(reps) - MIN_RUN_REPS + 1):
+        before, after = clean[:k], clean[k:]
+        if all(before) and not any(after):
+            faults = {r.pattern for r in reps[k:]}
+            if faults == {"hips-rise-early"}:
+                lean = [r.trunk_lean_change_deg for r in reps]
+                b, a = float(np.mean(lean[:k])), float(np.mean(lean[k:]))
+                return f"hips rose early from rep {k + 1} on (chest dropped {b:.0f}° → {a:.0f}°)"
+            if faults == {"simultaneous"}:
+                knee = [r.knee_done_at_hip_onset_pct for r in reps]
+                b, a = float(np.nanmean(knee[:k])), float(np.nanmean(knee[k:]))
+                return (
+                    f"hips and knees moved together from rep {k + 1} on "
+                    f"(knees {b:.0f} % → {a:.0f} % done at hip onset)"
+                )
+            order = list(dict.fromkeys(r.pattern for r in reps[k:]))  # first appearance
+            seen = ", then ".join(_FAULT_WORDS[p] for p in order)
+            return f"knee drive broke down from rep {k + 1} on ({seen})"
+        if not any(before) and all(after):
+            return f"knees led again from rep {k + 1} on"
+    return None
+
+
 def _set_trend(reps: list[Rep]) -> str | None:
     """Words for the clearest change across one set's reps, or None when the data don't
-    support one (fewer than MIN_TREND_REPS reps, no significant and sizeable change).
+    support one (fewer than MIN_TREND_REPS reps, no clear pattern break, no significant and
+    sizeable change of a metric).
 
-    The metrics are tried in order of what a coach looks at first: the chest dropping (the
-    fault itself), then the knees' share of the early work, then the hip lag; the first that
-    changed is the trend (a chest that drops also makes the knees' share look larger, which is
-    not an improvement worth reporting)."""
+    First the patterns: clean reps then faulty ones (``_pattern_break``). Then the metrics,
+    in the order a coach looks at them: the chest dropping (the fault itself), then the
+    knees' share of the early work, then the hip lag; the first that changed is the trend (a
+    chest that drops also makes the knees' share look larger, which is not an improvement
+    worth reporting)."""
     if len(reps) < MIN_TREND_REPS:
         return None
+    words = _pattern_break(reps)
+    if words:
+        return words
     for metric, (up, down, values) in _TREND_WORDS.items():
         y = np.array([getattr(r, metric) for r in reps], dtype=float)
         if not np.isfinite(y).all():
@@ -657,25 +697,24 @@ def _set_trend(reps: list[Rep]) -> str | None:
     return None
 
 
+_SUMMARY_FIELDS = (
+    "hip_lag_ms",
+    "knee_done_at_hip_onset_pct",
+    "trunk_lean_change_deg",
+    "concentric_s",
+)
+
+
 def _group_summary(reps: list[Rep]) -> dict:
-    col = {
-        f: np.array([getattr(r, f) for r in reps], dtype=float)
-        for f in (
-            "hip_lag_ms",
-            "knee_done_at_hip_onset_pct",
-            "trunk_lean_change_deg",
-            "concentric_s",
-        )
-    }
     starts = [r.start_s for r in reps]
     rate = 60.0 * (len(reps) - 1) / (starts[-1] - starts[0]) if len(reps) > 1 else None
     return {
         "reps": len(reps),
         "patterns": {p: sum(r.pattern == p for r in reps) for p in PATTERNS},
-        "hip_lag_ms": _mean_sd(col["hip_lag_ms"]),
-        "knee_done_at_hip_onset_pct": _mean_sd(col["knee_done_at_hip_onset_pct"]),
-        "trunk_lean_change_deg": _mean_sd(col["trunk_lean_change_deg"]),
-        "concentric_s": _mean_sd(col["concentric_s"]),
+        **{
+            f: _mean_sd(np.array([getattr(r, f) for r in reps], dtype=float))
+            for f in _SUMMARY_FIELDS
+        },
         "reps_per_min": rate,
         "gaps": sum(r.gap for r in reps),
     }
@@ -686,7 +725,15 @@ def summarize(reps: list[Rep]) -> dict:
     and trunk lean change, tempo (concentric duration, reps per minute within the set), and
     the trend across each set in words (``None`` when the data don't support one)."""
     if not reps:
-        return {"reps": 0, "patterns": {p: 0 for p in PATTERNS}, "sets": []}
+        none = {"mean": None, "sd": None}
+        return {
+            "reps": 0,
+            "patterns": dict.fromkeys(PATTERNS, 0),
+            **{f: dict(none) for f in _SUMMARY_FIELDS},
+            "reps_per_min": None,
+            "gaps": 0,
+            "sets": [],
+        }
     sets = []
     for set_no in sorted({r.set for r in reps}):
         members = [r for r in reps if r.set == set_no]

@@ -13,11 +13,12 @@ estimates are causal:
   stand still;
 * flexion axis: refined from the tilt seen so far (``calibration.AxisEstimate``); its sign is
   frozen once the axis is confident (30 deg of tilt, dominant axis). Until a segment has
-  tilted ``PROVISIONAL_TILT_DEG`` its angle is the tilt magnitude (always >= 0) and its rate
-  the gyro on the current tilt direction; afterwards the signed angle about the current
-  axis. The first descent of the first rep fixes the axis well before its concentric phase.
-  Walking before the first rep gives the thigh axis early, but its sign may be wrong for
-  the first stride or two (forward and backward swings are alike in size).
+  tilted ``PROVISIONAL_TILT_DEG`` and the sign is decided (mostly forward tilt so far), its
+  angle is the tilt magnitude (always >= 0) and its rate the gyro on the current tilt
+  direction; afterwards the signed angle about the current axis. The first descent of the
+  first rep fixes axis and sign well before its concentric phase. Walking before the first
+  rep gives the thigh axis early but not its sign (thigh swing goes both ways about
+  equally), so the thigh reads as tilt magnitude until the first descent.
 
 Frames before calibration are held back (up to ``SEARCH_S`` of them) and emitted in one go
 once the upright pose is known. After that, **delay bound**: every grid point up to the
@@ -68,6 +69,7 @@ class _Segment:
         self.still_gyr = np.zeros(3)
         self.n_added = 0  # fused samples already fed to the axis estimate
         self.next_refresh = -np.inf
+        self.last_t = -np.inf  # newest sample time received
 
     def raw_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return tuple(np.concatenate([r[k] for r in self.raw]) for k in range(3))
@@ -89,7 +91,7 @@ class _Segment:
             est.add(self.u[self.n_added :])
             self.next_refresh = self.t[-1] + AXIS_REFRESH_S
             self.n_added = len(self.t)
-        if est.axis is not None and est.max_tilt_deg >= PROVISIONAL_TILT_DEG:
+        if est.axis is not None and est.max_tilt_deg >= PROVISIONAL_TILT_DEG and est.sign_decided:
             ang = angle_about(self.u, est.up, est.axis)
             rate = self.w @ est.axis
         else:
@@ -154,6 +156,12 @@ class StreamingAngles:
         seg = self._seg.get(batch.segment)
         if seg is None or len(batch) == 0:  # optional segments are not used yet
             return AngleFrames.empty()
+        if batch.t[0] <= seg.last_t:  # a source repeating samples (e.g. after a reconnect)
+            keep = batch.t > seg.last_t
+            if not keep.any():
+                return AngleFrames.empty()
+            batch = SampleBatch(batch.segment, batch.t[keep], batch.acc[keep], batch.gyr[keep])
+        seg.last_t = float(batch.t[-1])
         t, gyr, res = seg.fusion.push(batch.t, batch.acc, batch.gyr)
         return self._consume(seg, batch, t, gyr, res)
 

@@ -115,6 +115,10 @@ def test_recording_without_reps_and_user_errors(tmp_path, capsys):
     assert main(["analyze", str(tmp_path / "quiet"), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["reps"] == [] and doc["summary"]["reps"] == 0
+    assert doc["summary"]["hip_lag_ms"] == {
+        "mean": None,
+        "sd": None,
+    }  # same schema, no values
 
     assert main(["analyze", str(tmp_path / "missing"), "--onset-fraction", "1.5"]) == 2
     err = capsys.readouterr().err
@@ -142,7 +146,20 @@ def test_threshold_flags_change_the_analysis(session, capsys):
     sim, rec = session
     leans = [t["trunk_lean_change_deg"] for t in sim.truth_reps]
     strict = f"{max(leans) + 2:.1f}"  # no rep leans that far: none is hips-rise-early
-    assert main(["analyze", str(rec), "--json", "--lean-deg", strict, "--set-break-s", "100"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                str(rec),
+                "--json",
+                "--lean-deg",
+                strict,
+                "--set-break-s",
+                "100",
+            ]
+        )
+        == 0
+    )
     doc = json.loads(capsys.readouterr().out)
     assert len(doc["reps"]) == len(sim.truth_reps)
     assert all(r["pattern"] != "hips-rise-early" for r in doc["reps"])

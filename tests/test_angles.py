@@ -17,16 +17,16 @@ def rmse_vs_truth(frames, truth, col: str) -> float:
 
 
 CASES = {
-    "knee-first-random-104/208": (dict(patterns=["knee-first"], seed=11), 0.8),
+    "knee-first-random-104/208": (dict(patterns=["knee-first"], seed=11), 0.6),
     "hips-early-upside-down-right": (
         dict(patterns=["hips-rise-early"], seed=12, side="right",
-             mounting={"thigh": "upside-down", "lumbar": "upside-down"}), 0.8),
+             mounting={"thigh": "upside-down", "lumbar": "upside-down"}), 0.6),
     "simultaneous-front-52hz": (
         dict(patterns=["simultaneous"], seed=13, mounting={"thigh": "front", "lumbar": "standard"},
-             rates_hz={"thigh": 52.0, "lumbar": 52.0}), 0.9),
+             rates_hz={"thigh": 52.0, "lumbar": 52.0}), 0.7),
     "high-noise-walking-2-sets": (
         dict(patterns=["knee-first", "hips-rise-early"], seed=14, noise="high", sets=2, reps=3,
-             walk_first_s=6.0, walk_rest=True, rest_s=8.0, rates_hz={"thigh": 208.0, "lumbar": 104.0}), 1.5),
+             walk_first_s=6.0, walk_rest=True, rest_s=8.0, rates_hz={"thigh": 208.0, "lumbar": 104.0}), 1.3),
 }
 
 
@@ -72,3 +72,17 @@ def test_compute_angles_from_a_recording_on_disk(tmp_path):
     assert res.calibration.report()["segments"]["thigh"]["axis_known"]
     for col in ("trunk_deg", "thigh_deg"):
         assert rmse_vs_truth(res.frames, sim.truth_angles, col) < 0.8, col
+
+
+def test_standing_and_walking_only_is_no_error():
+    """A session with no lift (stand, walk, stand): angles still come out, near the truth,
+    and the report says the trunk axis was not seen well (no big excursion)."""
+    sim = simulate(SimConfig(seed=17, reps=1, walk_first_s=8.0))
+    end = sim.config.stand_s + sim.config.walk_first_s
+    walk_only = {seg: df[df.t < end].reset_index(drop=True) for seg, df in sim.imu.items()}
+    res = angles_from_segments(walk_only, rate_hz=100.0)
+    report = res.calibration.report()["segments"]
+    assert report["lumbar"]["axis_known"] is False
+    truth = sim.truth_angles[sim.truth_angles.t < end]
+    assert rmse_vs_truth(res.frames, truth, "thigh_deg") < 1.5  # thigh swing gives its axis
+    assert res.frames.trunk_deg.abs().max() < 10

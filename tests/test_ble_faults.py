@@ -22,6 +22,8 @@ from firmware_bridge.virtual.peripheral import SampleSource
 from firmware_bridge.virtual.session import VirtualSession
 from processing.recording import RecordingWriter, read_recording
 
+pytestmark = pytest.mark.slow
+
 RATE = 200.0
 
 
@@ -87,19 +89,21 @@ def runs(tmp_path_factory):
 
     async def all_scenarios():
         faults = await asyncio.gather(
-            # thigh: link dropped at 2.0 s, advertising again 1.5 s later
-            run_scenario(7.0, {"thigh": Faults(drops=((2.0, 1.5),))}, record=tmp / "drop"),
-            # lumbar vanishes (radio silent) at 3 s and never comes back
-            run_scenario(6.0, {"lumbar": Faults(vanish=((3.0, None),))}),
+            # thigh: link dropped at 1.5 s, advertising again 1.5 s later
+            run_scenario(5.5, {"thigh": Faults(drops=((1.5, 1.5),))}, record=tmp / "drop"),
+            # lumbar vanishes (radio silent) at 2 s and never comes back
+            run_scenario(4.5, {"lumbar": Faults(vanish=((2.0, None),))}),
             # skipped sequence numbers and malformed/short packets
-            run_scenario(5.0, {"thigh": Faults(skips=((1.0, 7), (2.5, 23)), malformed_every=4),
+            run_scenario(4.0, {"thigh": Faults(skips=((1.0, 7), (2.5, 23)), malformed_every=4),
                                "lumbar": Faults(malformed_every=3, seed=5)}),
         )
-        # clocks: 100 ppm apart and 50 ms offset, with jittered and bunched packets; alone,
-        # because timer lateness from a busy loop is latency the clock fit must see through
+        # clocks: 100 ppm apart and 50 ms offset, with jittered packets released in bunches
+        # of two (both sensors share the host's connection interval). Run alone: the clock
+        # fit takes the fastest packets as the latency floor, and a loop crowded by the other
+        # scenarios for the first seconds would raise that floor for part of the window.
         clocks = await run_scenario(
             12.0, {"thigh": Faults(clock_ppm=100.0, jitter_s=0.01, bunch=2, seed=1),
-                   "lumbar": Faults(clock_offset_s=0.05, jitter_s=0.01, bunch=3, seed=2)})
+                   "lumbar": Faults(clock_offset_s=0.05, jitter_s=0.01, bunch=2, seed=2)})
         return [*faults, clocks]
 
     names = ("drop", "vanish", "corrupt", "clocks")

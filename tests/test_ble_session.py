@@ -15,6 +15,7 @@ from bumble.core import AdvertisingData
 from firmware_bridge import config
 from firmware_bridge.client import SensorSession
 from firmware_bridge.virtual.backend import BumbleClient, BumbleScanner
+from firmware_bridge.virtual.faults import parse_faults
 from firmware_bridge.virtual.hinge_sensor import HingeSensor
 from firmware_bridge.virtual.peripheral import SampleSource, VirtualLifter
 from firmware_bridge.virtual.world import VirtualWorld, make_device
@@ -97,3 +98,15 @@ async def test_missing_sensor_is_one_clear_error():
             async with SensorSession({"thigh": "hinge-T", "lumbar": "hinge-X"},
                                      clock=world.now, scan_timeout=0.5, **BACKENDS):
                 pass
+
+
+def test_fault_specs_from_the_command_line():
+    faults = parse_faults(["thigh:drop@10+2", "thigh:skip@3x20", "lumbar:vanish@5",
+                           "lumbar:ppm=-80", "lumbar:bunch=3"])
+    assert faults["thigh"].drops == ((10.0, 2.0),) and faults["thigh"].skips == ((3.0, 20),)
+    assert faults["lumbar"].vanish == ((5.0, None),)
+    assert faults["lumbar"].clock_ppm == -80.0 and faults["lumbar"].bunch == 3
+    with pytest.raises(ValueError, match="a drop needs"):
+        parse_faults(["thigh:drop@10"])
+    with pytest.raises(ValueError, match="bad fault"):
+        parse_faults(["thigh:explode@1"])

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, require
 from helpers_recording import segment_frame, subprocess_env, two_segments
 
 from hinge.errors import HingeUserError
@@ -179,6 +179,7 @@ with RecordingWriter(sys.argv[1], ["thigh", "lumbar"], meta={"source": "test"}) 
                 w.append(SampleBatch(seg, t[done:target], acc[done:target], gyr[done:target],
                                      {c: v[done:target] for c, v in extra.items()}))
             done = target
+            w.update_sensor("lumbar", received=done)  # session.json rewritten all the time
             print(done, flush=True)
         time.sleep(0.004)
 """
@@ -186,7 +187,8 @@ with RecordingWriter(sys.argv[1], ["thigh", "lumbar"], meta={"source": "test"}) 
 
 def test_writer_killed_mid_stream_leaves_a_readable_recording(tmp_path):
     """SIGKILL a real writer process: the recording reads back without repair, equals what
-    was streamed, and lacks at most the last flush interval."""
+    was streamed, and lacks at most the last flush interval; session.json, rewritten on
+    every batch here, is always whole."""
     path = tmp_path / "killed"
     rate = 200.0
     kill_at = int(rate * random.uniform(2.8, 3.6))  # somewhere in a flush interval
@@ -212,6 +214,7 @@ def test_writer_killed_mid_stream_leaves_a_readable_recording(tmp_path):
         warnings.simplefilter("error", RecordingWarning)  # no cut line to repair
         got = read_recording(path)
     assert "ended" not in got.meta  # never finalised, and still readable
+    assert 0 < got.sensor("lumbar")["received"] <= reported  # replaced whole, never half-written
     source = two_segments(duration_s=60.0)
     for seg in ("thigh", "lumbar"):
         df = got.segments[seg]
@@ -250,8 +253,10 @@ def test_writer_refuses_data_the_reader_would_reject(tmp_path):
     (first, second) = _batches(source, "thigh", [10, 10])
     with RecordingWriter(tmp_path / "rec", ["thigh"]) as w:
         w.append(second)
-        with pytest.raises(ValueError, match="not after"):
+        with pytest.raises(ValueError, match="not strictly increasing"):
             w.append(first)  # time going back
+        with pytest.raises(ValueError, match="NaN"):
+            w.append(SampleBatch("thigh", second.t + 1, second.acc * np.nan, second.gyr))
         with pytest.raises(ValueError, match="extra columns"):
             w.append(SampleBatch("thigh", second.t + 1, second.acc, second.gyr, {"seq": np.arange(10.0)}))
         with pytest.raises(ValueError, match="not declared"):
@@ -285,3 +290,37 @@ def test_declared_columns_and_a_silent_sensor(tmp_path):
     assert (tmp_path / "rec" / "thigh.csv").read_text().startswith("t,ax,ay,az,gx,gy,gz,seq\n0,")
     with pytest.raises(recording.RecordingError, match="lumbar.csv: no samples"):
         read_recording(tmp_path / "rec")
+
+
+def test_samples_closer_than_the_written_resolution_stay_increasing(tmp_path):
+    """The BLE client may space re-ordered samples 1 us apart; after rounding to the
+    microseconds the CSV keeps, time must still increase, or the reader would refuse it."""
+    source = segment_frame(duration_s=3.0)
+    t = source["t"].to_numpy().copy()
+    t[100:105] = t[99] + np.array([0.3e-6, 0.6e-6, 0.9e-6, 1.2e-6, 1.5e-6])  # < 1 us apart
+    source["t"] = t
+    rec = write_recording(tmp_path / "one-shot", {"thigh": source, "lumbar": segment_frame(duration_s=3.0)})
+    with RecordingWriter(tmp_path / "live", ["thigh"]) as w:
+        for batch in _batches(source, "thigh", [101, 2, 497]):
+            w.append(batch)
+    for path in (rec / "thigh.csv", tmp_path / "live" / "thigh.csv"):
+        written = pd.read_csv(path)["t"].to_numpy()
+        assert (np.diff(written) > 0).all()
+        assert np.abs(written - t).max() <= 5e-6  # moved by whole microseconds only
+
+
+def test_unwritable_places_are_user_errors(tmp_path):
+    """A full disk or a read-only folder is the user's to fix: one line, no traceback."""
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where a folder should be")
+    for make in (lambda p: RecordingWriter(p, ["thigh"]), lambda p: write_recording(p, two_segments(3.0))):
+        with pytest.raises(HingeUserError, match=f"{blocked / 'rec'}: cannot create the recording"):
+            make(blocked / "rec")
+    full = Path("/dev/full")  # every write fails with ENOSPC, like a full disk
+    require(full.exists(), "/dev/full is missing")
+    w = RecordingWriter(tmp_path / "rec", ["thigh"])
+    os.close(w._fds["thigh"])
+    w._fds["thigh"] = os.open(full, os.O_WRONLY)  # the CSV's descriptor now points at a full disk
+    w.append(_batches(segment_frame(duration_s=3.0), "thigh", [10])[0])
+    with pytest.raises(HingeUserError, match=r"thigh.csv: cannot write \(No space left on device\)"):
+        w.close()

@@ -8,6 +8,7 @@ and runs ``hinge analyze REC`` as a subprocess: exit code 2, one line on stderr 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import warnings
@@ -54,6 +55,14 @@ def _scale_columns(rec: Path, segment: str, columns: list[str], factor: float) -
     df.to_csv(path, index=False)
 
 
+def _first_fast_line(rec: Path) -> int:
+    """The file line of thigh.csv where an angular rate first exceeds 35 (rad/s)."""
+    import pandas as pd
+
+    g = pd.read_csv(rec / "thigh.csv")[["gx", "gy", "gz"]].to_numpy()
+    return int(np.argmax((np.abs(g) > 35).any(axis=1))) + 2
+
+
 def _json_line(rec: Path, needle: str) -> int:
     lines = (rec / "session.json").read_text().splitlines()
     return next(i for i, line in enumerate(lines, 1) if needle in line)
@@ -65,7 +74,7 @@ def _json_line(rec: Path, needle: str) -> int:
 # costs about a second per case on a shared machine).
 CASES: dict[str, tuple] = {
     "no_such_path": (
-        lambda rec: __import__("shutil").rmtree(rec),
+        lambda rec: shutil.rmtree(rec),
         "", None, "no such recording",
     ),
     "a_csv_instead_of_the_directory": (
@@ -128,6 +137,10 @@ CASES: dict[str, tuple] = {
         lambda rec: _edit_csv(rec, "thigh", _set_cell(60, 3, "9,81")),
         "thigh.csv", 60, "8 values, but the header has 7 columns (a decimal comma?",
     ),
+    "unclosed_quote": (
+        lambda rec: _edit_csv(rec, "lumbar", _set_cell(33, 2, '"0.5')),
+        "lumbar.csv", 33, 'a quote (") is never closed',
+    ),
     "duplicate_column": (
         lambda rec: _edit_csv(rec, "thigh", lambda lines: [lines[0] + ",ax"] + [x + ",0" for x in lines[1:]]),
         "thigh.csv", 1, "column ax appears twice",
@@ -158,7 +171,7 @@ CASES: dict[str, tuple] = {
     ),
     "gyro_in_deg_s": (
         lambda rec: _scale_columns(rec, "thigh", ["gx", "gy", "gz"], 180 / np.pi),
-        "thigh.csv", "first_fast_line", "looks like deg/s (expected rad/s)",
+        "thigh.csv", _first_fast_line, "looks like deg/s (expected rad/s)",
     ),
 }
 
@@ -181,11 +194,6 @@ CLI_CASES = [
 ]
 
 
-def _first_fast_line(rec_source: dict) -> int:
-    g = rec_source["thigh"][["gx", "gy", "gz"]].to_numpy() * 180 / np.pi
-    return int(np.argmax((np.abs(g) > 35).any(axis=1))) + 2
-
-
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> dict[str, tuple[Path, int | None, subprocess.CompletedProcess]]:
     """Break one recording per case, then run each through the CLI subprocess (a few at a
@@ -200,8 +208,6 @@ def results(tmp_path_factory) -> dict[str, tuple[Path, int | None, subprocess.Co
         target = target if isinstance(target, Path) else rec
         if callable(line):
             line = line(rec)
-        if line == "first_fast_line":
-            line = _first_fast_line(source)
         prepared[name] = (rec / file if file else rec, line, target)
 
     def run(rec: Path) -> subprocess.CompletedProcess:
@@ -227,7 +233,7 @@ def results(tmp_path_factory) -> dict[str, tuple[Path, int | None, subprocess.Co
     return {name: (prepared[name][0], prepared[name][1], done[name]) for name in prepared}
 
 
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", list(CASES), ids=[f"{'cli' if c in CLI_CASES else 'reader'}-{c}" for c in CASES])
 def test_error_names_file_line_and_problem(case, results):
     blamed, line, out = results[case]
     phrase = CASES[case][3]

@@ -286,3 +286,20 @@ def test_thresholds_change_the_classification():
         r.pattern != "hips-rise-early" for r in detect_reps(sim.truth_angles, strict)
     )
     assert all(r.pattern == "hips-rise-early" for r in detect_reps(sim.truth_angles))
+
+
+def test_summary_names_a_form_breakdown_from_the_mixed_example():
+    patterns = [
+        "knee-first",
+        "knee-first",
+        "simultaneous",
+        "hips-rise-early",
+        "hips-rise-early",
+    ]
+    sim = simulate(SimConfig(patterns=patterns, reps=5, noise="typical", seed=23))
+    assert [t["pattern"] for t in sim.truth_reps] == patterns
+    trend = summarize(imu_reps(sim))["sets"][0]["trend"]
+    assert trend == (
+        "knee drive broke down from rep 3 on "
+        "(hips and knees together, then hips rose early)"
+    )

@@ -12,15 +12,16 @@ from processing.simulator import SimConfig, simulate
 from processing.streaming_angles import StreamingAngles
 
 
-def feed(sim, rate_hz: float, seed: int = 0):
-    """Push both sensors' samples in time order, 1-8 samples per batch (BLE notifications).
+def feed(imu, rate_hz: float, seed: int = 0, repeat_every: int = 0):
+    """Push both sensors' samples in time order, 1-8 samples per batch (BLE notifications),
+    about one batch in ``repeat_every`` pushed twice (a source re-sending after a reconnect).
     Returns all frames, the statuses seen (in order) and ``late``: the number of frames that,
     once calibrated, were emitted later than the push that delivered the slower sensor's
     sample at (or one grid step after) their time."""
     rng = np.random.default_rng(seed)
     sa = StreamingAngles(rate_hz=rate_hz)
     arrays = {s: (df.t.to_numpy(), df[["ax", "ay", "az"]].to_numpy(), df[["gx", "gy", "gz"]].to_numpy())
-              for s, df in sim.imu.items()}
+              for s, df in imu.items()}
     pos = dict.fromkeys(arrays, 0)
     latest = dict.fromkeys(arrays, -np.inf)
     out, statuses, checks, emitted = [], [sa.status], [], 0
@@ -35,6 +36,8 @@ def feed(sim, rate_hz: float, seed: int = 0):
         pos[seg] = j
         latest[seg] = t[-1]
         frames = sa.push(SampleBatch(seg, t, acc, gyr))
+        if repeat_every and rng.integers(repeat_every) == 0:
+            assert len(sa.push(SampleBatch(seg, t, acc, gyr))) == 0
         emitted += len(frames)
         out.append(frames)
         if sa.status != statuses[-1]:
@@ -54,7 +57,7 @@ def rmse(a, t, ref_t, ref):
 
 def test_streaming_matches_truth_and_offline_with_bounded_delay():
     sim = simulate(SimConfig(seed=21, reps=4, noise="typical"))
-    f, statuses, late, sa = feed(sim, rate_hz=100.0)
+    f, statuses, late, sa = feed(sim.imu, rate_hz=100.0)
     assert statuses[0] == "Stand tall and still" and statuses[-1] == "calibrated"
     assert sa.calibration.report()["segments"]["lumbar"]["axis_known"]
     assert late == 0  # nothing waits beyond the slower sensor's newest sample
@@ -70,11 +73,11 @@ def test_streaming_matches_truth_and_offline_with_bounded_delay():
         assert rmse(f[col], f.t, tr.t, tr[col]) < 5.0, col
 
 
-def test_streaming_other_leg_upside_down_walking_and_dropouts():
+def test_streaming_other_leg_upside_down_walking_dropouts_and_repeats():
     sim = simulate(SimConfig(seed=22, reps=3, sets=2, rest_s=6.0, walk_first_s=6.0, walk_rest=True,
                              side="right", mounting={"thigh": "upside-down", "lumbar": "random"},
                              rates_hz={"thigh": 52.0, "lumbar": 104.0}, dropouts=2, dropout_s=(0.05, 0.3)))
-    f, statuses, late, sa = feed(sim, rate_hz=100.0, seed=1)
+    f, statuses, late, sa = feed(sim.imu, rate_hz=100.0, seed=1, repeat_every=10)
     assert statuses[-1] == "calibrated"
     assert late == 0
     for d in sim.details["dropouts"]:  # no frames made up inside a long dropout
@@ -84,3 +87,11 @@ def test_streaming_other_leg_upside_down_walking_and_dropouts():
     m = f.t > first_lift
     for col in ("trunk_deg", "thigh_deg", "hip_deg"):
         assert rmse(f[col][m], f.t[m], tr.t, tr[col]) < 2.0, col
+
+
+def test_no_still_start_keeps_asking_and_emits_nothing():
+    sim = simulate(SimConfig(seed=23, reps=3, stand_s=2.0, end_stand_s=0.5))
+    cut = {seg: df[df.t > 2.0].reset_index(drop=True) for seg, df in sim.imu.items()}
+    f, statuses, late, sa = feed(cut, rate_hz=50.0)
+    assert statuses == ["Stand tall and still"]
+    assert sa.calibration is None and len(f) == 0

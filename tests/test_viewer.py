@@ -8,20 +8,20 @@ what the widgets hold against an independent run of the pipeline, against ``hing
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from processing.pipeline import Pipeline
 from processing.recording import RecordingWriter, read_recording
-from processing.samples import ANGLE_COLUMNS, AngleFrames, SampleBatch
+from processing.samples import AngleFrames, SampleBatch
 from viewer.palette import CURVE_COLOURS
 from viewer.replay_source import FAST_CHUNK_S, ReplaySource
 from viewer.window import ViewerWindow
@@ -106,7 +106,15 @@ def test_window_fills_from_a_replay_and_curves_equal_the_pipeline(qtbot, open_vi
     shown = win.reps.reps()
     assert [r["index"] for r in shown] == [r.index for r in reps]
     assert [r["pattern"] for r in shown] == [r.pattern for r in reps]
-    assert win.plots.rep_marks == sum(r.end_s >= t_end - win.plots.window_s for r in reps)
+    in_window = [r for r in reps if r.end_s >= t_end - win.plots.window_s]
+    assert win.plots.rep_marks == len(in_window) > 0
+    shades = [i for i in win.plots.velocities.items if isinstance(i, QtWidgets.QGraphicsRectItem)]
+    assert len(shades) == len(in_window)
+    for shade, rep in zip(shades, in_window, strict=True):
+        r = shade.rect()
+        assert (r.left(), r.right()) == pytest.approx(sorted((rep.knee_onset_s, rep.hip_onset_s)))
+        first = "knee_ext_deg_s" if rep.knee_onset_s <= rep.hip_onset_s else "hip_ext_deg_s"
+        assert shade.brush().color().getRgb()[:3] == CURVE_COLOURS[first]
     assert win.cue.headline.text() in ("Knees first", "Hips and knees together", "Hips rose early")
     assert win.status.sensors.rowCount() == 2
     assert win.status.calibration.text() == "Calibrated"
@@ -152,14 +160,16 @@ def test_replay_controls_change_position_and_speed(qtbot, open_viewer, recording
 
     controls.speed.setCurrentIndex(controls.speed.findData(4.0))  # as a user picking "4x"
     qtbot.waitUntil(lambda: src.speed == 4.0, timeout=5000)
+    t0 = time.monotonic()
     qtbot.mouseClick(controls.play, QtCore.Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: controls.play.text() == "Pause", timeout=5000)
     qtbot.wait(1000)
     qtbot.mouseClick(controls.play, QtCore.Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: controls.play.text() == "Play", timeout=5000)
+    wall = time.monotonic() - t0
     qtbot.wait(100)
     played = win.session_t - 5.0
-    assert 2.0 < played < 5.5, f"4x for ~1 s of wall time played {played:.2f} s"
+    assert 2.0 < played <= 4.0 * wall + 0.1, f"at 4x, {wall:.2f} s of wall time played {played:.2f} s"
     assert controls.play.text() == "Play"
 
     controls.slider.setValue(int(12.0 * 10))  # a click on the groove
@@ -170,7 +180,7 @@ def test_replay_controls_change_position_and_speed(qtbot, open_viewer, recording
     qtbot.mouseClick(controls.next_rep, QtCore.Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: win.reps.rowCount() == n + 1 and controls.play.text() == "Play", timeout=WAIT_MS)
     lockout = win.reps.reps()[-1]["lockout_s"]  # stopped where the detector emitted it
-    assert lockout < win.session_t <= lockout + 0.5 + FAST_CHUNK_S
+    assert lockout < win.session_t <= lockout + 0.5 + FAST_CHUNK_S, (lockout, win.session_t)
     qtbot.mouseClick(controls.prev_rep, QtCore.Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: win.reps.rowCount() == n and win.session_t < lockout, timeout=WAIT_MS)
     assert not src.playing
@@ -219,6 +229,18 @@ def test_closing_stops_streaming_and_finalises_the_recording(qtbot, open_viewer,
         assert entry["samples"] == len(saved.segments[entry["segment"]]) > 100
 
 
+def test_calibration_prompt_counts_down_while_standing(qtbot, open_viewer, recording):
+    src = ReplaySource.from_recording(read_recording(recording))
+    src.fast_forward(1.0, play=False)
+    win, _ = open_viewer(replay=src)
+    qtbot.waitUntil(lambda: win.session_t == pytest.approx(1.0), timeout=WAIT_MS)
+    assert win.status.calibration.text() == "Stand tall and still  1.0 s"
+    controls = win.controls
+    controls.slider.setValue(int(SHOT_AT_S * 10))
+    qtbot.waitUntil(lambda: win.session_t == pytest.approx(SHOT_AT_S), timeout=WAIT_MS)
+    assert win.status.calibration.text() == "Calibrated"
+
+
 def test_a_live_session_with_a_duration_ends_by_itself(qtbot, open_viewer, recording):
     rec = read_recording(recording)
 
@@ -233,6 +255,20 @@ def test_a_live_session_with_a_duration_ends_by_itself(qtbot, open_viewer, recor
     qtbot.waitUntil(lambda: win.finished, timeout=5000)
     assert 4.0 <= win.session_t < 4.0 + 0.1
     assert win.status.sensors.rowCount() == 2
+
+
+def test_ring_buffer_keeps_the_newest_rows_contiguous():
+    from viewer.ring_buffer import RingBuffer
+
+    buf = RingBuffer(("t", "x"), capacity=100)
+    t = np.arange(1000.0)
+    for a in range(0, 1000, 7):  # many compactions, chunks not dividing the capacity
+        buf.append({"t": t[a : a + 7], "x": -t[a : a + 7]})
+    assert 100 <= len(buf) <= 200
+    np.testing.assert_array_equal(buf.view("t"), t[-len(buf) :])
+    np.testing.assert_array_equal(buf.view("x", 50), -t[-len(buf) + 50 :])
+    buf.append({"t": t, "x": t})  # more than the capacity at once
+    np.testing.assert_array_equal(buf.view("t"), t[-100:])
 
 
 def test_has_display_follows_the_environment(monkeypatch):

@@ -8,12 +8,15 @@ the same pixels offscreen as on a screen.
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from hinge.errors import HingeUserError
+from viewer.display import has_display
 from viewer.replay_source import ReplaySource
 
 
@@ -46,16 +49,20 @@ def run_viewer(
     ``recording_path`` is shown in the window. A live session stops by itself when its
     session time reaches ``duration_s``. With ``screenshot``, the window is saved as PNG
     once session time reaches ``after_s`` (or when the session ends, if that comes first
-    or ``after_s`` is None) and the viewer exits. Ctrl-C closes the window like the close
+    or ``after_s`` is None) and the viewer exits; without a display it renders offscreen.
+    Ctrl-C closes the window like the close
     button does. An error that ended the session is re-raised (``HingeUserError``s reach
     the CLI as one line).
     """
+    if screenshot is not None and not has_display():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
     import pyqtgraph as pg
     from PySide6 import QtCore, QtWidgets
 
     from viewer.window import ViewerWindow
     from viewer.worker import SessionWorker, ViewerUpdate
 
+    QtCore.qInstallMessageHandler(_qt_message)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     pg.setConfigOptions(antialias=False)
     src = None
@@ -101,6 +108,13 @@ def run_viewer(
     if screenshot is not None and saved != [True]:
         raise HingeUserError(f"{screenshot}: could not save the screenshot")
     return 0
+
+
+def _qt_message(mode: Any, context: Any, message: str) -> None:
+    """Qt's own messages to stderr, minus the offscreen plugin's harmless size-hint notice
+    (printed for every window it renders, it would bury hinge's one-line messages)."""
+    if "propagateSizeHints" not in message:
+        print(message, file=sys.stderr)
 
 
 def save_screenshot(win: Any, path: Path) -> bool:

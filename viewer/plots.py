@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 from processing.samples import ANGLE_COLUMNS, AngleFrames
 from viewer.palette import CURVE_COLOURS, CURVE_LABELS
@@ -26,6 +26,8 @@ VELOCITY_CURVES = ("knee_ext_deg_s", "hip_ext_deg_s")
 
 #: Enough rows for a 15 s window at up to ~1 kHz frames (the pipeline emits 100-200 Hz).
 DEFAULT_CAPACITY = 16384
+#: Rep marks span +-this many deg/s: any velocity the plot can show.
+MARK_EXTENT = 1e4
 #: The y axes move in these steps (deg, deg/s), so the axes are not re-rendered every frame.
 Y_STEP = {"angles": 20.0, "velocities": 50.0}
 
@@ -51,9 +53,12 @@ class AnglePlots(pg.GraphicsLayoutWidget):
     interval between them shaded in the colour of whichever started first (knee colour:
     knee-first; hip colour: the torso started rising before the knees).
 
-    Painting cost is mostly the axes' tick text, re-rendered whenever a range changes: the
-    x axis is drawn once (below, shared), and the y ranges move in steps of ``Y_STEP``
-    computed from the visible data instead of pyqtgraph's per-frame auto-range.
+    What painting costs here (measured with ``benchmarks/bench_viewer.py``): the axes' tick
+    text, re-rendered whenever a range changes, so the x axis is drawn once (below, shared),
+    the y ranges move in steps of ``Y_STEP`` computed from the visible data instead of
+    pyqtgraph's per-frame auto-range, and no axis re-lays out its label (SI prefixes off);
+    items that recompute their bounds in Python on every scroll (rep marks are plain Qt
+    items); and a second paint per frame, avoided by applying the view ranges in ``redraw``.
     """
 
     def __init__(self, window_s: float = 15.0, capacity: int = DEFAULT_CAPACITY, parent=None) -> None:
@@ -61,7 +66,7 @@ class AnglePlots(pg.GraphicsLayoutWidget):
         self.window_s = float(window_s)
         self._buf = RingBuffer(ANGLE_COLUMNS, capacity)
         self._dirty = False
-        self._rep_items: list[tuple[float, list[pg.GraphicsObject]]] = []
+        self._rep_items: list[tuple[float, list[QtWidgets.QGraphicsItem]]] = []
 
         self.angles = self.addPlot(row=0, col=0)
         self.velocities = self.addPlot(row=1, col=0)
@@ -70,14 +75,15 @@ class AnglePlots(pg.GraphicsLayoutWidget):
         self.velocities.setLabel("bottom", "session time (s)")
         self.velocities.setXLink(self.angles)
         self.angles.hideAxis("bottom")
-        for plot in (self.angles, self.velocities):
-            for side in ("left", "bottom"):
-                plot.getAxis(side).enableAutoSIPrefix(False)  # else its label is re-laid out per range change
         self.velocities.getAxis("bottom").setTickSpacing(major=5.0, minor=1.0)
+        for plot in (self.angles, self.velocities):
+            for side in ("left", "bottom", "top", "right"):  # hidden axes too: they follow the view
+                plot.getAxis(side).enableAutoSIPrefix(False)
+            plot.getAxis("left").setWidth(56)  # equal widths keep the two time axes aligned
         self._y_ranges: dict[str, tuple[float, float]] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         for plot, names in ((self.angles, ANGLE_CURVES), (self.velocities, VELOCITY_CURVES)):
-            plot.addLegend(offset=(5, 5))
+            plot.addLegend(offset=(5, 5), brush=(0, 0, 0, 170))
             plot.setMenuEnabled(False)
             plot.setMouseEnabled(x=False, y=False)
             plot.hideButtons()
@@ -86,7 +92,7 @@ class AnglePlots(pg.GraphicsLayoutWidget):
                 self.curves[name] = plot.plot(
                     pen=pg.mkPen(CURVE_COLOURS[name], width=1), name=CURVE_LABELS[name]
                 )
-        self.velocities.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen((110, 110, 110), width=1)))
+        self._zero = self.velocities.plot(pen=pg.mkPen((110, 110, 110), width=1))  # spans the window
 
     # -- data in (GUI thread, from the worker's queued signals) ---------------------------
     def append(self, frames: AngleFrames) -> None:
@@ -96,30 +102,31 @@ class AnglePlots(pg.GraphicsLayoutWidget):
             self._dirty = True
 
     def add_rep(self, rep: Any) -> None:
-        """Mark a rep's knee and hip onsets and shade the interval between them."""
+        """Mark a rep's knee and hip onsets and shade the interval between them.
+
+        Plain Qt items (a rectangle, two lines) in data coordinates, spanning any velocity
+        range: they move with the view at no cost, where pyqtgraph's InfiniteLine and
+        LinearRegionItem recompute their bounds in Python on every scroll.
+        """
         knee, hip = getattr(rep, "knee_onset_s", None), getattr(rep, "hip_onset_s", None)
         if not (_finite(knee) and _finite(hip)):
             return
         knee, hip = float(knee), float(hip)
         first = "knee_ext_deg_s" if knee <= hip else "hip_ext_deg_s"
-        region = pg.LinearRegionItem(
-            values=(min(knee, hip), max(knee, hip)),
-            movable=False,
-            brush=pg.mkBrush(*CURVE_COLOURS[first], 70),
-            pen=pg.mkPen(None),
-        )
-        region.setZValue(-10)
-        items: list[pg.GraphicsObject] = [region]
+        lo, hi = min(knee, hip), max(knee, hip)
+        shade = QtWidgets.QGraphicsRectItem(QtCore.QRectF(lo, -MARK_EXTENT, hi - lo, 2 * MARK_EXTENT))
+        shade.setBrush(pg.mkBrush(*CURVE_COLOURS[first], 70))
+        shade.setPen(pg.mkPen(None))
+        shade.setZValue(-10)
+        items: list[QtWidgets.QGraphicsItem] = [shade]
         for name, x in (("knee_ext_deg_s", knee), ("hip_ext_deg_s", hip)):
-            items.append(
-                pg.InfiniteLine(
-                    pos=x, angle=90, pen=pg.mkPen(CURVE_COLOURS[name], width=1, style=QtCore.Qt.PenStyle.DashLine)
-                )
-            )
+            line = QtWidgets.QGraphicsLineItem(x, -MARK_EXTENT, x, MARK_EXTENT)
+            line.setPen(pg.mkPen(CURVE_COLOURS[name], width=1, style=QtCore.Qt.PenStyle.DashLine))
+            items.append(line)
         for item in items:
-            self.velocities.addItem(item)
+            self.velocities.addItem(item, ignoreBounds=True)
         end = getattr(rep, "end_s", None)
-        self._rep_items.append((float(end) if _finite(end) else max(knee, hip), items))
+        self._rep_items.append((float(end) if _finite(end) else hi, items))
         self._dirty = True
 
     def reset(self) -> None:
@@ -155,9 +162,13 @@ class AnglePlots(pg.GraphicsLayoutWidget):
         win = self.visible()
         for name, curve in self.curves.items():
             curve.setData(win.t, getattr(win, name))
-        t_end = float(win.t[-1]) if len(win) else self.window_s
+        # The window fills from the left until it holds window_s seconds, then scrolls.
+        t_end = self.window_s
+        if len(win):
+            t_end = max(float(win.t[-1]), float(self._buf.view("t")[0]) + self.window_s)
         t0 = t_end - self.window_s
         self.angles.setXRange(t0, t_end, padding=0)
+        self._zero.setData([t0, t_end], [0.0, 0.0])
         for key, plot, names in (
             ("angles", self.angles, ANGLE_CURVES),
             ("velocities", self.velocities, VELOCITY_CURVES),
@@ -169,6 +180,9 @@ class AnglePlots(pg.GraphicsLayoutWidget):
         while self._rep_items and self._rep_items[0][0] < t0:
             for item in self._rep_items.pop(0)[1]:
                 self.velocities.removeItem(item)
+        # Apply the new view ranges now: pyqtgraph defers them to the start of the paint, where
+        # the curves' changed geometry then schedules a second paint of every frame.
+        self.scene().prepareForPaint()
         return True
 
     @property

@@ -67,8 +67,6 @@ class StatusPanel(QtWidgets.QWidget):
         self.recording.setVisible(False)
         layout.addWidget(self.recording)
 
-        self._first_t: float | None = None
-
     # -- sensors ------------------------------------------------------------------------
     def set_sensors(self, statuses: list[Any]) -> None:
         self.sensors.setRowCount(len(statuses))
@@ -91,25 +89,24 @@ class StatusPanel(QtWidgets.QWidget):
                 self.sensors.setItem(row, col, item)
 
     # -- calibration ----------------------------------------------------------------------
-    def set_calibration(self, session_t: float, calibrated: bool, status_text: str = "") -> None:
-        """Update the prompt: countdown while the still period runs, then the stage's status."""
-        if self._first_t is None:
-            self._first_t = session_t
+    def set_calibration(self, session_t: float, start_t: float | None, calibrated: bool, status_text: str = "") -> None:
+        """Countdown of the still period from the session's first sample, then the stage's status."""
         if calibrated:
-            self.calibration.setText("Calibrated")
-            self.calibration.setStyleSheet("color: rgb(46, 160, 67);")
+            self._show_calibration("Calibrated", "color: rgb(46, 160, 67);")
             return
-        self.calibration.setStyleSheet("color: rgb(230, 160, 20);")
-        left = CALIBRATION_STILL_S - (session_t - self._first_t)
-        if left > 0:
-            self.calibration.setText(f"{CALIBRATION_PROMPT}  {left:.1f} s")
-        else:
-            self.calibration.setText(status_text or CALIBRATION_PROMPT)
+        left = CALIBRATION_STILL_S - (session_t - start_t if start_t is not None else 0.0)
+        text = f"{CALIBRATION_PROMPT}  {left:.1f} s" if left > 0 else (status_text or CALIBRATION_PROMPT)
+        self._show_calibration(text, "color: rgb(230, 160, 20);")
 
     def reset_calibration(self) -> None:
-        self._first_t = None
-        self.calibration.setText(CALIBRATION_PROMPT)
-        self.calibration.setStyleSheet("color: rgb(230, 160, 20);")
+        self._show_calibration(CALIBRATION_PROMPT, "color: rgb(230, 160, 20);")
+
+    def _show_calibration(self, text: str, style: str) -> None:
+        # Called on every update (~100/s): restyling a widget is costly, so only on change.
+        if text != self.calibration.text():
+            self.calibration.setText(text)
+        if style != self.calibration.styleSheet():
+            self.calibration.setStyleSheet(style)
 
     # -- recording ------------------------------------------------------------------------
     def set_recording(self, path: Path | None) -> None:

@@ -104,7 +104,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
             self.cue.show_rep(u.reps[-1])
         if u.session_t is not None:
             self.session_t = u.session_t
-            self.status.set_calibration(u.session_t, u.calibrated, u.calibration_text)
+            self.status.set_calibration(u.session_t, u.session_start, u.calibrated, u.calibration_text)
         if u.replay is not None and self.controls is not None:
             r = u.replay
             self.controls.set_state(r.position_s, r.duration_s, r.speed, r.playing)

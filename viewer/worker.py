@@ -10,7 +10,9 @@ join when the window closes. Replay controls travel the other way with
 ``loop.call_soon_threadsafe``, so the replay source is only ever touched on its own loop.
 
 Updates are coalesced: the worker pushes every batch into the pipeline as it comes, but
-posts what accumulated at most every ``POST_INTERVAL_S`` (about one per painted frame).
+posts what accumulated at most every ``POST_INTERVAL_S``: twice per painted frame (the
+window redraws at ~60 Hz on its own timer), so every redraw finds new data without a
+queued signal per BLE notification.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from PySide6 import QtCore
 from processing.samples import AngleFrames
 from viewer.replay_source import ReplaySource, ReplayState
 
-POST_INTERVAL_S = 1 / 60
+POST_INTERVAL_S = 1 / 120
 STATUS_INTERVAL_S = 0.5
 
 
@@ -38,6 +40,7 @@ class ViewerUpdate:
     frames: AngleFrames
     reps: list[Any]
     session_t: float | None
+    session_start: float | None  # session time of the first sample (the calibration countdown starts there)
     calibrated: bool
     calibration_text: str
     reset: bool = False  # a replay pass restarted: forget everything shown before
@@ -99,6 +102,7 @@ class SessionWorker:
         self._pending = _Pending()
         self._pipeline: Any = None
         self._session_t: float | None = None
+        self._session_start: float | None = None
         self._n_reps = 0
         self._rep_target: int | None = None
         self._last_state: ReplayState | None = None
@@ -131,9 +135,15 @@ class SessionWorker:
         """Apply a replay control (``play``, ``pause``, ``set_speed``, ``seek``, ``step_rep``) on the loop."""
         if self._loop is None or self._loop.is_closed():
             return
-        fn = self.step_rep if name == "step_rep" else getattr(self.replay, name)
         with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(fn, *args)
+            self._loop.call_soon_threadsafe(self._control, name, *args)
+
+    def _control(self, name: str, *args: Any) -> None:
+        if name == "step_rep":
+            self.step_rep(*args)
+            return
+        self._rep_target = None  # any other control cancels a step in progress
+        getattr(self.replay, name)(*args)
 
     # -- worker loop ------------------------------------------------------------------------
     def _thread_main(self) -> None:
@@ -179,6 +189,8 @@ class SessionWorker:
             finally:
                 poll.cancel()
                 await asyncio.gather(poll, return_exceptions=True)
+        if hasattr(source, "status"):
+            self.signals.sensors.emit(source.status())  # final states (stopped)
         self._finish_pipeline()
         self._post()
 
@@ -207,6 +219,8 @@ class SessionWorker:
         """Replay to the moment rep ``n_reps + delta`` was emitted, then pause (0: the start)."""
         src = self.replay
         target = self._n_reps + delta
+        if delta > 0 and src.at_end:
+            return
         if target <= 0:
             src.seek(src.start_s, play=False)
             return
@@ -221,6 +235,7 @@ class SessionWorker:
         self._pipeline = self._pipeline_factory()
         self._pending = _Pending(reset=True)
         self._session_t = None
+        self._session_start = None
         self._n_reps = 0
         self._calibration = (False, "")
 
@@ -228,6 +243,8 @@ class SessionWorker:
         upd = self._pipeline.push(batch)
         if len(batch):
             t_end = float(batch.t[-1])
+            if self._session_start is None:
+                self._session_start = float(batch.t[0])
             self._session_t = t_end if self._session_t is None else max(self._session_t, t_end)
         self._take(upd)
 
@@ -266,6 +283,7 @@ class SessionWorker:
                 frames=AngleFrames.concat(p.frames),
                 reps=p.reps,
                 session_t=self.replay.position_s if self.replay is not None else self._session_t,
+                session_start=self._session_start,
                 calibrated=calibrated,
                 calibration_text=text,
                 reset=p.reset,

@@ -20,6 +20,7 @@ streaming, virtual world time), so a test can tell exactly what should be seen:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -45,3 +46,39 @@ class Faults:
 
 
 NO_FAULTS = Faults()
+
+
+_SPEC = re.compile(
+    r"^(?P<seg>[a-z_]+):(?P<kind>drop|vanish|skip)@(?P<at>[0-9.]+)"
+    r"(?:\+(?P<for>[0-9.]+))?(?:x(?P<n>[0-9]+))?$"
+    r"|^(?P<seg2>[a-z_]+):(?P<key>ppm|offset|jitter|bunch|malformed)=(?P<value>-?[0-9.]+)$")
+_KEYS = {"ppm": "clock_ppm", "offset": "clock_offset_s", "jitter": "jitter_s", "bunch": "bunch",
+         "malformed": "malformed_every"}
+FAULT_HELP = ("SEG:drop@AT+FOR, SEG:vanish@AT[+FOR], SEG:skip@ATxN, or SEG:KEY=VALUE with KEY "
+              "ppm, offset (s), jitter (s), bunch (packets), malformed (every n-th); "
+              "times in seconds of streaming, e.g. thigh:drop@10+2")
+
+
+def parse_faults(specs: list[str]) -> dict[str, Faults]:
+    """Faults per segment from command-line specs (``FAULT_HELP``); ValueError names a bad one."""
+    fields: dict[str, dict] = {}
+    for spec in specs:
+        m = _SPEC.match(spec.strip())
+        if m is None:
+            raise ValueError(f"bad fault {spec!r} (expected {FAULT_HELP})")
+        f = fields.setdefault(m["seg"] or m["seg2"], {})
+        if m["kind"] == "drop":
+            if m["for"] is None:
+                raise ValueError(f"bad fault {spec!r}: a drop needs +FOR (seconds away)")
+            f.setdefault("drops", []).append((float(m["at"]), float(m["for"])))
+        elif m["kind"] == "vanish":
+            f.setdefault("vanish", []).append(
+                (float(m["at"]), None if m["for"] is None else float(m["for"])))
+        elif m["kind"] == "skip":
+            f.setdefault("skips", []).append((float(m["at"]), int(m["n"] or 1)))
+        else:
+            key = _KEYS[m["key"]]
+            f[key] = int(float(m["value"])) if key in ("bunch", "malformed_every") \
+                else float(m["value"])
+    return {seg: Faults(**{k: tuple(v) if isinstance(v, list) else v for k, v in f.items()})
+            for seg, f in fields.items()}

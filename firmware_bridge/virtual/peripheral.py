@@ -17,7 +17,6 @@ virtual path exercises the real decoders. Subclasses define one family each.
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -30,7 +29,6 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 from firmware_bridge.virtual.faults import NO_FAULTS, Faults
 from firmware_bridge.virtual.world import VirtualWorld, make_device
 
-log = logging.getLogger(__name__)
 
 ADVERTISING_INTERVAL_MS = 100
 BATTERY_SERVICE_UUID = "0000180f-0000-1000-8000-00805f9b34fb"
@@ -269,9 +267,13 @@ class VirtualSensor(ABC):
         return ranges
 
     async def _stream(self) -> None:
-        self.lifter.ready(self, self.world.now())
-        await self.lifter.started.wait()
-        t0 = self.stream_started = self.lifter.t0
+        if self.stream_started is None:
+            self.lifter.ready(self, self.world.now())
+            await self.lifter.started.wait()
+            t0 = self.lifter.t0
+        else:  # STOP then START: a new stream (counter from 0) of the movement from now on
+            t0 = self.world.now() - float(self.source.t[0])
+        self.stream_started = t0
         for at_s, down_s in self.faults.drops:
             self._spawn(self._drop(t0 + at_s, down_s))
         for at_s, for_s in self.faults.vanish:

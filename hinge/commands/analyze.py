@@ -132,7 +132,7 @@ def _progress(enabled: bool):
         return nullcontext(None)
     from rich.console import Console
 
-    return Console(stderr=True).status("reading recording")
+    return Console(stderr=True).status("computing segment angles")
 
 
 def _write(path: Path, data: bytes | str) -> None:
@@ -167,9 +167,8 @@ def recording_info(rec) -> dict:
 def run(args: argparse.Namespace) -> int:
     from processing.recording import read_recording
 
-    rec = read_recording(
-        args.recording
-    )  # validation first: the user's file, the user's fix
+    # Validation first: a bad file is the user's to fix, and is named before any work.
+    rec = read_recording(args.recording)
     th = thresholds_from_args(args)
 
     from processing.angles import compute_angles
@@ -182,8 +181,6 @@ def run(args: argparse.Namespace) -> int:
     )
 
     with _progress(sys.stderr.isatty() and not args.json) as status:
-        if status:
-            status.update("computing segment angles")
         result = compute_angles(rec, rate_hz=ANGLES_RATE_HZ)
         if status:
             status.update("detecting reps")

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import argparse
 
-from hinge.commands.stream import FAMILIES, add_live_args, check_live_args, run_live
+from hinge.commands.stream import (
+    FAMILIES,
+    LiveSource,
+    add_live_args,
+    announce_headless,
+    check_live_args,
+    run_live,
+    virtual_faults,
+)
+from hinge.errors import HingeUserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,11 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def demo_source(args: argparse.Namespace) -> LiveSource:
+    """Two virtual sensors carrying one simulated set (see `live_source` for the contract)."""
     from firmware_bridge.virtual.session import VirtualSession, simulated_sources
-    from hinge.errors import HingeUserError
 
-    check_live_args(args)
     if args.reps < 1:
         raise HingeUserError(f"--reps: must be at least 1, got {args.reps}")
     patterns = tuple(p.strip() for p in args.pattern.split(",") if p.strip())
@@ -42,11 +50,19 @@ def run(args: argparse.Namespace) -> int:
                                     reps=args.reps, patterns=patterns)
     except ValueError as err:
         raise HingeUserError(f"demo: {err}") from None
+    faults = virtual_faults(args)
 
-    def source_factory(writer):
+    def virtual(writer):
         return VirtualSession(sources, family=args.family, speed=args.speed, writer=writer,
-                              rate_hz=args.rate, keep_log=False)
+                              faults=faults, rate_hz=args.rate, keep_log=False)
 
     print(f"demo: two virtual {args.family} sensors, one simulated set of {args.reps} reps "
           f"({', '.join(patterns)}), over a virtual BLE link", flush=True)
-    return run_live(source_factory, args.record, None, {"source": f"hinge demo ({args.family})"})
+    return LiveSource(virtual, None, {"source": f"hinge demo ({args.family})"})
+
+
+def run(args: argparse.Namespace) -> int:
+    check_live_args(args)
+    source = demo_source(args)
+    announce_headless(args)
+    return run_live(source.factory, args.record, source.duration, source.meta)

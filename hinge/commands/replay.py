@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from hinge.commands.analyze import add_threshold_args, thresholds_from_args
+from hinge.commands.window import add_window_args, wants_window
 from hinge.errors import HingeUserError
 
 CHUNK_S = (
@@ -40,9 +41,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "recording", type=Path, help="recording directory (session.json + CSVs)"
-    )
-    p.add_argument(
-        "--headless", action="store_true", help="no window: print one line per rep"
     )
     p.add_argument(
         "--json",
@@ -65,6 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="rate of the streaming angle frames (default 100)",
     )
     add_threshold_args(p)
+    add_window_args(p)
     p.set_defaults(func=run)
 
 
@@ -155,10 +154,16 @@ def run(args: argparse.Namespace) -> int:
         raise HingeUserError(
             f"--speed: must be 0 (as fast as possible) or positive, got {speed}"
         )
-    if not (args.headless or args.json):  # JSON Lines are for a program: no window
-        # The viewer window is wired here by the lead (viewer + Pipeline updates); until then:
-        print(
-            "hinge: the replay window isn't available yet; replaying headless",
-            file=sys.stderr,
+    if not args.json and wants_window(args):  # JSON Lines are for a program: no window
+        from processing.pipeline import Pipeline
+        from viewer.app import run_viewer
+
+        return run_viewer(
+            replay=rec,
+            title=f"hinge replay: {args.recording}",
+            pipeline_factory=lambda: Pipeline(thresholds=th, rate_hz=args.rate_hz),
+            speed=speed or 1.0,
+            screenshot=args.screenshot,
+            after_s=args.after,
         )
     return replay_headless(rec, th, speed, args.json, rate_hz=args.rate_hz)

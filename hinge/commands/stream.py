@@ -13,12 +13,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from firmware_bridge.virtual.faults import FAULT_HELP
 from hinge.errors import HingeUserError
 
 #: Headless status lines: every STATUS_EVERY_S of session time, and on every state change.
 STATUS_EVERY_S = 5.0
+STATE_CHECK_S = 0.2  # wall-clock seconds between looks at the sensors' states
 FAMILIES = ("hinge", "movesense", "witmotion")
 
 
@@ -34,6 +39,8 @@ def add_live_args(p: argparse.ArgumentParser) -> None:
                    help="virtual sensors only: stream X times faster than real time")
     p.add_argument("--rate", type=float, default=200.0, metavar="HZ",
                    help="sample rate to ask the sensors for (default 200)")
+    p.add_argument("--fault", action="append", default=[], metavar="SPEC",
+                   help="virtual sensors only, repeatable: inject a fault; " + FAULT_HELP)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -59,6 +66,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def virtual_faults(args: argparse.Namespace) -> dict:
+    """``--fault`` specs as Faults per segment; a bad spec is the user's to fix."""
+    from firmware_bridge.virtual.faults import parse_faults
+
+    try:
+        faults = parse_faults(args.fault)
+    except ValueError as err:
+        raise HingeUserError(f"--fault: {err}") from None
+    unknown = set(faults) - {"thigh", "lumbar"}
+    if unknown:
+        raise HingeUserError(f"--fault: no virtual sensor {', '.join(sorted(unknown))} "
+                             "(thigh, lumbar)")
+    return faults
+
+
 def check_live_args(args: argparse.Namespace) -> None:
     if args.duration is not None and not args.duration > 0:
         raise HingeUserError(f"--duration: must be positive, got {args.duration}")
@@ -68,9 +90,6 @@ def check_live_args(args: argparse.Namespace) -> None:
         raise HingeUserError(f"--rate: must be 10-2000 Hz, got {args.rate}")
     if args.record is not None and (args.record.exists() or args.record.is_symlink()):
         raise HingeUserError(f"{args.record}: already exists; a recording is never overwritten")
-    if not args.headless:
-        # The viewer window is wired here by the lead; until then the session runs headless.
-        print("no window yet: running headless", flush=True)
 
 
 def recording_sources(path: Path) -> dict:
@@ -88,8 +107,19 @@ def recording_sources(path: Path) -> dict:
     return out
 
 
-def run(args: argparse.Namespace) -> int:
-    check_live_args(args)
+@dataclass
+class LiveSource:
+    """How to open a command's live source: ``factory(writer)`` builds it (call it on the
+    loop that will run it: the viewer's worker, or ``run_live``); ``duration`` limits the
+    session (None: until the source ends); ``meta`` goes into the recording."""
+
+    factory: Callable[[object], object]
+    duration: float | None
+    meta: dict
+
+
+def live_source(args: argparse.Namespace) -> LiveSource:
+    """The source `hinge stream` streams from: real sensors, or ``--virtual`` ones."""
     if args.virtual:
         from firmware_bridge.virtual.session import VirtualSession, simulated_sources
 
@@ -101,19 +131,21 @@ def run(args: argparse.Namespace) -> int:
                 sources = {seg: s.cut(args.duration) for seg, s in sources.items()}
         else:
             sources = simulated_sources(args.duration, seed=args.seed, rate_hz=args.rate)
+        faults = virtual_faults(args)
 
-        def source_factory(writer):
+        def virtual(writer):
             return VirtualSession(sources, family=args.family, speed=args.speed, writer=writer,
-                                  rate_hz=args.rate, scan_timeout=args.scan_timeout,
-                                  keep_log=False)
+                                  faults=faults, rate_hz=args.rate,
+                                  scan_timeout=args.scan_timeout, keep_log=False)
 
-        meta = {"source": f"hinge stream --virtual ({args.family})"}
-        return run_live(source_factory, args.record, None, meta)
+        return LiveSource(virtual, None, {"source": f"hinge stream --virtual ({args.family})"})
 
     from firmware_bridge.client import SensorSession
 
     if args.source is not None:
         raise HingeUserError("stream: --from needs --virtual")
+    if args.fault:
+        raise HingeUserError("stream: --fault only applies to --virtual sensors")
     if args.speed != 1.0:
         raise HingeUserError("stream: --speed only applies to --virtual sensors")
     roles = {seg: getattr(args, seg) for seg in ("thigh", "lumbar") if getattr(args, seg)}
@@ -121,11 +153,26 @@ def run(args: argparse.Namespace) -> int:
         raise HingeUserError("stream: give both --thigh ID and --lumbar ID (or neither, to use "
                              "the pair saved by the last session)")
 
-    def source_factory(writer):
+    def ble(writer):
         return SensorSession(roles or None, scan_timeout=args.scan_timeout, rate_hz=args.rate,
                              writer=writer)
 
-    return run_live(source_factory, args.record, args.duration, {"source": "hinge stream"})
+    wanted = " and ".join(f"{seg} {i}" for seg, i in roles.items()) or "the saved pair"
+    print(f"scanning for {wanted} (up to {args.scan_timeout:g} s)", flush=True)
+    return LiveSource(ble, args.duration, {"source": "hinge stream"})
+
+
+def run(args: argparse.Namespace) -> int:
+    check_live_args(args)
+    source = live_source(args)
+    announce_headless(args)
+    return run_live(source.factory, args.record, source.duration, source.meta)
+
+
+def announce_headless(args: argparse.Namespace) -> None:
+    if not args.headless:
+        # The viewer window is wired here by the lead; until then the session runs headless.
+        print("no window yet: running headless", flush=True)
 
 
 def run_live(source_factory, record: Path | None, duration: float | None, meta: dict) -> int:
@@ -161,15 +208,18 @@ async def _headless(source, pipeline, duration: float | None) -> None:
     async with source:
         states = _print_status(source)
         next_status = STATUS_EVERY_S
+        next_check = time.monotonic()
         async for batch in source:
             update = pipeline.push(batch)
             for rep in update.reps:
                 print(rep_line(rep), flush=True)
             now = source.now()
-            current = {s.segment: s.state for s in source.status()}
-            if current != states or now >= next_status:
-                states = _print_status(source)
-                next_status = now + STATUS_EVERY_S
+            if time.monotonic() >= next_check:  # look for state changes a few times a second
+                next_check = time.monotonic() + STATE_CHECK_S
+                current = {s.segment: s.state for s in source.status()}
+                if current != states or now >= next_status:
+                    states = _print_status(source)
+                    next_status = now + STATUS_EVERY_S
             if duration is not None and now >= duration:
                 break
         _print_status(source)
