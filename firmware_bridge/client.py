@@ -318,14 +318,25 @@ class SensorSession:
         if len(set(used)) != len(used):
             raise HingeUserError("the same sensor was given for two roles")
 
-    async def _connect(self, sensor: _Sensor, timeout: float) -> None:
-        """One connect + driver start, holding the session's connect lock."""
+    async def _connect(self, sensor: _Sensor, timeout: float, rescan: bool = False) -> None:
+        """One connect + driver start, holding the session's connect lock (no other scan or
+        connect meanwhile). ``rescan``: first wait for the device to advertise again and
+        connect to the fresh ``BLEDevice`` (BlueZ forgets devices that went away)."""
         sensor.state = "connecting" if sensor.down_since is None else sensor.state
         kwargs = {"timeout": timeout, "disconnected_callback": self._on_disconnected(sensor),
                   **self._backend_kwargs}
         if self._client_backend is not None:
             kwargs["backend"] = self._client_backend
         async with self._connect_lock:
+            if rescan:
+                scan_kwargs = dict(self._backend_kwargs)
+                if self._scanner_backend is not None:
+                    scan_kwargs["backend"] = self._scanner_backend
+                device = await BleakScanner.find_device_by_address(
+                    sensor.found.address, timeout=timeout, **scan_kwargs)
+                if device is None:
+                    raise asyncio.TimeoutError(f"{sensor.found.address} is not advertising")
+                sensor.found.device = device
             client = BleakClient(sensor.found.device, **kwargs)
             try:
                 await client.connect()
@@ -395,7 +406,7 @@ class SensorSession:
             if self.now() - sensor.down_since > LOST_AFTER_S:
                 sensor.state = "lost"
             try:
-                await self._connect(sensor, timeout=RECONNECT_ATTEMPT_S)
+                await self._connect(sensor, timeout=RECONNECT_ATTEMPT_S, rescan=True)
                 log.info("%s: reconnected", sensor.segment)
                 return
             except Exception as err:  # any failure of one attempt: back off and try again

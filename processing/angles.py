@@ -36,6 +36,9 @@ from processing.samples import SEGMENTS_REQUIRED, AngleFrames
 if TYPE_CHECKING:
     from processing.recording import Recording
 
+# Offline, sensors at >= 2x this rate are fused on means of consecutive samples
+# (fusion.fuse_offline): half the filter work at 200 Hz, no loss for body motion (< 15 Hz).
+FUSION_RATE_HZ = 100.0
 AXIS_EVIDENCE_HZ = 25.0  # up-vectors per second used for the flexion axis (lifting is < 5 Hz)
 
 
@@ -115,7 +118,7 @@ def angles_from_segments(
         m = (t >= still[0]) & (t <= still[1])
         still_bias = gyr[m].mean(axis=0)
         gyr = gyr - still_bias
-        fused = fuse_offline(t, acc, gyr)
+        fused = fuse_offline(t, acc, gyr, fusion_rate_hz=FUSION_RATE_HZ)
         u = up_vectors(fused.quat)
         stride = max(1, int(len(t) / (t[-1] - t[0]) / AXIS_EVIDENCE_HZ))
         cal = segment_calibration(seg, upright(acc[m]), u, still_bias, stride)

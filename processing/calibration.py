@@ -168,7 +168,8 @@ class AxisEstimate:
 
     def refresh(self) -> None:
         """Re-derive the axis: the principal direction of the weighted tilt vectors, signed
-        so that forward flexion dominates (frozen once the axis is confident)."""
+        so that forward flexion dominates. Once signed, the sign only changes when the third
+        moment is decisive, and never once the axis is confident."""
         vals, vecs = np.linalg.eigh(self.scatter)
         tot = vals[-1] + vals[-2]
         self.ratio = float(vals[-1] / tot) if tot > 0 else 0.5
@@ -179,7 +180,7 @@ class AxisEstimate:
             a = -a  # keep the sign unless there is reason to change it
         skew = float(np.einsum("ijk,i,j,k->", self.third, a, a, a))
         decisive = self.decisive(skew)
-        if not self.sign_frozen and decisive and skew < 0:
+        if skew < 0 and (self.axis is None or (decisive and not self.sign_frozen)):
             a = -a
         self.axis = a
         self.sign_frozen = self.sign_frozen or (decisive and self.confident)

@@ -130,8 +130,12 @@ def test_demo_prints_reps_as_they_happen(runs):
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     reps = [i for i, line in enumerate(lines) if line.startswith("rep ")]
-    # the virtual lifter's set: 5 knee-first reps, each printed while the sensors stream
-    assert len(reps) == 5 and all("knee-first" in lines[i] for i in reps), proc.stdout
+    # the virtual lifter's default demo set tires: each rep's pattern is the one it was made with
+    from hinge.commands.demo import DEMO_PATTERNS
+
+    expected = DEMO_PATTERNS.split(",")
+    assert len(reps) == 5, proc.stdout
+    assert [lines[i].split(": ")[1].split(",")[0] for i in reps] == expected, proc.stdout
     last_streaming = max(i for i, line in enumerate(lines) if " streaming " in line)
     assert reps[0] < last_streaming
     assert lines[-1] == "5 reps"

@@ -13,12 +13,14 @@ from hinge.commands.stream import (
     FAMILIES,
     LiveSource,
     add_live_args,
-    announce_headless,
     check_live_args,
-    run_live,
+    run_session,
     virtual_faults,
 )
 from hinge.errors import HingeUserError
+
+#: The demo's set tires as it goes, so that every pattern and its cue shows up once.
+DEMO_PATTERNS = "knee-first,knee-first,simultaneous,hips-rise-early,hips-rise-early"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,8 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="virtual lifter seed (default 0)")
     p.add_argument("--reps", type=int, default=5, help="reps in the set (default 5)")
-    p.add_argument("--pattern", default="knee-first", metavar="P[,P...]",
-                   help="pattern per rep, cycled (knee-first, simultaneous, hips-rise-early)")
+    p.add_argument("--pattern", default=DEMO_PATTERNS, metavar="P[,P...]",
+                   help="pattern per rep, cycled (knee-first, simultaneous, hips-rise-early); "
+                   "default: a set that tires, " + DEMO_PATTERNS)
     p.add_argument("--family", choices=FAMILIES, default="hinge",
                    help="sensor family to emulate (default hinge)")
     add_live_args(p)
@@ -63,6 +66,4 @@ def demo_source(args: argparse.Namespace) -> LiveSource:
 
 def run(args: argparse.Namespace) -> int:
     check_live_args(args)
-    source = demo_source(args)
-    announce_headless(args)
-    return run_live(source.factory, args.record, source.duration, source.meta)
+    return run_session(args, demo_source(args), title="hinge demo: virtual sensors")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from firmware_bridge.virtual.faults import FAULT_HELP
+from hinge.commands.window import add_window_args, wants_window
 from hinge.errors import HingeUserError
 
 #: Headless status lines: every STATUS_EVERY_S of session time, and on every state change.
@@ -29,8 +30,7 @@ FAMILIES = ("hinge", "movesense", "witmotion")
 
 def add_live_args(p: argparse.ArgumentParser) -> None:
     """Options shared by `stream` and `demo`."""
-    p.add_argument("--headless", action="store_true",
-                   help="no window: print sensor status lines and one line per rep")
+    add_window_args(p)
     p.add_argument("--duration", type=float, default=None, metavar="S",
                    help="stop after S seconds (virtual sensors: their data lasts S seconds)")
     p.add_argument("--record", type=Path, default=None, metavar="DIR",
@@ -164,15 +164,31 @@ def live_source(args: argparse.Namespace) -> LiveSource:
 
 def run(args: argparse.Namespace) -> int:
     check_live_args(args)
-    source = live_source(args)
-    announce_headless(args)
-    return run_live(source.factory, args.record, source.duration, source.meta)
+    return run_session(args, live_source(args), title="hinge stream")
 
 
-def announce_headless(args: argparse.Namespace) -> None:
-    if not args.headless:
-        # The viewer window is wired here by the lead; until then the session runs headless.
-        print("no window yet: running headless", flush=True)
+def run_session(args: argparse.Namespace, source: LiveSource, title: str) -> int:
+    """The live session in the viewer window, or headless when asked or without a display."""
+    if not wants_window(args):
+        return run_live(source.factory, args.record, source.duration, source.meta)
+    from processing.pipeline import Pipeline
+    from processing.recording import RecordingWriter
+    from viewer.app import run_viewer
+
+    writer = RecordingWriter(args.record, ["thigh", "lumbar"], source.meta) if args.record else None
+    # The viewer's worker finishes the pipeline and closes the writer when the window closes.
+    code = run_viewer(
+        lambda: source.factory(writer),
+        title=title,
+        pipeline_factory=lambda: Pipeline(writer=writer),
+        recording_path=args.record,
+        duration_s=source.duration,
+        screenshot=args.screenshot,
+        after_s=args.after,
+    )
+    if args.record is not None:
+        print(f"recorded to {args.record}", flush=True)
+    return code
 
 
 def run_live(source_factory, record: Path | None, duration: float | None, meta: dict) -> int:
