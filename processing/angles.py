@@ -30,14 +30,14 @@ from processing.calibration import (
     up_vectors,
     upright,
 )
-from processing.fusion import GAP_FILL_MAX_S, fuse_offline
+from processing.fusion import GAP_FILL_MAX_S, fuse_offline_reduced
 from processing.samples import SEGMENTS_REQUIRED, AngleFrames
 
 if TYPE_CHECKING:
     from processing.recording import Recording
 
 # Offline, sensors at >= 2x this rate are fused on means of consecutive samples
-# (fusion.fuse_offline): half the filter work at 200 Hz, no loss for body motion (< 15 Hz).
+# (fusion.fuse_offline_reduced): half the filter work at 200 Hz, nothing lost for body motion.
 FUSION_RATE_HZ = 100.0
 AXIS_EVIDENCE_HZ = 25.0  # up-vectors per second used for the flexion axis (lifting is < 5 Hz)
 
@@ -52,11 +52,13 @@ class AnglesResult:
 
 @dataclass
 class SegmentTrack:
-    """One sensor's per-sample inclination (deg) and flexion rate (deg/s) on its own clock."""
+    """One sensor's flexion rate (deg/s) per sample at ``t`` (its own clock) and inclination
+    (deg) at ``angle_t`` (the same times, or fewer when fused on blocks of samples)."""
 
     t: np.ndarray
     angle_deg: np.ndarray
     rate_deg_s: np.ndarray
+    angle_t: np.ndarray | None = None
 
 
 def grid_times(t_start: float, t_end: float, rate_hz: float) -> np.ndarray:
@@ -75,7 +77,8 @@ def on_grid(track: SegmentTrack, grid: np.ndarray) -> tuple[np.ndarray, np.ndarr
     jr = np.minimum(j, n - 1)
     jl = np.maximum(j - 1, 0)
     ok = (t[jr] == grid) | ((j > 0) & (j < n) & (t[jr] - t[jl] <= GAP_FILL_MAX_S))
-    return np.interp(grid, t, track.angle_deg), np.interp(grid, t, track.rate_deg_s), ok
+    angle_t = t if track.angle_t is None else track.angle_t
+    return np.interp(grid, angle_t, track.angle_deg), np.interp(grid, t, track.rate_deg_s), ok
 
 
 def combine(tracks: dict[str, SegmentTrack], grid: np.ndarray) -> AngleFrames:
@@ -118,13 +121,13 @@ def angles_from_segments(
         m = (t >= still[0]) & (t <= still[1])
         still_bias = gyr[m].mean(axis=0)
         gyr = gyr - still_bias
-        fused = fuse_offline(t, acc, gyr, fusion_rate_hz=FUSION_RATE_HZ)
+        t_q, fused = fuse_offline_reduced(t, acc, gyr, FUSION_RATE_HZ)
         u = up_vectors(fused.quat)
-        stride = max(1, int(len(t) / (t[-1] - t[0]) / AXIS_EVIDENCE_HZ))
+        stride = max(1, int(len(t_q) / (t_q[-1] - t_q[0]) / AXIS_EVIDENCE_HZ))
         cal = segment_calibration(seg, upright(acc[m]), u, still_bias, stride)
         cals[seg] = cal
-        rate = np.degrees(gyr @ cal.axis - fused.bias @ cal.axis)
-        tracks[seg] = SegmentTrack(t, cal.inclination(u), rate)
+        rate = np.degrees(gyr @ cal.axis - np.interp(t, t_q, fused.bias @ cal.axis))
+        tracks[seg] = SegmentTrack(t, cal.inclination(u), rate, angle_t=t_q)
     t_start = max(tr.t[0] for tr in tracks.values())
     t_end = min(tr.t[-1] for tr in tracks.values())
     frames = combine(tracks, grid_times(t_start, t_end, rate_hz)).to_dataframe()

@@ -97,21 +97,6 @@ def _check(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> tuple[np.ndarray,
     return t, acc, gyr
 
 
-def _blocks(q: np.ndarray, k: int, n: int) -> np.ndarray:
-    """Per-sample quaternions (n, 4) from one per block of k samples: a block's output is
-    the orientation at its last sample; samples inside it are normalised linear
-    interpolations (nlerp) from the previous block's (rotation between them is small)."""
-    prev = np.concatenate([q[:1], q[:-1]])
-    prev *= np.sign(np.einsum("ij,ij->i", prev, q))[:, None]  # same hemisphere
-    out = np.empty((len(q) * k, 4))
-    for p in range(k):
-        w = (p + 1.0) / k
-        out[p::k] = prev * (1 - w) + q * w if p < k - 1 else q
-    out = out[:n]
-    out /= np.sqrt(np.einsum("ij,ij->i", out, out))[:, None]
-    return out
-
-
 def _block_means(x: np.ndarray, k: int) -> np.ndarray:
     """Means of consecutive k rows (the last block takes what is left)."""
     nk = len(x) // k * k
@@ -124,55 +109,49 @@ def _block_means(x: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def _fuse_run(g: np.ndarray, f: np.ndarray, ts: float, k: int, params: dict | None) -> tuple[np.ndarray, np.ndarray]:
-    """offlineVQF over one gapless run, on means of k samples when k > 1."""
-    if k == 1:
-        res = vqf.offlineVQF(g, f, None, ts, params)
-        return res["quat6D"], res["bias"]
-    res = vqf.offlineVQF(_block_means(g, k), _block_means(f, k), None, k * ts, params)
-    return _blocks(res["quat6D"], k, len(g)), np.repeat(res["bias"], k, axis=0)[: len(g)]
+def fuse_offline(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, params: dict | None = None) -> FusionResult:
+    """Non-causal (forward-backward) vqf over a whole recording of one sensor."""
+    return fuse_offline_reduced(t, acc, gyr, None, params)[1]
 
 
-def fuse_offline(
-    t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, params: dict | None = None, fusion_rate_hz: float | None = None
-) -> FusionResult:
-    """Non-causal (forward-backward) vqf over a whole recording of one sensor.
+def fuse_offline_reduced(
+    t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, fusion_rate_hz: float | None, params: dict | None = None
+) -> tuple[np.ndarray, FusionResult]:
+    """``fuse_offline`` at about ``fusion_rate_hz``: returns ``(t_out, result)``.
 
-    With ``fusion_rate_hz``, a sensor sampling at least twice that fast is fused on means of
-    k = floor(rate / fusion_rate_hz) consecutive samples (k-fold less filter work). The
-    mean gyro rate over k samples integrates to the same rotation, and body motion has no
-    content near 50 Hz, so nothing is lost for segment angles; the output still has one
-    orientation per sample."""
+    A sensor sampling at least twice that fast is fused on means of k = floor(rate /
+    fusion_rate_hz) consecutive samples (k-fold less filter work); each orientation then
+    belongs to the time of its block's last sample (``t_out``, real timestamps). The mean
+    gyro rate over k samples integrates to the same rotation and body motion has no content
+    near 50 Hz, so segment angles lose nothing at 100 Hz. Slower sensors, or
+    ``fusion_rate_hz=None``: one orientation per sample, ``t_out = t``."""
     t, acc, gyr = _check(t, acc, gyr)
     ts = sample_period(t)
     # (1 % tolerance: a "200 Hz" sensor whose clock runs a little slow still halves)
     k = max(1, int(1.01 / (ts * fusion_rate_hz))) if fusion_rate_hz else 1
     runs = _runs(t, ts)
-    if k == 1 and len(runs) == 1 and len(t) > 1 and np.max(np.diff(t)) < 1.5 * ts:  # no copies
+    if k == 1 and len(runs) == 1 and np.max(np.diff(t)) < 1.5 * ts:  # no loss: no copies
         res = vqf.offlineVQF(np.ascontiguousarray(gyr), np.ascontiguousarray(acc), None, ts, params)
-        return FusionResult(res["quat6D"], res["bias"], np.zeros(len(t), dtype=np.int64))
-    if len(runs) == 1:  # one run (maybe with filled short gaps): no copies into place
-        g, idx = _filled(t, gyr, ts)
-        f, _ = _filled(t, acc, ts)
-        q, bb = _fuse_run(g, f, ts, k if len(t) >= 2 * k else 1, params)
-        if len(g) > len(t):
-            q, bb = q[idx], bb[idx]
-        return FusionResult(q, bb, np.zeros(len(t), dtype=np.int64))
-    quat = np.empty((len(t), 4))
-    bias = np.empty((len(t), 3))
-    run = np.empty(len(t), dtype=np.int64)
+        return t, FusionResult(res["quat6D"], res["bias"], np.zeros(len(t), dtype=np.int64))
+    parts = []
     for r, (a, b) in enumerate(runs):
-        run[a:b] = r
         if b - a == 1:  # a lone sample between two long gaps: inclination from gravity only
             res = vqf.VQF(ts).updateBatch(np.zeros((1, 3)), np.ascontiguousarray(acc[a:b]))
-            quat[a], bias[a] = res["quat6D"][0], 0.0
+            parts.append((t[a:b], res["quat6D"], np.zeros((1, 3)), r))
             continue
         g, idx = _filled(t[a:b], gyr[a:b], ts)
         f, _ = _filled(t[a:b], acc[a:b], ts)
-        q, bb = _fuse_run(g, f, ts, k if b - a >= 2 * k else 1, params)
-        quat[a:b] = q[idx]
-        bias[a:b] = bb[idx]
-    return FusionResult(quat, bias, run)
+        kk = k if len(g) >= 2 * k else 1
+        if kk == 1:
+            res = vqf.offlineVQF(g, f, None, ts, params)
+            parts.append((t[a:b], res["quat6D"][idx], res["bias"][idx], r))
+            continue
+        res = vqf.offlineVQF(_block_means(g, kk), _block_means(f, kk), None, kk * ts, params)
+        last = np.minimum(np.arange(1, len(res["quat6D"]) + 1) * kk, len(g)) - 1  # grid index
+        parts.append((np.interp(last, idx, t[a:b]), res["quat6D"], res["bias"], r))
+    t_out = np.concatenate([p[0] for p in parts])
+    run = np.concatenate([np.full(len(p[0]), p[3], dtype=np.int64) for p in parts])
+    return t_out, FusionResult(np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]), run)
 
 
 def orientation_offline(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, params: dict | None = None) -> np.ndarray:

@@ -9,7 +9,7 @@ import pytest
 import scipy.io
 from conftest import BROAD, require
 
-from processing.fusion import OnlineOrientation, fuse_offline, orientation_offline
+from processing.fusion import OnlineOrientation, fuse_offline, fuse_offline_reduced, orientation_offline
 
 
 def inclination_rmse_deg(q: np.ndarray, ref: np.ndarray) -> float:
@@ -50,7 +50,7 @@ def push_in_batches(o: OnlineOrientation, t, acc, gyr, rng) -> np.ndarray:
 
 def test_broad_inclination_offline_and_online():
     rng = np.random.default_rng(0)
-    off, on = [], []
+    off, on, reduced = [], [], []
     for path in trials():
         t, acc, gyr, ref, s = load_trial(path)
         q_off = orientation_offline(t, acc, gyr)
@@ -58,10 +58,17 @@ def test_broad_inclination_offline_and_online():
         assert q_off.shape == q_on.shape == (len(t), 4)
         off.append(inclination_rmse_deg(q_off[s], ref[s]))
         on.append(inclination_rmse_deg(q_on[s], ref[s]))
+        # compute_angles' reduced-rate fusion (pairs of samples here): scored at pair ends
+        t_q, res = fuse_offline_reduced(t, acc, gyr, 100.0)
+        assert len(t_q) == (len(t) + 1) // 2
+        at = np.searchsorted(t, t_q)
+        np.testing.assert_array_equal(t[at], t_q)
+        reduced.append(inclination_rmse_deg(res.quat[s[at]], ref[at][s[at]]))
     # issue 3 targets: 0.55 deg offline, 0.75 deg online (mean over the trials)
     assert np.mean(off) <= 0.55, off
     assert np.mean(on) <= 0.75, on
     assert max(off) < 1.2 and max(on) < 2.0
+    assert np.mean(reduced) <= 0.6, reduced
 
 
 def test_real_timestamps_rate_error_jitter_and_gaps():
@@ -84,6 +91,11 @@ def test_real_timestamps_rate_error_jitter_and_gaps():
     assert res.quat.shape == (keep.sum(), 4)
     assert res.run.max() == 1  # exactly one restart: at the long gap
     assert inclination_rmse_deg(res.quat[sk], rk[sk]) < clean + 0.3
+
+    t_q, red = fuse_offline_reduced(tk, ak, gk, 100.0)  # pairs, across filled gaps too
+    assert np.all(np.diff(t_q) > 0) and red.run.max() == 1
+    near = np.clip(np.searchsorted(tk, t_q), 0, len(tk) - 1)
+    assert inclination_rmse_deg(red.quat[sk[near]], rk[near][sk[near]]) < clean + 0.4
 
     online = OnlineOrientation()
     q_on = push_in_batches(online, tk, ak, gk, rng)
