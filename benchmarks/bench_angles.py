@@ -32,7 +32,7 @@ import pandas as pd
 import vqf
 
 from processing.angles import FUSION_RATE_HZ, SegmentTrack, angles_from_segments, combine, compute_angles, grid_times
-from processing.calibration import find_still_period, segment_calibration, up_vectors, upright
+from processing.calibration import calibrate, find_still_period, up_vectors
 from processing.fusion import OnlineOrientation, fuse_offline, fuse_offline_reduced
 from processing.samples import AngleFrames, SampleBatch
 from processing.streaming_angles import StreamingAngles
@@ -117,13 +117,12 @@ def plain_vqf_angles(imu: dict[str, pd.DataFrame], rate_hz: float) -> pd.DataFra
     """Baseline: the hinge pipeline with vqf on the raw gyro (no still-period offset)."""
     data = {s: (df.t.to_numpy(), df[["ax", "ay", "az"]].to_numpy(), df[["gx", "gy", "gz"]].to_numpy()) for s, df in imu.items()}
     still = find_still_period(data)
+    fused = {seg: fuse_offline(t, acc, gyr) for seg, (t, acc, gyr) in data.items()}
+    cal = calibrate(still, data, {seg: up_vectors(f.quat) for seg, f in fused.items()})
     tracks = {}
     for seg, (t, acc, gyr) in data.items():
-        m = (t >= still[0]) & (t <= still[1])
-        fused = fuse_offline(t, acc, gyr)
-        u = up_vectors(fused.quat)
-        cal = segment_calibration(seg, upright(acc[m]), u, np.zeros(3))
-        tracks[seg] = SegmentTrack(t, cal.inclination(u), np.degrees((gyr - fused.bias) @ cal.axis))
+        sc = cal.segments[seg]
+        tracks[seg] = SegmentTrack(t, sc.inclination(up_vectors(fused[seg].quat)), np.degrees((gyr - fused[seg].bias) @ sc.axis))
     t0 = max(tr.t[0] for tr in tracks.values())
     t1 = min(tr.t[-1] for tr in tracks.values())
     return combine(tracks, grid_times(t0, t1, rate_hz)).to_dataframe()

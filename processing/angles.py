@@ -24,11 +24,11 @@ import pandas as pd
 from hinge.errors import HingeUserError
 from processing.calibration import (
     Calibration,
+    calibrate,
     find_still_period,
     no_still_error,
-    segment_calibration,
+    still_gyro_offset,
     up_vectors,
-    upright,
 )
 from processing.fusion import GAP_FILL_MAX_S, fuse_offline_reduced
 from processing.samples import SEGMENTS_REQUIRED, AngleFrames
@@ -112,26 +112,27 @@ def angles_from_segments(
     still = find_still_period(data)
     if still is None:
         raise no_still_error(source)
-    cals = {}
-    tracks = {}
+    fused = {}
     for seg, (t, acc, gyr) in data.items():
         # The gyro's zero-rate offset measured while standing still is removed before fusion:
         # consumer gyros are off by up to several deg/s, beyond what vqf's bias estimator
         # may adopt (its biasClip, 2 deg/s); vqf then tracks the remaining drift.
-        m = (t >= still[0]) & (t <= still[1])
-        still_bias = gyr[m].mean(axis=0)
-        gyr = gyr - still_bias
-        t_q, fused = fuse_offline_reduced(t, acc, gyr, FUSION_RATE_HZ)
-        u = up_vectors(fused.quat)
-        stride = max(1, int(len(t_q) / (t_q[-1] - t_q[0]) / AXIS_EVIDENCE_HZ))
-        cal = segment_calibration(seg, upright(acc[m]), u, still_bias, stride)
-        cals[seg] = cal
-        rate = np.degrees(gyr @ cal.axis - np.interp(t, t_q, fused.bias @ cal.axis))
-        tracks[seg] = SegmentTrack(t, cal.inclination(u), rate, angle_t=t_q)
+        gyr = gyr - still_gyro_offset(t, gyr, still)
+        t_q, res = fuse_offline_reduced(t, acc, gyr, FUSION_RATE_HZ)
+        fused[seg] = (gyr, t_q, res, up_vectors(res.quat))
+    evidence = {}
+    for seg, (_, t_q, _, u) in fused.items():
+        evidence[seg] = u[:: max(1, int(len(t_q) / (t_q[-1] - t_q[0]) / AXIS_EVIDENCE_HZ))]
+    cal = calibrate(still, data, evidence)
+    tracks = {}
+    for seg, (gyr, t_q, res, u) in fused.items():
+        axis = cal.segments[seg].axis
+        rate = np.degrees(gyr @ axis - np.interp(data[seg][0], t_q, res.bias @ axis))
+        tracks[seg] = SegmentTrack(data[seg][0], cal.segments[seg].inclination(u), rate, angle_t=t_q)
     t_start = max(tr.t[0] for tr in tracks.values())
     t_end = min(tr.t[-1] for tr in tracks.values())
     frames = combine(tracks, grid_times(t_start, t_end, rate_hz)).to_dataframe()
-    return AnglesResult(frames, Calibration(still[0], still[1], cals))
+    return AnglesResult(frames, cal)
 
 
 def compute_angles(rec: Recording, rate_hz: float = 200.0) -> AnglesResult:

@@ -147,8 +147,7 @@ class AxisEstimate:
     max_tilt_deg: float = 0.0
     axis: np.ndarray | None = None
     ratio: float = 0.5  # dominance of the axis: largest / (largest + second) eigenvalue
-    sign_decided: bool = False  # the sign is frozen, or the third moment is decisive now
-    sign_frozen: bool = False  # set once confident: the sign never flips after that
+    sign_frozen: bool = False  # set once confident and decisive: never flips after that
 
     def add(self, u: np.ndarray, refresh: bool = True) -> None:
         """Add up-vectors (N, 3); with ``refresh`` also re-derive the axis. Streaming
@@ -168,8 +167,8 @@ class AxisEstimate:
 
     def refresh(self) -> None:
         """Re-derive the axis: the principal direction of the weighted tilt vectors, signed
-        so that forward flexion dominates. Once signed, the sign only changes when the third
-        moment is decisive, and never once the axis is confident."""
+        so that forward flexion dominates; the sign is frozen once the axis is confident and
+        the third moment decisive."""
         vals, vecs = np.linalg.eigh(self.scatter)
         tot = vals[-1] + vals[-2]
         self.ratio = float(vals[-1] / tot) if tot > 0 else 0.5
@@ -177,19 +176,17 @@ class AxisEstimate:
             return
         a = vecs[:, -1]
         if self.axis is not None and a @ self.axis < 0:
-            a = -a  # keep the sign unless there is reason to change it
+            a = -a  # continuity with the previous estimate
         skew = float(np.einsum("ijk,i,j,k->", self.third, a, a, a))
-        decisive = self.decisive(skew)
-        if skew < 0 and (self.axis is None or (decisive and not self.sign_frozen)):
+        if skew < 0 and not self.sign_frozen:
             a = -a
         self.axis = a
-        self.sign_frozen = self.sign_frozen or (decisive and self.confident)
-        self.sign_decided = self.sign_frozen or decisive
+        self.sign_frozen = self.sign_frozen or (self.confident and self.decisive(abs(skew)))
 
     def decisive(self, skew: float) -> bool:
         """Does the third moment clearly say which way is forward? In a lift nearly all tilt
         is forward (|skew| close to abs_third); thigh swing in walking goes both ways about
-        equally (|skew| small), so walking alone leaves the sign open."""
+        equally (|skew| small), so walking alone gives only a provisional sign."""
         return self.abs_third > 0 and abs(skew) >= SIGN_DECISIVE * self.abs_third
 
     @property
@@ -282,15 +279,25 @@ def upright(acc_still: np.ndarray) -> np.ndarray:
     return up / np.linalg.norm(up)
 
 
-def segment_calibration(
-    segment: str, up: np.ndarray, up_vecs: np.ndarray, still_bias: np.ndarray, stride: int = 1
-) -> SegmentCalibration:
-    """Calibrate one segment from its upright up-vector, fused up-vectors (N, 3) over the
-    recording (every ``stride``-th is used: body motion is slow), and the still period's
-    gyro offset."""
-    est = AxisEstimate(up)
-    est.add(up_vecs[::stride])
-    return from_estimate(segment, est, still_bias)
+def still_gyro_offset(t: np.ndarray, gyr: np.ndarray, still: tuple[float, float]) -> np.ndarray:
+    """The gyro's zero-rate offset (rad/s): its mean reading over the still period."""
+    return gyr[(t >= still[0]) & (t <= still[1])].mean(axis=0)
+
+
+def calibrate(
+    still: tuple[float, float],
+    raw: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    up_vecs: dict[str, np.ndarray],
+) -> Calibration:
+    """Calibration of every segment: ``raw`` maps a segment to its ``(t, acc, gyr)``,
+    ``up_vecs`` to the up-vectors (N, 3) of its fused orientation over the recording (any
+    subsampling: body motion is slow); ``still`` from ``find_still_period``."""
+    segs = {}
+    for seg, (t, acc, gyr) in raw.items():
+        est = AxisEstimate(upright(acc[(t >= still[0]) & (t <= still[1])]))
+        est.add(up_vecs[seg])
+        segs[seg] = from_estimate(seg, est, still_gyro_offset(t, gyr, still))
+    return Calibration(still[0], still[1], segs)
 
 
 def from_estimate(segment: str, est: AxisEstimate, gyro_bias: np.ndarray) -> SegmentCalibration:

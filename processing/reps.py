@@ -46,6 +46,9 @@ LOCKOUT_RISE_DEG = 3.0
 # Searching back for the bottom stops where hip_deg is this far below the running maximum
 # (the descent into the bottom, or the dip of a partial pull) ...
 BOTTOM_REVERSAL_DEG = 10.0
+# A dead stop's bottom is flat to within the angles' drift and noise (a few hundredths of a
+# degree over seconds); a rounded touch-and-go bottom is not flat at that scale.
+BOTTOM_PLATEAU_DEG = 0.25
 # ... and never further back than the previous rep's lockout or this long before the rise.
 MAX_BOTTOM_LOOKBACK_S = 30.0
 # Extension velocities are low-passed (zero lag) at FILTER_HZ over the rep's frames from
@@ -414,7 +417,15 @@ class RepScanner:
         dropped = back[b:] < run_max - BOTTOM_REVERSAL_DEG
         stop = int(np.argmax(dropped)) if dropped.any() else len(dropped)
         region = back[b : b + stop]
-        k = int(np.argmax(region))  # first in reversed order = last in time
+        # The bottom maximum's *last* time: walking back from the rise, the first local
+        # maximum within BOTTOM_PLATEAU_DEG of the bottom's maximum. On a touch-and-go bottom
+        # that is the peak itself; on a dead stop's flat bottom (where the angles drift and
+        # jitter by hundredths of a degree) it is the end of the plateau, where the pull
+        # begins, not wherever the drift put the largest value.
+        prev = np.concatenate(([-np.inf], region[:-1]))
+        nxt = np.concatenate((region[1:], [-np.inf]))
+        peak = (region >= prev) & (region >= nxt) & (region >= region.max() - BOTTOM_PLATEAU_DEG)
+        k = int(np.argmax(peak))  # first in reversed order = last in time
         return j - 1 - (b + k)
 
     def _confirm_lockout(

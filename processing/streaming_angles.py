@@ -12,13 +12,13 @@ estimates are causal:
   the last ``SEARCH_S`` (a live lifter may start late) and the status asks the lifter to
   stand still;
 * flexion axis: refined from the tilt seen so far (``calibration.AxisEstimate``); its sign is
-  frozen once the axis is confident (30 deg of tilt, dominant axis). Until a segment has
-  tilted ``PROVISIONAL_TILT_DEG`` and the sign is decided (mostly forward tilt so far), its
-  angle is the tilt magnitude (always >= 0) and its rate the gyro on the current tilt
-  direction; afterwards the signed angle about the current axis. The first descent of the
-  first rep fixes axis and sign well before its concentric phase. Walking before the first
-  rep gives the thigh axis early but not its sign (thigh swing goes both ways about
-  equally), so the thigh reads as tilt magnitude until the first descent.
+  frozen once the axis is confident (30 deg of tilt, dominant axis, mostly forward). Until
+  a segment has tilted ``PROVISIONAL_TILT_DEG`` its angle is the tilt magnitude (always
+  >= 0) and its rate the gyro on the current tilt direction; afterwards the signed angle
+  about the current axis. The first descent of the first rep fixes axis and sign well
+  before its concentric phase. Walking before the first rep gives the thigh axis early but
+  only a provisional sign (thigh swing goes both ways about equally): the thigh may read
+  mirrored for some strides until the first descent.
 
 Frames before calibration are held back (up to ``SEARCH_S`` of them) and emitted in one go
 once the upright pose is known. After that, **delay bound**: every grid point up to the
@@ -91,7 +91,7 @@ class _Segment:
             est.add(self.u[self.n_added :])
             self.next_refresh = self.t[-1] + AXIS_REFRESH_S
             self.n_added = len(self.t)
-        if est.axis is not None and est.max_tilt_deg >= PROVISIONAL_TILT_DEG and est.sign_decided:
+        if est.axis is not None and est.max_tilt_deg >= PROVISIONAL_TILT_DEG:
             ang = angle_about(self.u, est.up, est.axis)
             rate = self.w @ est.axis
         else:
@@ -147,7 +147,7 @@ class StreamingAngles:
             return "Stand tall and still"
         if not self._still_frozen:
             return "Upright pose found: lift when ready"
-        if not all(g.est.confident for g in self._seg.values()):
+        if not all(g.est.sign_frozen for g in self._seg.values()):
             return "Calibrating axes: keep lifting"
         return "calibrated"
 
