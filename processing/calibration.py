@@ -82,8 +82,29 @@ def still_mask(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
     a = _moving_mean(acc, n)
     dev = _moving_mean(np.sum((acc - a) ** 2, axis=1), n)
     acc_still = (np.abs(np.linalg.norm(a, axis=1) - G) < STILL_ACC_REL * G) & (dev < STILL_ACC_STD**2)
-    offset = np.median(g[acc_still], axis=0) if acc_still.any() else np.zeros(3)
+    # The offset comes from the first MIN_STILL_S during which the gyro is also steady (low
+    # variance about its local mean, which an offset does not change): recordings start
+    # standing still, while later the lower back can look still to its accelerometer and
+    # steady to its gyro yet turn (walking a loop turns at a steady rate about vertical,
+    # which no accelerometer sees), and that would bias a median over the whole stream.
+    gdev = _moving_mean(np.sum((gyr - g) ** 2, axis=1), n)
+    quiet = acc_still & (gdev < STILL_GYR_RAD_S**2)
+    basis = _first_run(t, quiet, MIN_STILL_S)
+    if not basis.any():
+        basis = quiet if quiet.any() else acc_still
+    offset = np.median(g[basis], axis=0) if basis.any() else np.zeros(3)
     return acc_still & (np.linalg.norm(g - offset, axis=1) < STILL_GYR_RAD_S)
+
+
+def _first_run(t: np.ndarray, mask: np.ndarray, min_s: float) -> np.ndarray:
+    """The first contiguous run of ``mask`` lasting at least ``min_s`` (empty if none)."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    out = np.zeros(len(mask), bool)
+    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+        if t[b - 1] - t[a] >= min_s:
+            out[a:b] = True
+            break
+    return out
 
 
 def find_still_period(
