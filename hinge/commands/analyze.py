@@ -26,67 +26,38 @@ PATTERN_STYLE = {
 ANGLES_RATE_HZ = 200.0
 
 
+#: ``RepThresholds`` fields a user can change: (field, metavar, what it means).
+THRESHOLD_OPTIONS = (
+    ("onset_fraction", "F", "onset = first time extension velocity reaches F x its peak"),
+    ("lean_deg", "DEG", "trunk lean change that makes a rep hips-rise-early"),
+    ("knee_done_pct", "PCT", "knee-done share at hip onset for knee-first"),
+    ("min_bottom_deg", "DEG", "hip flexion a rep must start from"),
+    ("top_within_deg", "DEG", "hip flexion a rep must reach at the top"),
+    ("set_break_s", "S", "rest between reps that starts a new set"),
+)
+
+
 def add_threshold_args(p: argparse.ArgumentParser) -> None:
     """The user-changeable thresholds of ``RepThresholds`` (domain.md defaults)."""
     from processing.reps import RepThresholds
 
     d = RepThresholds()
     g = p.add_argument_group("rep thresholds (docs/domain.md)")
-    g.add_argument(
-        "--onset-fraction",
-        type=float,
-        default=d.onset_fraction,
-        metavar="F",
-        help=f"onset = first time extension velocity reaches F x its peak (default {d.onset_fraction})",
-    )
-    g.add_argument(
-        "--lean-deg",
-        type=float,
-        default=d.lean_deg,
-        metavar="DEG",
-        help=f"trunk lean change that makes a rep hips-rise-early (default {d.lean_deg})",
-    )
-    g.add_argument(
-        "--knee-done-pct",
-        type=float,
-        default=d.knee_done_pct,
-        metavar="PCT",
-        help=f"knee-done share at hip onset for knee-first (default {d.knee_done_pct})",
-    )
-    g.add_argument(
-        "--min-bottom-deg",
-        type=float,
-        default=d.min_bottom_deg,
-        metavar="DEG",
-        help=f"hip flexion a rep must start from (default {d.min_bottom_deg})",
-    )
-    g.add_argument(
-        "--top-within-deg",
-        type=float,
-        default=d.top_within_deg,
-        metavar="DEG",
-        help=f"hip flexion a rep must reach at the top (default {d.top_within_deg})",
-    )
-    g.add_argument(
-        "--set-break-s",
-        type=float,
-        default=d.set_break_s,
-        metavar="S",
-        help=f"rest between reps that starts a new set (default {d.set_break_s})",
-    )
+    for name, metavar, what in THRESHOLD_OPTIONS:
+        default = getattr(d, name)
+        g.add_argument(
+            "--" + name.replace("_", "-"),
+            type=float,
+            default=default,
+            metavar=metavar,
+            help=f"{what} (default {default})",
+        )
 
 
 def thresholds_from_args(args: argparse.Namespace):
     from processing.reps import RepThresholds
 
-    th = RepThresholds(
-        onset_fraction=args.onset_fraction,
-        lean_deg=args.lean_deg,
-        knee_done_pct=args.knee_done_pct,
-        min_bottom_deg=args.min_bottom_deg,
-        top_within_deg=args.top_within_deg,
-        set_break_s=args.set_break_s,
-    )
+    th = RepThresholds(**{name: getattr(args, name) for name, _, _ in THRESHOLD_OPTIONS})
     if not 0.0 < th.onset_fraction < 1.0:
         raise HingeUserError(
             f"--onset-fraction: must be between 0 and 1, got {th.onset_fraction}"
