@@ -43,6 +43,12 @@ PATTERNS = ("knee-first", "simultaneous", "hips-rise-early")
 LOCKOUT_HOLD_S = 0.25
 LOCKOUT_EPS_DEG = 0.25
 LOCKOUT_RISE_DEG = 3.0
+# Not a lift, however far the hip flexes: a trunk leaning less than this at the bottom (hip
+# flexion from the thigh alone: running, high knees, climbing a step), or a rise from the
+# bottom to the top zone faster than this (a stride's swing takes ~0.2 s; the fastest
+# deadlift concentric takes ~0.5 s).
+MIN_LIFT_TRUNK_DEG = 15.0
+MIN_LIFT_RISE_S = 0.3
 # Searching back for the bottom stops where hip_deg is this far below the running maximum
 # (the descent into the bottom, or the dip of a partial pull) ...
 BOTTOM_REVERSAL_DEG = 10.0
@@ -367,7 +373,8 @@ class RepScanner:
                 if j is None:
                     return reps
                 s = self._find_start(t, hip, j)
-                if s is None:  # bottom too long ago to be part of this rise
+                if s is None or not self._is_lift(t, s, j):
+                    # bottom too long ago to be part of this rise, or not a lift
                     self._cursor, self._zone = j + 1, -1
                     continue
                 self._pending = [s, j, j, j + 1]
@@ -404,6 +411,15 @@ class RepScanner:
             self._cursor = n
             return None
         return int(top_idx[k])
+
+    def _is_lift(self, t: np.ndarray, s: int, j: int) -> bool:
+        """A lift hinges at the hip with the trunk well forward and rises at a lifting pace;
+        a running stride can swing the thigh through the same hip range, but with the trunk
+        near upright and in a fraction of the time."""
+        return (
+            self._buf["trunk_deg"][s] >= MIN_LIFT_TRUNK_DEG
+            and t[j] - t[s] >= MIN_LIFT_RISE_S
+        )
 
     def _find_start(self, t: np.ndarray, hip: np.ndarray, j: int) -> int | None:
         """The last frame at the bottom maximum before the rise that reaches the top at j."""

@@ -259,6 +259,30 @@ def test_partial_pulls_small_bends_are_not_reps_and_a_full_pull_is():
     assert [r.set for r in reps] == [1, 1, 2]  # 9 s between rep 2's lockout and rep 3
 
 
+def _strides(trunk_deg: float, rise_s: float, n: int = 8, rate: float = 100.0) -> pd.DataFrame:
+    """Frames of a thigh swinging 0 -> 65 -> 0 deg with the trunk leaning along up to
+    ``trunk_deg``; ``rise_s`` is the time from the swing's peak back to 0."""
+    t, thigh = [0.0], [0.0]
+    for dur, a, b in [(2.0, 0, 0)] + [(0.35, 0, 65), (rise_s, 65, 0), (0.15, 0, 0)] * n + [(2.0, 0, 0)]:
+        tt = np.arange(1, round(dur * rate) + 1) / rate
+        u = tt / dur
+        thigh.extend(a + (b - a) * (10 * u**3 - 15 * u**4 + 6 * u**5))
+        t.extend(t[-1] + tt)
+    t, thigh = np.array(t), np.array(thigh)
+    trunk = trunk_deg * thigh / 65.0
+    knee, hip_ext = -np.gradient(thigh, t), -np.gradient(trunk, t)
+    return pd.DataFrame(dict(zip(ANGLE_COLUMNS, (t, trunk, thigh, trunk + thigh, knee, hip_ext))))
+
+
+def test_running_strides_are_not_reps():
+    # Running: the thigh alone takes the hip past 45 deg, trunk near upright.
+    assert detect_reps(_strides(trunk_deg=8.0, rise_s=0.2)) == []
+    # A sprint start leans the trunk well forward, but a stride swings back in ~0.2 s.
+    assert detect_reps(_strides(trunk_deg=35.0, rise_s=0.2)) == []
+    # The same excursions at a lifting pace with the trunk forward are reps.
+    assert len(detect_reps(_strides(trunk_deg=35.0, rise_s=0.8))) == 8
+
+
 def test_summary_reports_patterns_and_the_trend():
     patterns = ["knee-first"] * 3 + ["hips-rise-early"] * 3
     sim = simulate(SimConfig(patterns=patterns, reps=6, noise="typical", seed=21))
