@@ -78,7 +78,11 @@ def on_grid(track: SegmentTrack, grid: np.ndarray) -> tuple[np.ndarray, np.ndarr
     jl = np.maximum(j - 1, 0)
     ok = (t[jr] == grid) | ((j > 0) & (j < n) & (t[jr] - t[jl] <= GAP_FILL_MAX_S))
     angle_t = t if track.angle_t is None else track.angle_t
-    return np.interp(grid, angle_t, track.angle_deg), np.interp(grid, t, track.rate_deg_s), ok
+    # A gyro sample is the mean rate over the sample interval that ends at its timestamp
+    # (what an IMU's decimation filter outputs and what vqf integrates): it belongs half an
+    # interval earlier, which at 52 Hz is 10 ms of the onset timing.
+    rate_t = t - 0.5 * np.median(np.diff(t)) if n > 1 else t
+    return np.interp(grid, angle_t, track.angle_deg), np.interp(grid, rate_t, track.rate_deg_s), ok
 
 
 def combine(tracks: dict[str, SegmentTrack], grid: np.ndarray) -> AngleFrames:

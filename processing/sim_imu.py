@@ -9,9 +9,26 @@ lateral side of the worn leg, or in front); the lumbar IMU 0.10 m up the trunk f
 joint and 0.12 m behind it (skin over L5/S1). The whole body may sway out of the sagittal
 plane (roll about x, yaw about z) and walks loops between sets.
 
-Readings are exact functions of the motion: specific force ``f = R^T (p'' - g)`` with
-``g = (0, 0, -9.81)`` (so +9.81 up at rest) and angular rate ``w = vee(R^T R')``, both in the
-sensor frame ``R = G R_segment R_tissue M`` (G: sway and heading, M: mounting).
+The physics is exact: specific force ``f = R^T (p'' - g)`` with ``g = (0, 0, -9.81)`` (so
++9.81 up at rest) and angular rate ``w = vee(R^T R')``, both in the sensor frame
+``R = G R_segment R_tissue M`` (G: sway and heading, M: mounting). A sample is not an
+instantaneous value, though: a MEMS IMU outputs each reading through its decimation
+(anti-alias) filter, i.e. averaged over the sample interval, and orientation filters (vqf)
+assume exactly that -- the rotation from ``t[k-1]`` to ``t[k]`` is ``gyr[k] * Ts``. So
+``sampled_readings`` gives per sample the interval means over ``[t[k-1], t[k]]``:
+
+- gyro: the rotation vector ``log(R(t[k-1])^T R(t[k]))`` (sensor frame at ``t[k-1]``) over
+  ``t[k] - t[k-1]``, exact from the orientations; integrating these rates with the
+  rectangle rule reproduces the orientation at every sample;
+- accelerometer: the interval mean of ``p'' - g`` in the world frame, exact from the
+  velocities at both ends (``(p'(t[k]) - p'(t[k-1])) / Ts - g``), turned into the sensor
+  frame at the middle of the interval (``R(t[k-1])`` turned by half the gyro's rotation
+  vector). Only the frame's turning within one interval is approximated (error ~
+  ``|w| |jerk| Ts^2 / 12``: < 0.02 m/s^2 at 52 Hz on 16 Hz soft-tissue ringing, 0.001 at
+  208 Hz) and it costs no evaluation beyond the gyro's: 3-4 times more accurate there than
+  Simpson's rule over specific-force values at the ends and midpoint, which would double
+  the simulator's run time.
+
 Imperfections (noise, bias, drift, scale errors, dropouts) are added afterwards per sample.
 """
 
@@ -21,6 +38,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from processing.sim_jet import Jet, body_rate, matmul, rotation, stack_vector
 from processing.sim_motion import Motion, wobble
@@ -95,12 +113,14 @@ def sensor_offset(segment: str, preset: str, side: str) -> np.ndarray:
 
 @dataclass
 class Kinematics:
-    """One sensor's exact motion at time points ``t``: position (N,3) m and orientation (N,3,3)
-    (sensor to world) in the world frame, and the ideal readings acc (N,3) m/s^2 and gyr
-    (N,3) rad/s in the sensor frame."""
+    """One sensor's exact motion at time points ``t``: position (N,3) m, velocity (N,3) m/s
+    and orientation (N,3,3) (sensor to world) in the world frame, and the instantaneous
+    specific force acc (N,3) m/s^2 and angular rate gyr (N,3) rad/s in the sensor frame (a
+    sample's reading is their interval mean: ``sampled_readings``)."""
 
     t: np.ndarray
     pos: np.ndarray
+    vel: np.ndarray
     rot: np.ndarray
     acc: np.ndarray
     gyr: np.ndarray
@@ -139,7 +159,27 @@ def sensor_kinematics(motion: Motion, segment: str, mount: np.ndarray, offset: n
 
     rt = np.swapaxes(rot.v, 1, 2)
     acc = np.einsum("nij,nj->ni", rt, pos.dd + np.array([0.0, 0.0, GRAVITY]))
-    return Kinematics(t=t, pos=pos.v, rot=rot.v, acc=acc, gyr=body_rate(rot))
+    return Kinematics(t=t, pos=pos.v, vel=pos.d, rot=rot.v, acc=acc, gyr=body_rate(rot))
+
+
+def sampled_readings(
+    motion: Motion, segment: str, mount: np.ndarray, offset: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ideal (acc, gyr), (N,3) each, of a sensor sampling at times ``t`` (N >= 2): the means
+    over each sample interval ``[t[k-1], t[k]]`` (module docstring); the first sample's
+    interval is taken as long as the second's."""
+    t = np.asarray(t, dtype=float)
+    if len(t) < 2:
+        raise ValueError("sampled readings need at least two sample times")
+    edges = np.concatenate([[t[0] - (t[1] - t[0])], t])
+    dt = np.diff(edges)[:, None]
+    kin = sensor_kinematics(motion, segment, mount, offset, edges)
+    step = Rotation.from_matrix(np.swapaxes(kin.rot[:-1], 1, 2) @ kin.rot[1:]).as_rotvec()
+    gyr = step / dt
+    halfway = kin.rot[:-1] @ Rotation.from_rotvec(step / 2).as_matrix()
+    mean_force = np.diff(kin.vel, axis=0) / dt + np.array([0.0, 0.0, GRAVITY])
+    acc = np.einsum("nji,nj->ni", halfway, mean_force)
+    return acc, gyr
 
 
 @dataclass(frozen=True)
@@ -156,10 +196,12 @@ class Imperfections:
 
 
 def apply_imperfections(
-    kin: Kinematics, rate_hz: float, imp: Imperfections, rng: np.random.Generator
+    t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, rate_hz: float, imp: Imperfections,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Measured (acc, gyr) from ideal readings, plus the drawn errors for the record."""
-    n = len(kin.t)
+    """Measured (acc, gyr) from the ideal sampled readings at times ``t``, plus the drawn
+    errors for the record."""
+    n = len(t)
     k = math.sqrt(rate_hz / 100.0)
 
     def gain() -> np.ndarray:
@@ -170,10 +212,10 @@ def apply_imperfections(
     s_acc, s_gyr = gain(), gain()
     b_acc = rng.normal(0, imp.acc_bias, 3)
     b_gyr = rng.normal(0, imp.gyro_bias, 3)
-    dt = np.diff(kin.t, prepend=kin.t[0])
+    dt = np.diff(t, prepend=t[0])
     drift = np.cumsum(rng.normal(0, 1, (n, 3)) * (imp.gyro_drift * np.sqrt(dt))[:, None], axis=0)
-    acc = kin.acc @ s_acc.T + b_acc + rng.normal(0, imp.acc_noise * k, (n, 3))
-    gyr = kin.gyr @ s_gyr.T + b_gyr + drift + rng.normal(0, imp.gyro_noise * k, (n, 3))
+    acc = acc @ s_acc.T + b_acc + rng.normal(0, imp.acc_noise * k, (n, 3))
+    gyr = gyr @ s_gyr.T + b_gyr + drift + rng.normal(0, imp.gyro_noise * k, (n, 3))
     drawn = {
         "acc_gain": s_acc.round(6).tolist(),
         "gyr_gain": s_gyr.round(6).tolist(),

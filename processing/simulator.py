@@ -2,9 +2,11 @@
 
 Everything in hinge is tested against this. ``simulate(SimConfig(...))`` lays out a session
 (``sim_motion``), computes what a thigh and a lumbar IMU would read from the physics of the
-movement (``sim_imu``), spoils it as real sensors do (noise, bias and drift, scale errors,
-soft tissue, sway, clock offset, dropouts), and measures every rep's truth with the
-definitions of ``docs/domain.md`` on the exact angles (``sim_truth``).
+movement (``sim_imu``; as a real IMU outputs them, each sample is the mean over its sample
+interval: the gyro gives the rotation since the previous sample over the interval), spoils
+it as real sensors do (noise, bias and drift, scale errors, soft tissue, sway, clock offset,
+dropouts), and measures every rep's truth with the definitions of ``docs/domain.md`` on the
+exact angles (``sim_truth``).
 
 Noise levels (1-sigma; white noise per sample at 100 Hz, scaled by sqrt(rate/100)):
 
@@ -54,6 +56,7 @@ from processing.sim_imu import (
     Kinematics,
     apply_imperfections,
     mounting_matrix,
+    sampled_readings,
     sensor_kinematics,
     sensor_offset,
 )
@@ -172,9 +175,15 @@ class Simulation:
     offsets: dict[str, np.ndarray] = field(repr=False)
 
     def kinematics(self, segment: str, t: np.ndarray) -> Kinematics:
-        """The exact position, orientation and ideal readings of a sensor at any times (for
-        checking the physics independently)."""
+        """The exact position, orientation and instantaneous physics of a sensor at any times
+        (for checking the physics independently)."""
         return sensor_kinematics(self.motion, segment, self.mounts[segment], self.offsets[segment], np.asarray(t, float))
+
+    def ideal_readings(self, segment: str, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(acc, gyr) a flawless sensor sampling at times ``t`` outputs: interval means
+        (``sim_imu.sampled_readings``); what the recorded data are before sensor errors."""
+        t = np.asarray(t, float)
+        return sampled_readings(self.motion, segment, self.mounts[segment], self.offsets[segment], t)
 
 
 def _angles(motion: Motion, t: np.ndarray) -> pd.DataFrame:
@@ -259,8 +268,8 @@ def simulate(cfg: SimConfig) -> Simulation:
         rate = cfg.rates_hz[seg]
         ppm = float(rng_clock.normal(0.0, cfg.clock_drift_ppm))
         t = starts[seg] + _grid(duration - starts[seg], rate * (1 + ppm * 1e-6))
-        kin = sensor_kinematics(motion, seg, mounts[seg], offsets[seg], t)
-        acc, gyr, drawn_errors[seg] = apply_imperfections(kin, rate, imp, rng(10 + k))
+        ideal_acc, ideal_gyr = sampled_readings(motion, seg, mounts[seg], offsets[seg], t)
+        acc, gyr, drawn_errors[seg] = apply_imperfections(t, ideal_acc, ideal_gyr, rate, imp, rng(10 + k))
         keep = np.ones(len(t), bool)
         for s, a, b in drops:
             if s == seg:
