@@ -161,7 +161,8 @@ class AnglePlots(pg.GraphicsLayoutWidget):
         self._dirty = False
         win = self.visible()
         for name, curve in self.curves.items():
-            curve.setData(win.t, getattr(win, name))
+            # Frames never hold NaN (the pipeline skips over dropouts): skip the finite check.
+            curve.setData(win.t, getattr(win, name), skipFiniteCheck=True)
         # The window fills from the left until it holds window_s seconds, then scrolls.
         t_end = self.window_s
         if len(win):
