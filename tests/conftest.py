@@ -26,3 +26,13 @@ def require(condition: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"required in CI but missing: {reason}")
     pytest.skip(reason)
+
+
+def broad_trials() -> list[Path]:
+    """The BROAD trials in ``../shared/validation/broad``. ``../shared`` is not part of the
+    project (the project runs without it), so when it is absent these tests skip, saying
+    where they looked, in CI too."""
+    files = sorted(BROAD.glob("*.mat"))
+    if not files:
+        pytest.skip(f"BROAD validation data (../shared) absent: no .mat trials in {BROAD}")
+    return files

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.io
-from conftest import BROAD, require
+from conftest import broad_trials
 
 from processing.fusion import OnlineOrientation, fuse_offline, fuse_offline_reduced, orientation_offline
 
@@ -32,10 +32,7 @@ def load_trial(path):
 
 
 def trials():
-    require(BROAD.exists(), f"BROAD validation data not found at {BROAD}")
-    files = sorted(BROAD.glob("*.mat"))
-    require(len(files) > 0, f"no .mat trials in {BROAD}")
-    return files
+    return broad_trials()
 
 
 def push_in_batches(o: OnlineOrientation, t, acc, gyr, rng) -> np.ndarray:
