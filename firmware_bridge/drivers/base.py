@@ -9,8 +9,9 @@ real BLE path in tests.
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -121,3 +122,11 @@ async def read_battery(client) -> int | None:
     except Exception:  # optional service: any failure means "not available"
         return None
     return data[0] if len(data) == 1 and data[0] <= 100 else None
+
+
+async def best_effort(*steps: Awaitable) -> None:
+    """Await each step, ignoring failures: stopping a sensor whose link may already be gone
+    must not fail the session's shutdown."""
+    for step in steps:
+        with contextlib.suppress(Exception):
+            await step

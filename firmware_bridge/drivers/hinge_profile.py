@@ -23,6 +23,7 @@ from firmware_bridge.drivers.base import (
     DeviceInfo,
     PacketError,
     SensorDriver,
+    best_effort,
     read_battery,
 )
 from firmware_bridge.timestamps import PeriodEstimator, Unwrapper
@@ -379,14 +380,9 @@ class HingeProfileDriver(SensorDriver):
         )
 
     async def stop(self, client) -> None:
-        try:
-            await client.write_gatt_char(CONTROL_UUID, cmd_stop(), response=True)
-        except Exception:  # best effort: the link may already be gone
-            pass
-        try:
-            await client.stop_notify(DATA_UUID)
-        except Exception:
-            pass
+        await best_effort(
+            client.write_gatt_char(CONTROL_UUID, cmd_stop(), response=True), client.stop_notify(DATA_UUID)
+        )
 
     def decode(self, data: bytes, arrival: float | None = None) -> DecodedPacket:
         if self.info is None:

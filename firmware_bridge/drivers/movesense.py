@@ -17,7 +17,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from firmware_bridge.drivers.base import DecodedPacket, DeviceInfo, PacketError, SensorDriver, read_battery
+from firmware_bridge.drivers.base import (
+    DecodedPacket,
+    DeviceInfo,
+    PacketError,
+    SensorDriver,
+    best_effort,
+    read_battery,
+)
 from firmware_bridge.timestamps import SampleClockFit, Unwrapper
 
 SERVICE_UUID = "34802252-7185-4d5d-b431-630e7050e8f0"
@@ -132,14 +139,10 @@ class MovesenseDriver(SensorDriver):
         )
 
     async def stop(self, client) -> None:
-        try:
-            await client.write_gatt_char(WRITE_UUID, cmd_unsubscribe(self.ref), response=True)
-        except Exception:  # best effort: the link may already be gone
-            pass
-        try:
-            await client.stop_notify(NOTIFY_UUID)
-        except Exception:
-            pass
+        await best_effort(
+            client.write_gatt_char(WRITE_UUID, cmd_unsubscribe(self.ref), response=True),
+            client.stop_notify(NOTIFY_UUID),
+        )
 
     def decode(self, data: bytes, arrival: float | None = None) -> DecodedPacket:
         data = bytes(data)

@@ -21,7 +21,14 @@ from typing import ClassVar
 import numpy as np
 
 from firmware_bridge.clock import DeviceClock
-from firmware_bridge.drivers.base import DecodedPacket, DeviceInfo, PacketError, SensorDriver, read_battery
+from firmware_bridge.drivers.base import (
+    DecodedPacket,
+    DeviceInfo,
+    PacketError,
+    SensorDriver,
+    best_effort,
+    read_battery,
+)
 
 SERVICE_UUID = "0000ffe5-0000-1000-8000-00805f9a34fb"
 NOTIFY_UUID = "0000ffe4-0000-1000-8000-00805f9a34fb"
@@ -116,10 +123,7 @@ class WitMotionDriver(SensorDriver):
         )
 
     async def stop(self, client) -> None:
-        try:
-            await client.stop_notify(NOTIFY_UUID)
-        except Exception:  # best effort: the link may already be gone
-            pass
+        await best_effort(client.stop_notify(NOTIFY_UUID))
 
     def decode(self, data: bytes, arrival: float | None = None) -> DecodedPacket:
         if arrival is None:
