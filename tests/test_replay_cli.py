@@ -57,3 +57,21 @@ def test_headless_lines_for_a_person(session, capsys):
     assert len(out) == len(sim.truth_reps) + 1
     assert out[0].startswith("rep 1 (set 1)") and sim.truth_reps[0]["pattern"] in out[0]
     assert out[-1] == f"{len(sim.truth_reps)} reps"
+
+
+def test_speed_paces_the_replay_in_session_time(session, capsys):
+    """``--speed X`` plays X times real time: a replay can't finish sooner than that (an
+    upper bound on wall time would only measure the machine), and ``--speed 0`` does."""
+    import time
+
+    sim, rec = session
+    duration = max(df.t.iloc[-1] for df in sim.imu.values())
+    t0 = time.monotonic()
+    assert main(["replay", str(rec), "--headless", "--speed", "8"]) == 0
+    paced = time.monotonic() - t0
+    assert paced >= 0.95 * duration / 8
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == f"{len(sim.truth_reps)} reps"
+    t0 = time.monotonic()
+    assert main(["replay", str(rec), "--headless", "--speed", "0"]) == 0
+    assert time.monotonic() - t0 < paced
