@@ -31,7 +31,7 @@ from PySide6 import QtWidgets  # noqa: E402
 
 from processing.pipeline import Pipeline  # noqa: E402
 from processing.recording import read_recording  # noqa: E402
-from processing.samples import ANGLE_COLUMNS, AngleFrames, SampleBatch  # noqa: E402
+from processing.samples import AngleFrames, SampleBatch  # noqa: E402
 from processing.simulator import SimConfig, simulate, write_simulation  # noqa: E402
 from viewer.palette import CURVE_COLOURS  # noqa: E402
 from viewer.plots import ANGLE_CURVES, VELOCITY_CURVES, AnglePlots  # noqa: E402
@@ -135,7 +135,7 @@ def frame_cost(app, views: dict, frames: AngleFrames, n: int = 120) -> dict[str,
     for name, view in views.items():
         view.resize(*PLOT_SIZE)
         view.show()
-        view.append(AngleFrames(*(getattr(frames, c)[:start] for c in ANGLE_COLUMNS)))
+        view.append(frames[:start])
         view.redraw()
         out[name] = ([], [], [])
     app.processEvents()
@@ -143,7 +143,7 @@ def frame_cost(app, views: dict, frames: AngleFrames, n: int = 120) -> dict[str,
         a, b = start + k * step, start + (k + 1) * step
         if b > len(t):
             break
-        chunk = AngleFrames(*(getattr(frames, c)[a:b] for c in ANGLE_COLUMNS))
+        chunk = frames[a:b]
         for name, view in views.items():
             PAINTS.pop(id(view), None)
             PAINTS_CPU.pop(id(view), None)

@@ -55,6 +55,10 @@ class AngleFrames:
     def __len__(self) -> int:
         return len(self.t)
 
+    def __getitem__(self, rows: slice) -> AngleFrames:
+        """The frames in a slice of rows (e.g. a chunk, as a live source delivers them)."""
+        return AngleFrames(*(getattr(self, c)[rows] for c in ANGLE_COLUMNS))
+
     @classmethod
     def empty(cls) -> AngleFrames:
         z = np.empty(0)

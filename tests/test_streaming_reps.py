@@ -19,20 +19,7 @@ def feed_in_chunks(frames: AngleFrames, seed: int):
     out, i, n = [], 0, len(frames)
     while i < n:
         j = min(n, i + int(rng.integers(1, 11)))
-        chunk = AngleFrames(
-            *(
-                getattr(frames, c)[i:j]
-                for c in (
-                    "t",
-                    "trunk_deg",
-                    "thigh_deg",
-                    "hip_deg",
-                    "knee_ext_deg_s",
-                    "hip_ext_deg_s",
-                )
-            )
-        )
-        out += [(r, float(frames.t[j - 1])) for r in det.push(chunk)]
+        out += [(r, float(frames.t[j - 1])) for r in det.push(frames[i:j])]
         i = j
     out += [(r, float(frames.t[-1])) for r in det.finish()]
     return out
@@ -76,21 +63,7 @@ def test_frame_by_frame_feeding_matches_one_push():
     det = StreamingRepDetector()
     one_by_one = []
     for k in range(len(frames)):
-        one_by_one += det.push(
-            AngleFrames(
-                *(
-                    getattr(frames, c)[k : k + 1]
-                    for c in (
-                        "t",
-                        "trunk_deg",
-                        "thigh_deg",
-                        "hip_deg",
-                        "knee_ext_deg_s",
-                        "hip_ext_deg_s",
-                    )
-                )
-            )
-        )
+        one_by_one += det.push(frames[k : k + 1])
     one_by_one += det.finish()
     whole = StreamingRepDetector()
     at_once = whole.push(frames) + whole.finish()
