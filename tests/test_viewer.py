@@ -1,7 +1,8 @@
 """The live viewer, offscreen with real widgets, the real pipeline and a simulated recording.
 
-Each test replays a recording of the virtual lifter through ``SessionWorker`` (its own
-thread and asyncio loop) into ``ViewerWindow`` exactly as ``run_viewer`` does, and checks
+Each test replays a recording of the virtual lifter through ``SessionWorker`` (a real
+session process with its own asyncio loop) into ``ViewerWindow`` exactly as ``run_viewer``
+does, and checks
 what the widgets hold against an independent run of the pipeline, against ``hinge analyze
 --json`` (a real subprocess), or against the recording's own files.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
+import multiprocessing
 import time
 from pathlib import Path
 
@@ -20,12 +21,12 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from processing.pipeline import Pipeline
-from processing.recording import RecordingWriter, read_recording
+from processing.recording import read_recording
 from processing.samples import AngleFrames, SampleBatch
 from viewer.palette import CURVE_COLOURS
-from viewer.replay_source import FAST_CHUNK_S, ReplaySource
+from viewer.replay_source import FAST_CHUNK_S, LiveReplay, ReplaySource
 from viewer.window import ViewerWindow
-from viewer.worker import SessionWorker
+from viewer.worker import RecordTarget, SessionWorker
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOT_AT_S = 16.0  # session seconds: calibrated and three of the four reps in
@@ -48,7 +49,7 @@ def recording(tmp_path_factory) -> Path:
 @pytest.fixture
 def open_viewer(qtbot):
     """Opens windows fed by a worker as ``run_viewer`` does; at teardown closes them and
-    checks that every worker stopped (thread joined, loop closed, no task left)."""
+    checks that every session stopped (process exited cleanly, no task left)."""
     opened = []
 
     def open_(*, replay: ReplaySource | None = None, source_factory=None, pipeline_factory=Pipeline, **kw):
@@ -64,8 +65,8 @@ def open_viewer(qtbot):
     yield open_
     for win, worker in opened:
         win.close()
-        assert not worker.running and worker.leftover_tasks == [] and worker._loop.is_closed()
-    assert [t for t in threading.enumerate() if t.name == "hinge-session-worker"] == []
+        assert not worker.running and worker.leftover_tasks == [] and worker.exitcode == 0
+    assert [p for p in multiprocessing.active_children() if p.name == "hinge-session"] == []
 
 
 def pipeline_until(rec, until_s: float, chunk_s: float = FAST_CHUNK_S) -> tuple[AngleFrames, list]:
@@ -98,21 +99,24 @@ def test_window_fills_from_a_replay_and_curves_equal_the_pipeline(qtbot, open_vi
     expected, reps = pipeline_until(rec, SHOT_AT_S)
     assert len(expected) > 100 and reps, "the independent run must show angles and reps"
     t_end = expected.t[-1]
+    assert win.plots.now == t_end  # paused: everything received is shown
     keep = expected.t >= t_end - win.plots.window_s
     for name, curve in win.plots.curves.items():
-        x, y = curve.getOriginalDataset()
-        np.testing.assert_allclose(x, expected.t[keep], atol=1e-9, err_msg=name)
+        x, y = curve.getOriginalDataset()  # seconds before now
+        np.testing.assert_allclose(x + t_end, expected.t[keep], atol=1e-9, err_msg=name)
         np.testing.assert_allclose(y, getattr(expected, name)[keep], atol=1e-6, err_msg=name)
     shown = win.reps.reps()
     assert [r["index"] for r in shown] == [r.index for r in reps]
     assert [r["pattern"] for r in shown] == [r.pattern for r in reps]
     in_window = [r for r in reps if r.end_s >= t_end - win.plots.window_s]
     assert win.plots.rep_marks == len(in_window) > 0
-    shades = [i for i in win.plots.velocities.items if isinstance(i, QtWidgets.QGraphicsRectItem)]
+    shades = [i for i in win.plots.rep_mark_items if isinstance(i, QtWidgets.QGraphicsRectItem)]
     assert len(shades) == len(in_window)
     for shade, rep in zip(shades, in_window, strict=True):
         r = shade.rect()
         assert (r.left(), r.right()) == pytest.approx(sorted((rep.knee_onset_s, rep.hip_onset_s)))
+        drawn = shade.mapRectToItem(win.plots.velocities.vb.childGroup, r)  # where it is drawn
+        assert drawn.left() == pytest.approx(r.left() - t_end)
         first = "knee_ext_deg_s" if rep.knee_onset_s <= rep.hip_onset_s else "hip_ext_deg_s"
         assert shade.brush().color().getRgb()[:3] == CURVE_COLOURS[first]
     assert win.cue.headline.text() in ("Knees first", "Hips and knees together", "Hips rose early")
@@ -155,12 +159,12 @@ def test_rep_table_equals_hinge_analyze_json(qtbot, open_viewer, recording):
 def test_replay_controls_change_position_and_speed(qtbot, open_viewer, recording):
     src = ReplaySource.from_recording(read_recording(recording))
     src.fast_forward(5.0, play=False)
-    win, _ = open_viewer(replay=src)
+    win, worker = open_viewer(replay=src)
     controls = win.controls
     qtbot.waitUntil(lambda: win.session_t == pytest.approx(5.0) and controls.play.text() == "Play", timeout=WAIT_MS)
 
     controls.speed.setCurrentIndex(controls.speed.findData(4.0))  # as a user picking "4x"
-    qtbot.waitUntil(lambda: src.speed == 4.0, timeout=5000)
+    qtbot.waitUntil(lambda: worker.replay_state.speed == 4.0, timeout=5000)
     t0 = time.monotonic()
     qtbot.mouseClick(controls.play, QtCore.Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: controls.play.text() == "Pause", timeout=5000)
@@ -175,7 +179,7 @@ def test_replay_controls_change_position_and_speed(qtbot, open_viewer, recording
 
     controls.slider.setValue(int(12.0 * 10))  # a click on the groove
     qtbot.waitUntil(lambda: win.session_t == pytest.approx(12.0), timeout=WAIT_MS)
-    assert not src.playing and controls.position.text().startswith("12.0")
+    assert not worker.replay_state.playing and controls.position.text().startswith("12.0")
 
     n = win.reps.rowCount()
     qtbot.mouseClick(controls.next_rep, QtCore.Qt.MouseButton.LeftButton)
@@ -184,7 +188,7 @@ def test_replay_controls_change_position_and_speed(qtbot, open_viewer, recording
     assert lockout < win.session_t <= lockout + 0.5 + FAST_CHUNK_S, (lockout, win.session_t)
     qtbot.mouseClick(controls.prev_rep, QtCore.Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: win.reps.rowCount() == n and win.session_t < lockout, timeout=WAIT_MS)
-    assert not src.playing
+    assert not worker.replay_state.playing
 
 
 def test_screenshot_is_not_blank(tmp_path, recording):
@@ -209,12 +213,8 @@ def test_screenshot_is_not_blank(tmp_path, recording):
 def test_closing_stops_streaming_and_finalises_the_recording(qtbot, open_viewer, tmp_path, recording):
     rec = read_recording(recording)
     out = tmp_path / "recorded"
-    writer = RecordingWriter(out, list(rec.segments))
-
-    def live_source():  # the recording paced at 1x behind the live-source protocol
-        return ReplaySource.from_recording(rec)
-
-    win, worker = open_viewer(source_factory=live_source, pipeline_factory=lambda: Pipeline(writer=writer))
+    # The recording paced at 1x behind the live-source protocol, recorded as a live session is.
+    win, worker = open_viewer(source_factory=LiveReplay(rec), record=RecordTarget(out, tuple(rec.segments)))
     qtbot.waitUntil(lambda: win.session_t is not None and win.session_t > 1.0, timeout=WAIT_MS)
     assert worker.running
     win.close()
@@ -222,8 +222,8 @@ def test_closing_stops_streaming_and_finalises_the_recording(qtbot, open_viewer,
     assert not worker.running
     assert worker.error is None
     assert worker.leftover_tasks == []
-    assert worker._loop.is_closed()
-    assert [t for t in threading.enumerate() if t.name == "hinge-session-worker"] == []
+    assert worker.exitcode == 0
+    assert [p for p in multiprocessing.active_children() if p.name == "hinge-session"] == []
     saved = read_recording(out)
     meta = json.loads((out / "session.json").read_text())
     for entry in meta["sensors"]:
@@ -245,12 +245,7 @@ def test_calibration_prompt_counts_down_while_standing(qtbot, open_viewer, recor
 def test_a_live_session_with_a_duration_ends_by_itself(qtbot, open_viewer, recording):
     rec = read_recording(recording)
 
-    def fast_live_source():
-        src = ReplaySource.from_recording(rec)
-        src.set_speed(8.0)
-        return src
-
-    win, worker = open_viewer(source_factory=fast_live_source, duration_s=4.0)
+    win, worker = open_viewer(source_factory=LiveReplay(rec, speed=8.0), duration_s=4.0)
     qtbot.waitUntil(lambda: not worker.running, timeout=WAIT_MS)
     assert worker.error is None and worker.leftover_tasks == []
     qtbot.waitUntil(lambda: win.finished, timeout=5000)

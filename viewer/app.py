@@ -20,10 +20,10 @@ from viewer.display import has_display
 from viewer.replay_source import ReplaySource
 
 
-def default_pipeline() -> Any:
+def default_pipeline(writer: Any = None) -> Any:
     from processing.pipeline import Pipeline
 
-    return Pipeline()
+    return Pipeline(writer=writer)
 
 
 def run_viewer(
@@ -33,21 +33,23 @@ def run_viewer(
     title: str = "hinge",
     screenshot: Path | None = None,
     after_s: float | None = None,
-    recording_path: Path | None = None,
-    pipeline_factory: Callable[[], Any] | None = None,
+    record: Any | None = None,
+    pipeline_factory: Callable[..., Any] | None = None,
     speed: float = 1.0,
     duration_s: float | None = None,
     window_s: float = 15.0,
 ) -> int:
     """Show the viewer until the window closes (or the screenshot is saved); returns 0.
 
-    Give either ``source_factory`` (called on the worker's loop; returns an async context
-    manager + async iterator of ``SampleBatch`` with optional ``status()``) or ``replay``
-    (a ``processing.recording.Recording``, played at ``speed``). ``pipeline_factory``
-    builds the ``Pipeline`` (default ``Pipeline()``); give it a ``RecordingWriter`` to
-    record: the worker closes ``pipeline.writer`` after ``finish()``, and
-    ``recording_path`` is shown in the window. A live session stops by itself when its
-    session time reaches ``duration_s``. With ``screenshot``, the window is saved as PNG
+    Give either ``source_factory`` (called in the session process as
+    ``source_factory(writer=w)``, ``w`` the recording writer or None; returns an async context manager + async iterator of ``SampleBatch``
+    with optional ``status()``) or ``replay`` (a ``processing.recording.Recording``,
+    played at ``speed``). ``pipeline_factory`` builds the ``Pipeline`` (default
+    ``Pipeline()``). ``record`` (a ``viewer.session_process.RecordTarget``) records a live
+    session: the session process opens the writer, hands it to the source and as
+    ``pipeline_factory(writer=...)``, and closes it after ``finish()``; its path is shown
+    in the window. The factories must pickle (the session runs in its own process). A live
+    session stops by itself when its session time reaches ``duration_s``. With ``screenshot``, the window is saved as PNG
     once session time reaches ``after_s`` (or when the session ends, if that comes first
     or ``after_s`` is None) and the viewer exits; without a display it renders offscreen.
     Ctrl-C closes the window like the close
@@ -72,8 +74,10 @@ def run_viewer(
         if screenshot is not None:
             src.fast_forward(after_s if after_s is not None else float("inf"), play=False)
     worker = SessionWorker(
-        pipeline_factory or default_pipeline, source_factory=source_factory, replay=src, duration_s=duration_s
+        pipeline_factory or default_pipeline, source_factory=source_factory, replay=src, duration_s=duration_s,
+        record=record,
     )
+    recording_path = record.path if record is not None else None
     win = ViewerWindow(title, replay=src is not None, recording_path=recording_path, window_s=window_s)
     win.attach(worker)
     saved: list[bool] = []
@@ -121,6 +125,7 @@ def save_screenshot(win: Any, path: Path) -> bool:
     """Paint the latest data, save the window as PNG and close it (ending the viewer)."""
     from PySide6 import QtWidgets
 
+    win.plots.catch_up()
     win.redraw()
     QtWidgets.QApplication.processEvents()  # pending layout of the plots (a fast replay gets here early)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,16 +1,18 @@
 """Angle and extension-velocity plots over a rolling window, redrawn by a timer.
 
-Data arrives in bursts from the worker thread at whatever rate the sensors notify; painting
-follows the window's ~60 Hz timer instead (``redraw`` does nothing when no data came), so a
-flood of batches never becomes a flood of repaints. Each redraw hands pyqtgraph only the
-visible window as contiguous views of numpy ring buffers, drawn with 1 px pens and no grid:
-the cheap settings measured offscreen in ``../shared/docs/tooling.md`` and
-``benchmarks/bench_viewer.py``.
+Data arrives in bursts from the session process at whatever rate the sensors notify;
+painting follows the window's ~60 Hz timer instead, and what each frame shows is the
+session as of ``DisplayClock``'s smoothed "now" (``viewer/display_clock.py``), so the plots
+scroll smoothly at the frame rate rather than jumping at the notification rate. Each redraw
+hands pyqtgraph only the visible window, as views of numpy ring buffers, drawn with 1 px
+pens and no grid: the cheap settings measured offscreen in ``../shared/docs/tooling.md``
+and ``benchmarks/bench_viewer.py``.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from processing.samples import ANGLE_COLUMNS, AngleFrames
+from viewer.display_clock import DisplayClock
 from viewer.palette import CURVE_COLOURS, CURVE_LABELS
 from viewer.ring_buffer import RingBuffer
 
@@ -53,12 +56,17 @@ class AnglePlots(pg.GraphicsLayoutWidget):
     interval between them shaded in the colour of whichever started first (knee colour:
     knee-first; hip colour: the torso started rising before the knees).
 
+    The time axis is seconds before "now" (the session instant shown at the right edge):
+    it stays put while the data scrolls through it.
+
     What painting costs here (measured with ``benchmarks/bench_viewer.py``): the axes' tick
-    text, re-rendered whenever a range changes, so the x axis is drawn once (below, shared),
-    the y ranges move in steps of ``Y_STEP`` computed from the visible data instead of
-    pyqtgraph's per-frame auto-range, and no axis re-lays out its label (SI prefixes off);
-    items that recompute their bounds in Python on every scroll (rep marks are plain Qt
-    items); and a second paint per frame, avoided by applying the view ranges in ``redraw``.
+    text, re-rendered whenever a range changes. So the time axis is fixed (a session-time
+    axis re-rendered every frame cost 2.2 ms of a 5.8 ms paint) and drawn once (below,
+    shared); the y ranges move in steps of ``Y_STEP`` computed from the visible data instead
+    of pyqtgraph's per-frame auto-range; and no axis re-lays out its label (SI prefixes
+    off). Rep marks are plain Qt items in one group that moves with the data, where
+    pyqtgraph's InfiniteLine and LinearRegionItem recompute their bounds in Python on every
+    scroll. A second paint per frame is avoided by applying the view ranges in ``redraw``.
     """
 
     def __init__(self, window_s: float = 15.0, capacity: int = DEFAULT_CAPACITY, parent=None) -> None:
@@ -72,7 +80,7 @@ class AnglePlots(pg.GraphicsLayoutWidget):
         self.velocities = self.addPlot(row=1, col=0)
         self.angles.setLabel("left", "angle (deg)")
         self.velocities.setLabel("left", "extension velocity (deg/s)")
-        self.velocities.setLabel("bottom", "session time (s)")
+        self.velocities.setLabel("bottom", "time (s), 0 = now")
         self.velocities.setXLink(self.angles)
         self.angles.hideAxis("bottom")
         self.velocities.getAxis("bottom").setTickSpacing(major=5.0, minor=1.0)
@@ -92,21 +100,32 @@ class AnglePlots(pg.GraphicsLayoutWidget):
                 self.curves[name] = plot.plot(
                     pen=pg.mkPen(CURVE_COLOURS[name], width=1), name=CURVE_LABELS[name]
                 )
-        self._zero = self.velocities.plot(pen=pg.mkPen((110, 110, 110), width=1))  # spans the window
+        self._zero = self.velocities.plot([-self.window_s, 0.0], [0.0, 0.0], pen=pg.mkPen((110, 110, 110), width=1))
+        self.angles.setXRange(-self.window_s, 0.0, padding=0)
+        # Rep marks live in session time inside one group, shifted by -now on every redraw.
+        self._marks = QtWidgets.QGraphicsItemGroup()
+        self.velocities.addItem(self._marks, ignoreBounds=True)
+        self._clock = DisplayClock()
+        self.now: float | None = None  # the session time shown at x = 0
 
     # -- data in (GUI thread, from the worker's queued signals) ---------------------------
     def append(self, frames: AngleFrames) -> None:
         """Add new frames; the next ``redraw`` shows them."""
         if len(frames):
             self._buf.append({c: getattr(frames, c) for c in ANGLE_COLUMNS})
+            self._clock.arrived(time.monotonic(), float(frames.t[-1]))
             self._dirty = True
+
+    def catch_up(self) -> None:
+        """Show everything received (the data stopped: paused, finished, a screenshot)."""
+        self._clock.catch_up()
+        self._dirty = True
 
     def add_rep(self, rep: Any) -> None:
         """Mark a rep's knee and hip onsets and shade the interval between them.
 
-        Plain Qt items (a rectangle, two lines) in data coordinates, spanning any velocity
-        range: they move with the view at no cost, where pyqtgraph's InfiniteLine and
-        LinearRegionItem recompute their bounds in Python on every scroll.
+        Plain Qt items (a rectangle, two lines) in session time, spanning any velocity range,
+        children of the marks group that scrolls with the data.
         """
         knee, hip = getattr(rep, "knee_onset_s", None), getattr(rep, "hip_onset_s", None)
         if not (_finite(knee) and _finite(hip)):
@@ -124,7 +143,7 @@ class AnglePlots(pg.GraphicsLayoutWidget):
             line.setPen(pg.mkPen(CURVE_COLOURS[name], width=1, style=QtCore.Qt.PenStyle.DashLine))
             items.append(line)
         for item in items:
-            self.velocities.addItem(item, ignoreBounds=True)
+            item.setParentItem(self._marks)
         end = getattr(rep, "end_s", None)
         self._rep_items.append((float(end) if _finite(end) else hi, items))
         self._dirty = True
@@ -132,44 +151,44 @@ class AnglePlots(pg.GraphicsLayoutWidget):
     def reset(self) -> None:
         """Forget all data and rep marks (a replay restarting from its beginning)."""
         self._buf.clear()
-        for _, items in self._rep_items:
-            for item in items:
-                self.velocities.removeItem(item)
-        self._rep_items.clear()
+        while self._rep_items:
+            self._remove_marks(self._rep_items.pop()[1])
         self._y_ranges.clear()
         for curve in self.curves.values():
             curve.setData([], [])
+        self._clock.reset()
+        self.now = None
         self._dirty = False
+
+    def _remove_marks(self, items: list[QtWidgets.QGraphicsItem]) -> None:
+        for item in items:
+            if item.scene() is not None:
+                item.scene().removeItem(item)
 
     # -- drawing (GUI timer) ----------------------------------------------------------------
-    @property
-    def latest_t(self) -> float | None:
-        return float(self._buf.view("t")[-1]) if len(self._buf) else None
-
     def visible(self) -> AngleFrames:
-        """The frames inside the rolling window, as the curves show them."""
-        if not len(self._buf):
+        """The frames the curves show: the ``window_s`` seconds up to ``now``, in session time."""
+        if not len(self._buf) or self.now is None:
             return AngleFrames.empty()
         t = self._buf.view("t")
-        i = int(np.searchsorted(t, t[-1] - self.window_s, side="left"))
-        return AngleFrames(*(self._buf.view(c, i) for c in ANGLE_COLUMNS))
+        i = int(np.searchsorted(t, self.now - self.window_s, side="left"))
+        j = int(np.searchsorted(t, self.now, side="right"))
+        return AngleFrames(*(self._buf.view(c, i)[: j - i] for c in ANGLE_COLUMNS))
 
-    def redraw(self) -> bool:
-        """Push the visible window into the curves if new data came; True if it did."""
-        if not self._dirty:
+    def redraw(self, wall: float | None = None) -> bool:
+        """Show the session as of the display clock's now at wall time ``wall`` (default:
+        the monotonic clock); True if that changed what is shown."""
+        now = self._clock.tick(time.monotonic() if wall is None else wall)
+        if now is None or (now == self.now and not self._dirty):
             return False
         self._dirty = False
+        self.now = now
         win = self.visible()
+        x = win.t - now
         for name, curve in self.curves.items():
             # Frames never hold NaN (the pipeline skips over dropouts): skip the finite check.
-            curve.setData(win.t, getattr(win, name), skipFiniteCheck=True)
-        # The window fills from the left until it holds window_s seconds, then scrolls.
-        t_end = self.window_s
-        if len(win):
-            t_end = max(float(win.t[-1]), float(self._buf.view("t")[0]) + self.window_s)
-        t0 = t_end - self.window_s
-        self.angles.setXRange(t0, t_end, padding=0)
-        self._zero.setData([t0, t_end], [0.0, 0.0])
+            curve.setData(x, getattr(win, name), skipFiniteCheck=True)
+        self._marks.setPos(-now, 0.0)
         for key, plot, names in (
             ("angles", self.angles, ANGLE_CURVES),
             ("velocities", self.velocities, VELOCITY_CURVES),
@@ -178,13 +197,17 @@ class AnglePlots(pg.GraphicsLayoutWidget):
             if yr is not None and self._y_ranges.get(key) != yr:
                 self._y_ranges[key] = yr
                 plot.setYRange(*yr, padding=0.02)
-        while self._rep_items and self._rep_items[0][0] < t0:
-            for item in self._rep_items.pop(0)[1]:
-                self.velocities.removeItem(item)
+        while self._rep_items and self._rep_items[0][0] < now - self.window_s:
+            self._remove_marks(self._rep_items.pop(0)[1])
         # Apply the new view ranges now: pyqtgraph defers them to the start of the paint, where
         # the curves' changed geometry then schedules a second paint of every frame.
         self.scene().prepareForPaint()
         return True
+
+    @property
+    def rep_mark_items(self) -> list[QtWidgets.QGraphicsItem]:
+        """The rep marks' Qt items (shades and onset lines), in session time."""
+        return [item for _, items in self._rep_items for item in items]
 
     @property
     def rep_marks(self) -> int:

@@ -69,6 +69,16 @@ class ReplaySource:
         """From ``processing.recording.Recording`` (``.segments``, ``.batch(segment)``, ``.meta``)."""
         return cls({seg: recording.batch(seg) for seg in recording.segments}, getattr(recording, "meta", None))
 
+    def __getstate__(self) -> dict:
+        """Picklable (the viewer's session process gets a copy): the event binds to a loop."""
+        state = self.__dict__.copy()
+        del state["_changed"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._changed = asyncio.Event()
+
     # -- the live-source protocol ---------------------------------------------------------
     async def __aenter__(self) -> ReplaySource:
         return self
@@ -201,3 +211,17 @@ class ReplaySource:
     def _reanchor(self) -> None:
         self._anchor = (time.monotonic(), self.position_s)
         self._changed.set()
+
+
+@dataclass(frozen=True)
+class LiveReplay:
+    """A source factory (``factory(writer=writer)``) playing a recording at ``speed`` as if live:
+    no controls, it ends with the data. Picklable, for the viewer's session process."""
+
+    recording: Any  # processing.recording.Recording
+    speed: float = 1.0
+
+    def __call__(self, writer: Any = None) -> ReplaySource:
+        src = ReplaySource.from_recording(self.recording)
+        src.set_speed(self.speed)
+        return src

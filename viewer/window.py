@@ -1,9 +1,9 @@
 """The main window: plots on the left; cue, rep table and sensor status on the right.
 
-It only displays: ``on_update`` takes the worker's ``ViewerUpdate``s (delivered as queued
-signals on the GUI thread) and a ~60 Hz timer repaints the plots when new data came.
-Closing the window stops the attached worker (pipeline finished, recording finalised,
-thread joined) before the window goes away.
+It only displays: ``on_update`` takes the session's ``ViewerUpdate``s (signals of the
+``SessionWorker``, in the GUI thread) and a ~60 Hz timer redraws the plots. Closing the
+window stops the attached session (pipeline finished, recording finalised, process
+joined) before the window goes away.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
     def attach(self, worker: SessionWorker) -> None:
         """Show this worker's updates and drive its replay with the controls."""
         self.worker = worker
-        self.destroyed.connect(worker.stop)  # deleted without being closed: still stop
+        self.destroyed.connect(lambda *_: worker.stop())  # deleted without being closed: still stop
         worker.signals.update.connect(self.on_update)
         worker.signals.sensors.connect(self.status.set_sensors)
         worker.signals.stopped.connect(self.on_stopped)
@@ -108,6 +108,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
         if u.replay is not None and self.controls is not None:
             r = u.replay
             self.controls.set_state(r.position_s, r.duration_s, r.speed, r.playing)
+        if u.finished or (u.replay is not None and not u.replay.playing):
+            self.plots.catch_up()  # no more data is coming for now: show all of it
         if u.finished:
             self.finished = True
             self.statusBar().showMessage("session ended")

@@ -8,6 +8,7 @@ the same pipeline as a real session: status lines and one line per rep as it hap
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
 from hinge.commands.stream import (
     FAMILIES,
@@ -53,11 +54,8 @@ def demo_source(args: argparse.Namespace) -> LiveSource:
                                     reps=args.reps, patterns=patterns)
     except ValueError as err:
         raise HingeUserError(f"demo: {err}") from None
-    faults = virtual_faults(args)
-
-    def virtual(writer):
-        return VirtualSession(sources, family=args.family, speed=args.speed, writer=writer,
-                              faults=faults, rate_hz=args.rate, keep_log=False)
+    virtual = partial(VirtualSession, sources, family=args.family, speed=args.speed,
+                      faults=virtual_faults(args), rate_hz=args.rate, keep_log=False)
 
     print(f"demo: two virtual {args.family} sensors, one simulated set of {args.reps} reps "
           f"({', '.join(patterns)}), over a virtual BLE link", flush=True)

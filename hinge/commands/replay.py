@@ -19,6 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -161,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
         return run_viewer(
             replay=rec,
             title=f"hinge replay: {args.recording}",
-            pipeline_factory=lambda: Pipeline(thresholds=th, rate_hz=args.rate_hz),
+            pipeline_factory=partial(Pipeline, thresholds=th, rate_hz=args.rate_hz),
             speed=speed or 1.0,
             screenshot=args.screenshot,
             after_s=args.after,

@@ -16,6 +16,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from firmware_bridge.virtual.faults import FAULT_HELP
@@ -109,9 +110,10 @@ def recording_sources(path: Path) -> dict:
 
 @dataclass
 class LiveSource:
-    """How to open a command's live source: ``factory(writer)`` builds it (call it on the
-    loop that will run it: the viewer's worker, or ``run_live``); ``duration`` limits the
-    session (None: until the source ends); ``meta`` goes into the recording."""
+    """How to open a command's live source: ``factory(writer=writer)`` builds it (call it on the
+    loop that will run it: the viewer's session process, or ``run_live``; so it must
+    pickle); ``duration`` limits the session (None: until the source ends); ``meta`` goes
+    into the recording."""
 
     factory: Callable[[object], object]
     duration: float | None
@@ -131,16 +133,10 @@ def live_source(args: argparse.Namespace) -> LiveSource:
                 sources = {seg: s.cut(args.duration) for seg, s in sources.items()}
         else:
             sources = simulated_sources(args.duration, seed=args.seed, rate_hz=args.rate)
-        faults = virtual_faults(args)
-
-        def virtual(writer):
-            return VirtualSession(sources, family=args.family, speed=args.speed, writer=writer,
-                                  faults=faults, rate_hz=args.rate,
-                                  scan_timeout=args.scan_timeout, keep_log=False)
-
+        virtual = partial(VirtualSession, sources, family=args.family, speed=args.speed,
+                          faults=virtual_faults(args), rate_hz=args.rate,
+                          scan_timeout=args.scan_timeout, keep_log=False)
         return LiveSource(virtual, None, {"source": f"hinge stream --virtual ({args.family})"})
-
-    from firmware_bridge.client import SensorSession
 
     if args.source is not None:
         raise HingeUserError("stream: --from needs --virtual")
@@ -153,13 +149,16 @@ def live_source(args: argparse.Namespace) -> LiveSource:
         raise HingeUserError("stream: give both --thigh ID and --lumbar ID (or neither, to use "
                              "the pair saved by the last session)")
 
-    def ble(writer):
-        return SensorSession(roles or None, scan_timeout=args.scan_timeout, rate_hz=args.rate,
-                             writer=writer)
-
+    ble = partial(_sensor_session, roles or None, args.scan_timeout, args.rate)
     wanted = " and ".join(f"{seg} {i}" for seg, i in roles.items()) or "the saved pair"
     print(f"scanning for {wanted} (up to {args.scan_timeout:g} s)", flush=True)
     return LiveSource(ble, args.duration, {"source": "hinge stream"})
+
+
+def _sensor_session(roles: dict | None, scan_timeout: float, rate_hz: float, writer: object):
+    from firmware_bridge.client import SensorSession
+
+    return SensorSession(roles, scan_timeout=scan_timeout, rate_hz=rate_hz, writer=writer)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -171,17 +170,14 @@ def run_session(args: argparse.Namespace, source: LiveSource, title: str) -> int
     """The live session in the viewer window, or headless when asked or without a display."""
     if not wants_window(args):
         return run_live(source.factory, args.record, source.duration, source.meta)
-    from processing.pipeline import Pipeline
-    from processing.recording import RecordingWriter
     from viewer.app import run_viewer
+    from viewer.session_process import RecordTarget
 
-    writer = RecordingWriter(args.record, ["thigh", "lumbar"], source.meta) if args.record else None
-    # The viewer's worker finishes the pipeline and closes the writer when the window closes.
+    # The session process opens the recording, and closes it when the window closes.
     code = run_viewer(
-        lambda: source.factory(writer),
+        source.factory,
         title=title,
-        pipeline_factory=lambda: Pipeline(writer=writer),
-        recording_path=args.record,
+        record=RecordTarget(args.record, ("thigh", "lumbar"), source.meta) if args.record else None,
         duration_s=source.duration,
         screenshot=args.screenshot,
         after_s=args.after,
@@ -200,7 +196,7 @@ def run_live(source_factory, record: Path | None, duration: float | None, meta: 
     writer = RecordingWriter(record, ["thigh", "lumbar"], meta) if record is not None else None
     pipeline = Pipeline(writer=writer)
     try:
-        asyncio.run(_headless(source_factory(writer), pipeline, duration))
+        asyncio.run(_headless(source_factory(writer=writer), pipeline, duration))
     except KeyboardInterrupt:
         print("stopped", flush=True)
     finally:
