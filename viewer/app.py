@@ -42,19 +42,19 @@ def run_viewer(
     """Show the viewer until the window closes (or the screenshot is saved); returns 0.
 
     Give either ``source_factory`` (called in the session process as
-    ``source_factory(writer=w)``, ``w`` the recording writer or None; returns an async context manager + async iterator of ``SampleBatch``
-    with optional ``status()``) or ``replay`` (a ``processing.recording.Recording``,
-    played at ``speed``). ``pipeline_factory`` builds the ``Pipeline`` (default
-    ``Pipeline()``). ``record`` (a ``viewer.session_process.RecordTarget``) records a live
-    session: the session process opens the writer, hands it to the source and as
-    ``pipeline_factory(writer=...)``, and closes it after ``finish()``; its path is shown
-    in the window. The factories must pickle (the session runs in its own process). A live
-    session stops by itself when its session time reaches ``duration_s``. With ``screenshot``, the window is saved as PNG
-    once session time reaches ``after_s`` (or when the session ends, if that comes first
-    or ``after_s`` is None) and the viewer exits; without a display it renders offscreen.
-    Ctrl-C closes the window like the close
-    button does. An error that ended the session is re-raised (``HingeUserError``s reach
-    the CLI as one line).
+    ``source_factory(writer=w)``, ``w`` the recording writer or None; returns an async
+    context manager + async iterator of ``SampleBatch`` with optional ``status()``) or
+    ``replay`` (a ``processing.recording.Recording``, played at ``speed``).
+    ``pipeline_factory`` builds the ``Pipeline`` (default ``Pipeline()``). ``record`` (a
+    ``viewer.session_process.RecordTarget``) records a live session: the session process
+    opens the writer, hands it to the source and as ``pipeline_factory(writer=...)``, and
+    closes it after ``finish()``; its path is shown in the window. The factories must pickle
+    (the session runs in its own process). A live session stops by itself when its session
+    time reaches ``duration_s``. With ``screenshot``, the window is saved as PNG once
+    session time reaches ``after_s`` (or when the session ends, if that comes first or
+    ``after_s`` is None) and the viewer exits; without a display it renders offscreen.
+    Ctrl-C closes the window like the close button does. An error that ended the session is
+    re-raised (``HingeUserError``s reach the CLI as one line).
     """
     if screenshot is not None and not has_display():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen

@@ -108,7 +108,7 @@ class AnglePlots(pg.GraphicsLayoutWidget):
         self._clock = DisplayClock()
         self.now: float | None = None  # the session time shown at x = 0
 
-    # -- data in (GUI thread, from the worker's queued signals) ---------------------------
+    # -- data in (GUI thread, from the session worker's signals) ---------------------------
     def append(self, frames: AngleFrames) -> None:
         """Add new frames; the next ``redraw`` shows them."""
         if len(frames):

@@ -1,8 +1,8 @@
 """Play/pause, speed (0.25x-8x), seek and rep-by-rep stepping for a replay.
 
-The widget only emits requests; the worker applies them on its own loop and reports the
-replay's actual position, speed and state back, which ``set_state`` displays. So the
-controls always show what the replay does, never what was merely asked.
+The widget only emits requests; the session process applies them on its own loop and
+reports the replay's actual position, speed and state back, which ``set_state`` displays.
+So the controls always show what the replay does, never what was merely asked.
 """
 
 from __future__ import annotations

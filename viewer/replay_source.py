@@ -4,11 +4,11 @@ It yields the same ``SampleBatch``es a BLE session does (``async with src: async
 in src``), one short slice per segment per ``chunk_s`` of session time, interleaved in time
 order, paced against the wall clock at ``speed``. The controls (``play``, ``pause``,
 ``set_speed``, ``seek``, ``fast_forward``) are plain methods meant to run on the source's
-own asyncio loop (the viewer's worker posts them there), so no locking is needed.
+own asyncio loop (the viewer's session process applies them there), so no locking is needed.
 
 Seeking is deliberately simple and exact: the pass in progress ends, and a new pass starts
 from the beginning of the recording and runs unpaced up to the target, so the pipeline that
-consumes it (restarted by the worker on every pass) is in exactly the state a straight
+consumes it (restarted by the session on every pass) is in exactly the state a straight
 replay would have reached there.
 """
 
@@ -149,7 +149,7 @@ class ReplaySource:
         return self._restart
 
     async def wait_for_change(self) -> None:
-        """Sleep until a control is used (the worker waits here at the end of a replay)."""
+        """Sleep until a control is used (the session waits here at the end of a replay)."""
         await self._changed.wait()
         self._changed.clear()
 

@@ -76,11 +76,11 @@ class SessionSpec:
     """Everything a session needs, picklable (it crosses to the spawned process).
 
     Give ``source_factory`` (called in the session process as ``source_factory(writer=w)``,
-    ``w`` the recording writer or None; returns an async context manager + async iterator of ``SampleBatch``, optionally
-    with ``status()``) or ``replay`` (a ``ReplaySource`` the controls drive).
-    ``pipeline_factory()`` builds a fresh ``Pipeline`` (one per replay pass); with
-    ``record`` it is called as ``pipeline_factory(writer=writer)``. A live session ends
-    when its source does or its session time reaches ``duration_s``.
+    ``w`` the recording writer or None; returns an async context manager + async iterator of
+    ``SampleBatch``, optionally with ``status()``) or ``replay`` (a ``ReplaySource`` the
+    controls drive). ``pipeline_factory()`` builds a fresh ``Pipeline`` (one per replay
+    pass); with ``record`` it is called as ``pipeline_factory(writer=writer)``. A live
+    session ends when its source does or its session time reaches ``duration_s``.
     """
 
     pipeline_factory: Callable[..., Any]
