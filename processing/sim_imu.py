@@ -38,7 +38,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from processing.sim_jet import Jet, body_rate, matmul, rotation, stack_vector
 from processing.sim_motion import Motion, wobble
@@ -168,6 +167,10 @@ def sampled_readings(
     """Ideal (acc, gyr), (N,3) each, of a sensor sampling at times ``t`` (N >= 2): the means
     over each sample interval ``[t[k-1], t[k]]`` (module docstring); the first sample's
     interval is taken as long as the second's."""
+    # Imported here, not at the top: the CLI reads this module's presets to build its
+    # parser, and scipy.spatial would add 0.4 s to every `hinge` command's start.
+    from scipy.spatial.transform import Rotation
+
     t = np.asarray(t, dtype=float)
     if len(t) < 2:
         raise ValueError("sampled readings need at least two sample times")

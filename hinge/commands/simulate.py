@@ -14,7 +14,7 @@ from hinge.errors import HingeUserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from processing.sim_imu import MOUNT_PRESETS, NOISE_LEVELS  # numpy only: --help stays fast
+    from processing.sim_imu import MOUNT_PRESETS, NOISE_LEVELS  # numpy only: every command starts fast
     from processing.sim_motion import PATTERNS
 
     p = sub.add_parser(
