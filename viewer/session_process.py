@@ -28,6 +28,7 @@ loop that receives the sensors' data.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import pickle
 import queue
 import signal
@@ -183,7 +184,11 @@ class _Session:
     async def main(self, control: Connection) -> None:
         loop = asyncio.get_running_loop()
         main = asyncio.current_task()
-        loop.add_reader(control.fileno(), self._on_control, control, main)
+        # A thread blocks on the control pipe and hands each message to the loop: portable
+        # (a pipe is not a socket on Windows, where the loop cannot watch it).
+        threading.Thread(
+            target=self._read_controls, args=(control, loop, main), name="hinge-session-controls", daemon=True
+        ).start()
         helpers = [asyncio.create_task(self._post_loop(), name="post")]
         try:
             if self.replay is not None:
@@ -191,7 +196,6 @@ class _Session:
             else:
                 await self._run_live()
         finally:
-            loop.remove_reader(control.fileno())
             for task in helpers:
                 task.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
@@ -199,18 +203,22 @@ class _Session:
             self._post()
             self.leftover_tasks = [t.get_name() for t in asyncio.all_tasks() if t is not main and not t.done()]
 
-    def _on_control(self, control: Connection, main: asyncio.Task) -> None:
+    def _read_controls(self, control: Connection, loop: asyncio.AbstractEventLoop, main: asyncio.Task) -> None:
+        """(control thread) Each message to the loop; the pipe's end (the window's process
+        gone) stops the session like "stop" does."""
         try:
-            while control.poll():
+            while True:
                 message = control.recv()
                 if message[0] == "stop":
-                    main.cancel()
+                    loop.call_soon_threadsafe(main.cancel)
                 else:
                     _, name, args = message
-                    self._control(name, *args)
-        except (EOFError, OSError):  # the window's process is gone
-            asyncio.get_running_loop().remove_reader(control.fileno())
-            main.cancel()
+                    loop.call_soon_threadsafe(self._control, name, *args)
+        except (EOFError, OSError):
+            with contextlib.suppress(RuntimeError):  # the loop has already closed: done anyway
+                loop.call_soon_threadsafe(main.cancel)
+        except RuntimeError:  # the loop closed while a message came
+            pass
 
     def _control(self, name: str, *args: Any) -> None:
         if self.replay is None:

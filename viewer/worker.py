@@ -2,9 +2,10 @@
 
 The session (source -> ``Pipeline``, recording included) runs in a spawned process, for the
 reasons given in ``viewer/session_process.py``. This side lives in the GUI thread and never
-blocks on it: a ``QSocketNotifier`` wakes the GUI thread's event loop when a message has
-arrived, and each message is re-emitted as a Qt signal (``update``, ``sensors``,
-``stopped``). Controls go the other way as small messages. The only wait is in ``stop``,
+blocks on it: a timer looks at the pipe every ``POLL_MS`` (a poll that returns at once, so
+no thread of ours competes with painting for the GIL, and it works where a pipe can't be
+watched like a socket), and each message is re-emitted as a Qt signal (``update``,
+``sensors``, ``stopped``). Controls go the other way as small messages. The only wait is in ``stop``,
 when the window closes: the session is asked to stop, finishes its pipeline and closes the
 recording, and the process is joined.
 """
@@ -24,6 +25,9 @@ from viewer.replay_source import ReplaySource, ReplayState
 from viewer.session_process import RecordTarget, SessionSpec, ViewerUpdate, run_session_process
 
 __all__ = ["RecordTarget", "SessionWorker", "ViewerUpdate", "WorkerSignals"]
+
+#: How often the GUI thread looks for the session's messages: well within a 16 ms frame.
+POLL_MS = 4
 
 
 class WorkerSignals(QtCore.QObject):
@@ -56,7 +60,7 @@ class SessionWorker:
         self._process: multiprocessing.process.BaseProcess | None = None
         self._data: Any = None
         self._control: Any = None
-        self._notifier: QtCore.QSocketNotifier | None = None
+        self._poll: QtCore.QTimer | None = None
         self._stopped = False
         self.error: BaseException | None = None
         #: Names of tasks still alive in the session when it ended (should be none: tests check).
@@ -83,8 +87,9 @@ class SessionWorker:
         data_out.close()  # only the process holds these ends now, so either side sees the other go
         control_in.close()
         self._data, self._control = data_in, control_out
-        self._notifier = QtCore.QSocketNotifier(data_in.fileno(), QtCore.QSocketNotifier.Type.Read)
-        self._notifier.activated.connect(self._drain)
+        self._poll = QtCore.QTimer()
+        self._poll.timeout.connect(self._drain)
+        self._poll.start(POLL_MS)
 
     @property
     def running(self) -> bool:
@@ -150,15 +155,14 @@ class SessionWorker:
         self._stopped = True
         self.error = error
         self.leftover_tasks = list(leftover)
-        if self._notifier is not None:
-            self._notifier.setEnabled(False)
+        if self._poll is not None:
+            self._poll.stop()
         self.signals.stopped.emit(error)
 
     def _close_pipes(self) -> None:
-        if self._notifier is not None:
-            self._notifier.setEnabled(False)
-            self._notifier.deleteLater()
-            self._notifier = None
+        if self._poll is not None:
+            self._poll.stop()
+            self._poll = None
         for conn in (self._data, self._control):
             if conn is not None:
                 conn.close()
