@@ -191,6 +191,26 @@ def test_replay_controls_change_position_and_speed(qtbot, open_viewer, recording
     assert not worker.replay_state.playing
 
 
+def test_replay_keys_play_step_and_change_speed(qtbot, open_viewer, recording):
+    src = ReplaySource.from_recording(read_recording(recording))
+    src.fast_forward(5.0, play=False)
+    win, worker = open_viewer(replay=src)
+    qtbot.waitUntil(lambda: win.session_t == pytest.approx(5.0) and not worker.replay_state.playing, timeout=WAIT_MS)
+    key = QtCore.Qt.Key
+    qtbot.keyClick(win, key.Key_BracketRight)  # 1x -> 2x
+    qtbot.waitUntil(lambda: worker.replay_state.speed == 2.0, timeout=5000)
+    qtbot.keyClick(win, key.Key_Space)
+    qtbot.waitUntil(lambda: worker.replay_state.playing and win.session_t > 5.5, timeout=5000)
+    qtbot.keyClick(win, key.Key_Space)
+    qtbot.waitUntil(lambda: not worker.replay_state.playing, timeout=5000)
+    n = win.reps.rowCount()
+    qtbot.keyClick(win, key.Key_Right)
+    qtbot.waitUntil(lambda: win.reps.rowCount() == n + 1 and not worker.replay_state.playing, timeout=WAIT_MS)
+    qtbot.keyClick(win, key.Key_Home)
+    qtbot.waitUntil(lambda: win.reps.rowCount() == 0 and win.session_t < 1.0, timeout=WAIT_MS)
+    assert win.controls.play.toolTip() == "play / pause (Space)"
+
+
 def test_screenshot_is_not_blank(tmp_path, recording):
     png = tmp_path / "shot.png"
     code = (

@@ -1,5 +1,8 @@
 """Play/pause, speed (0.25x-8x), seek and rep-by-rep stepping for a replay.
 
+Keys, anywhere in the window (like a video player): Space plays/pauses, Left/Right step to
+the previous/next rep, ``[``/``]`` halve/double the speed, Home goes to the start.
+
 The widget only emits requests; the session process applies them on its own loop and
 reports the replay's actual position, speed and state back, which ``set_state`` displays.
 So the controls always show what the replay does, never what was merely asked.
@@ -7,7 +10,7 @@ So the controls always show what the replay does, never what was merely asked.
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 SLIDER_STEPS_PER_S = 10
@@ -44,6 +47,26 @@ class ReplayControls(QtWidgets.QWidget):
         self.speed.currentIndexChanged.connect(lambda i: self.speed_requested.emit(float(self.speed.itemData(i))))
         self.slider.sliderReleased.connect(self._emit_seek)
         self.slider.valueChanged.connect(self._value_changed)
+        Key = QtCore.Qt.Key
+        keys = (
+            (Key.Key_Space, self.play.click, self.play, "play / pause (Space)"),
+            (Key.Key_Left, self.prev_rep.click, self.prev_rep, "to the previous rep (Left)"),
+            (Key.Key_Right, self.next_rep.click, self.next_rep, "to the next rep (Right)"),
+            (Key.Key_BracketLeft, lambda: self._step_speed(-1), None, None),
+            (Key.Key_BracketRight, lambda: self._step_speed(+1), self.speed, "speed ([ slower, ] faster)"),
+            (Key.Key_Home, lambda: self.seek_requested.emit(0.0), self.slider, "seek (Home: the start)"),
+        )
+        for key, action, widget, tip in keys:
+            shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), self, context=QtCore.Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(action)
+            if widget is not None:
+                widget.setToolTip(tip)
+                widget.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # the keys are the window's
+
+    def _step_speed(self, direction: int) -> None:
+        i = min(max(self.speed.currentIndex() + direction, 0), len(SPEEDS) - 1)
+        if i != self.speed.currentIndex():
+            self.speed.setCurrentIndex(i)  # emits speed_requested
 
     def _emit_seek(self) -> None:
         self.seek_requested.emit(self.slider.value() / SLIDER_STEPS_PER_S)
