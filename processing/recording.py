@@ -10,6 +10,7 @@ Number formatting lives in ``recording_csv.py``, the checks of the reader in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -360,6 +361,37 @@ class RecordingWriter:
         self._session["duration_s"] = round(max(ends) - min(starts), 6) if starts else 0.0
         self._session["sensors"] = sensors
         _write_json_atomic(self.path / SESSION_FILE, self._session)
+
+
+    @property
+    def samples(self) -> int:
+        """Samples appended so far, all segments."""
+        return sum(self._counts.values())
+
+    def discard(self) -> None:
+        """Remove the recording, which must hold no sample yet: a session that never
+        streamed (sensors not found, Ctrl-C while scanning) leaves nothing behind, so the
+        same ``--record DIR`` works on the next try. Only the files this writer created go."""
+        if self.samples:
+            raise ValueError(f"{self.path}: holds samples; it is not discarded")
+        if not self._closed:
+            for fd in self._fds.values():
+                os.close(fd)
+            self._closed = True
+        for name in [e["file"] for e in self._sensors] + [SESSION_FILE]:
+            (self.path / name).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # something else was put there: leave it
+            self.path.rmdir()
+
+
+def finish_recording(writer: RecordingWriter) -> bool:
+    """End a live session's recording: close it, or discard it if no sample ever arrived.
+    Returns whether it was kept."""
+    if writer.samples == 0:
+        writer.discard()
+        return False
+    writer.close()
+    return True
 
 
 def write_recording(

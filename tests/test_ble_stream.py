@@ -7,6 +7,7 @@ simulated set (equal within int16 quantisation), nothing lost, both sensors on o
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -115,6 +116,20 @@ def test_scan_without_bluetooth_says_so_in_one_line():
     if proc.returncode == 2:
         assert proc.stderr.count("\n") == 1 and "Bluetooth" in proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+def test_a_session_that_never_streamed_leaves_no_recording(tmp_path):
+    """No Bluetooth here (or, with an adapter, no such sensors): exit 2 in one line, and
+    --record DIR is not left behind as an empty recording that would block the next try."""
+    out = tmp_path / "rec"
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    proc = hinge("stream", "--thigh", "AA:BB:CC:DD:EE:FF", "--lumbar", "AA:BB:CC:DD:EE:01",
+                 "--scan-timeout", "1", "--record", str(out), "--headless", env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("hinge: ") and proc.stderr.count("\n") == 1
+    assert f"no samples arrived: {out} not kept" in proc.stdout
+    assert "recorded to" not in proc.stdout
+    assert not out.exists()
 
 
 def test_stream_needs_both_roles(tmp_path, monkeypatch, capsys):

@@ -325,3 +325,26 @@ def test_unwritable_places_are_user_errors(tmp_path):
     w.append(_batches(segment_frame(duration_s=3.0), "thigh", [10])[0])
     with pytest.raises(HingeUserError, match=r"thigh.csv: cannot write \(No space left on device\)"):
         w.close()
+
+
+def test_discard_removes_a_recording_that_never_got_a_sample(tmp_path):
+    from processing.recording import finish_recording
+
+    empty = RecordingWriter(tmp_path / "empty", ["thigh", "lumbar"])
+    assert (tmp_path / "empty" / "session.json").exists()
+    assert finish_recording(empty) is False
+    assert not (tmp_path / "empty").exists()
+
+    foreign = RecordingWriter(tmp_path / "foreign", ["thigh"])
+    (tmp_path / "foreign" / "notes.txt").write_text("mine")
+    foreign.discard()
+    assert [p.name for p in (tmp_path / "foreign").iterdir()] == ["notes.txt"]  # only ours went
+
+    t = np.arange(0.0, 3.0, 0.01)
+    kept = RecordingWriter(tmp_path / "kept", ["thigh", "lumbar"])
+    for seg in ("thigh", "lumbar"):
+        kept.append(SampleBatch(seg, t, np.tile([0.0, 0.0, 9.81], (len(t), 1)), np.zeros((len(t), 3))))
+    with pytest.raises(ValueError):
+        kept.discard()
+    assert finish_recording(kept) is True
+    assert len(read_recording(tmp_path / "kept").segments["thigh"]) == len(t)

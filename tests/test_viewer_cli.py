@@ -57,13 +57,17 @@ def test_stream_window_records_through_the_session_process(tmp_path):
 
 def test_a_session_error_reaches_the_terminal_in_one_line(tmp_path):
     """Real sensors that can't be had (no Bluetooth here, or none in range): the session
-    process's error comes back to the CLI as its one-line message, exit 2."""
+    process's error comes back to the CLI as its one-line message, exit 2, and the
+    recording that never got a sample is not left behind to block the next try."""
+    out = tmp_path / "rec"
     proc = hinge("stream", "--thigh", "AA:BB:CC:DD:EE:FF", "--lumbar", "AA:BB:CC:DD:EE:01",
-                 "--scan-timeout", "1", "--screenshot", str(tmp_path / "shot.png"), tmp=tmp_path)
+                 "--scan-timeout", "1", "--record", str(out), "--screenshot", str(tmp_path / "shot.png"),
+                 tmp=tmp_path)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 2, stderr
     assert stderr.startswith("hinge: ") and stderr.count("\n") == 1, stderr
     assert "Traceback" not in stderr
+    assert not out.exists()
 
 
 def test_killing_the_window_still_finalises_the_recording(tmp_path):

@@ -326,7 +326,9 @@ class _Session:
         finally:
             writer, self._writer = self._writer, None
             if writer is not None:
-                writer.close()
+                from processing.recording import finish_recording
+
+                finish_recording(writer)  # closed, or discarded if no sample ever came
 
     # -- posting to the window --------------------------------------------------------------
     def _post(self) -> None:

@@ -182,8 +182,9 @@ def run_session(args: argparse.Namespace, source: LiveSource, title: str) -> int
         screenshot=args.screenshot,
         after_s=args.after,
     )
-    if args.record is not None:
-        print(f"recorded to {args.record}", flush=True)
+    if args.record is not None:  # the session process discards a recording without samples
+        kept = args.record.exists()
+        print(f"recorded to {args.record}" if kept else f"no samples arrived: {args.record} not kept", flush=True)
     return code
 
 
@@ -191,7 +192,7 @@ def run_live(source_factory, record: Path | None, duration: float | None, meta: 
     """Open the source (and the recording), run the pipeline headless until the source ends,
     ``duration`` passes or Ctrl-C; finish the pipeline and close the recording."""
     from processing.pipeline import Pipeline
-    from processing.recording import RecordingWriter
+    from processing.recording import RecordingWriter, finish_recording
 
     writer = RecordingWriter(record, ["thigh", "lumbar"], meta) if record is not None else None
     pipeline = Pipeline(writer=writer)
@@ -204,8 +205,8 @@ def run_live(source_factory, record: Path | None, duration: float | None, meta: 
         for rep in final.reps:
             print(rep_line(rep), flush=True)
         if writer is not None:
-            writer.close()
-            print(f"recorded to {record}", flush=True)
+            kept = finish_recording(writer)
+            print(f"recorded to {record}" if kept else f"no samples arrived: {record} not kept", flush=True)
     print(f"{len(pipeline.reps)} reps", flush=True)
     return 0
 
