@@ -1,8 +1,8 @@
 """`hinge analyze REC`: one row per rep — did the knees or the hips do the early work.
 
 The recording is read and validated first (a bad file is the user's to fix, and says so
-before any work), then segment angles are computed offline (``compute_angles``: non-causal,
-the most accurate form) and reps detected on them (``detect_reps``). Output: a table coloured
+before any work), then ``processing.analysis.analyze`` computes the segment angles offline
+(non-causal, the most accurate form) and detects the reps on them. Output: a table coloured
 by pattern plus the set summary, or ``--json`` (schema: ``docs/analysis-json.md``), and on
 request the rep table as CSV and the angle curves as CSV.
 """
@@ -142,23 +142,12 @@ def run(args: argparse.Namespace) -> int:
     rec = read_recording(args.recording)
     th = thresholds_from_args(args)
 
-    from processing.angles import compute_angles
-    from processing.reps import (
-        detect_reps,
-        mark_gaps,
-        reps_dataframe,
-        sample_gaps,
-        summarize,
-    )
+    from processing.analysis import analyze
+    from processing.reps import reps_dataframe
 
     with _progress(sys.stderr.isatty() and not args.json) as status:
-        result = compute_angles(rec, rate_hz=ANGLES_RATE_HZ)
-        if status:
-            status.update("detecting reps")
-        reps = detect_reps(result.frames, th)
-        for df in rec.segments.values():
-            mark_gaps(reps, sample_gaps(df["t"].to_numpy()))
-        summary = summarize(reps)
+        result = analyze(rec, th, rate_hz=ANGLES_RATE_HZ, progress=status.update if status else None)
+        reps, summary = result.reps, result.summary
         if args.csv:
             _write(args.csv, reps_dataframe(reps).to_csv(index=False))
         if args.angles:
