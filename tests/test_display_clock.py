@@ -83,3 +83,15 @@ def test_a_jump_ahead_snaps_and_reset_forgets():
     assert clock.tick(0.03) == 1.0 + SNAP_S + 5.0
     clock.reset()
     assert clock.tick(0.04) is None and clock.newest is None
+
+
+def test_after_a_pause_it_resumes_at_the_data_pace_at_once():
+    """A replay paused for 5 s, then playing on at 1x: the display keeps pace from the first
+    frames after the pause (the pause says nothing about the pace)."""
+    before = ble_bursts(seconds=4.0)
+    after = [(w + 9.0, t + 4.0) for w, t in ble_bursts(seconds=4.0, seed=2)]  # wall +9 s, data +4 s
+    wall, shown, newest = run(before + after, until_wall=13.0).T
+    resumed = (wall > 9.2) & (wall < 10.0)
+    step = np.diff(shown)[resumed[1:]] / np.diff(wall)[resumed[1:]]
+    assert np.median(step) == pytest.approx(1.0, rel=0.1)
+    assert np.max((newest - shown)[resumed]) < 0.15

@@ -23,6 +23,8 @@ TAU_S = 0.5
 #: Lag target: this times the largest burst of the last HISTORY_S, at most MAX_LAG_S.
 LAG_FACTOR = 1.25
 MAX_LAG_S = 0.5
+#: No data for this long (wall seconds): what comes next starts a new pace measurement.
+RESUME_S = 0.5
 #: Further behind than this (a seek, a fast-forward, the first data): jump to the newest.
 SNAP_S = 1.0
 
@@ -48,6 +50,8 @@ class DisplayClock:
         """Data up to session time ``newest_t`` arrived at wall time ``wall``."""
         if self._arrivals and newest_t <= self._arrivals[-1][1]:
             return
+        if self._arrivals and wall - self._arrivals[-1][0] > RESUME_S:
+            self._arrivals.clear()  # data resumes (after a pause): the pace before still holds
         self._arrivals.append((wall, newest_t))
         while len(self._arrivals) > 2 and self._arrivals[0][0] < wall - HISTORY_S:
             self._arrivals.popleft()
