@@ -49,6 +49,11 @@ LOCKOUT_RISE_DEG = 3.0
 # deadlift concentric takes ~0.5 s).
 MIN_LIFT_TRUNK_DEG = 15.0
 MIN_LIFT_RISE_S = 0.3
+# ... nor one where the trunk does not come at least this share of the way back up by the
+# lockout: a lifter stands up (trunk from 15-80 deg to ~0), while running, stair climbing or
+# walking uphill swing the thigh through the hip range under a trunk whose lean hardly
+# changes (a few degrees per stride).
+MIN_LIFT_TRUNK_RISE = 0.5
 # Searching back for the bottom stops where hip_deg is this far below the running maximum
 # (the descent into the bottom, or the dip of a partial pull) ...
 BOTTOM_REVERSAL_DEG = 10.0
@@ -382,11 +387,12 @@ class RepScanner:
             if lockout is None:
                 return reps
             confirmed = min(self._pending[3], n - 1)
-            reps.append(self._make_rep(self._pending[0], lockout, confirmed))
+            s = self._pending[0]
             self._pending = None
-            self._floor = lockout
-            self._cursor = lockout + 1
-            self._zone = -1
+            self._cursor, self._zone = lockout + 1, -1
+            if self._torso_rose(s, lockout):
+                reps.append(self._make_rep(s, lockout, confirmed))
+                self._floor = lockout
 
     def _next_rise(
         self, n: int, top_idx: np.ndarray, bottom_idx: np.ndarray
@@ -420,6 +426,11 @@ class RepScanner:
             self._buf["trunk_deg"][s] >= MIN_LIFT_TRUNK_DEG
             and t[j] - t[s] >= MIN_LIFT_RISE_S
         )
+
+    def _torso_rose(self, s: int, lockout: int) -> bool:
+        """The trunk came at least MIN_LIFT_TRUNK_RISE of the way up from its bottom lean."""
+        trunk = self._buf["trunk_deg"]
+        return trunk[s] - trunk[s : lockout + 1].min() >= MIN_LIFT_TRUNK_RISE * trunk[s]
 
     def _find_start(self, t: np.ndarray, hip: np.ndarray, j: int) -> int | None:
         """The last frame at the bottom maximum before the rise that reaches the top at j."""

@@ -283,6 +283,31 @@ def test_running_strides_are_not_reps():
     assert len(detect_reps(_strides(trunk_deg=35.0, rise_s=0.8))) == 8
 
 
+def _running(lean_deg: float, period_s: float, seconds: float = 30.0, rate: float = 100.0) -> pd.DataFrame:
+    """Frames of running (or stair climbing) with a forward lean: the thigh swings from 50 deg
+    of flexion to 20 deg behind vertical each stride, the trunk keeps its lean (+-2 deg, twice
+    per stride), after 2 s of standing."""
+    t = np.arange(0.0, seconds, 1 / rate)
+    legs = np.clip(t - 2.0, 0, 1)
+    lean = np.clip(t - 1.0, 0, 1)
+    phase = 2 * np.pi * t / period_s
+    thigh = legs * (15.0 + 35.0 * np.sin(phase))
+    trunk = lean * lean_deg + legs * 2.0 * np.sin(2 * phase)
+    knee, hip_ext = -np.gradient(thigh, t), -np.gradient(trunk, t)
+    return pd.DataFrame(dict(zip(ANGLE_COLUMNS, (t, trunk, thigh, trunk + thigh, knee, hip_ext), strict=True)))
+
+
+@pytest.mark.parametrize("lean_deg", [18.0, 28.0])
+@pytest.mark.parametrize("period_s", [0.8, 1.0])
+def test_leaning_strides_at_a_lifting_pace_are_not_reps(lean_deg, period_s):
+    # Hip flexion past 45 deg, the trunk well forward and a hip extension of 0.4-0.5 s: only
+    # the trunk staying forward (a lifter stands up) tells these strides from reps. (Coming
+    # to a stop, a runner who straightens up from a deep lean may still look like one rep.)
+    frames = _running(lean_deg, period_s)
+    assert frames["hip_deg"].max() > 60 and frames["hip_deg"].min() < 15  # bottom and top zones
+    assert detect_reps(frames) == []
+
+
 def test_summary_reports_patterns_and_the_trend():
     patterns = ["knee-first"] * 3 + ["hips-rise-early"] * 3
     sim = simulate(SimConfig(patterns=patterns, reps=6, noise="typical", seed=21))
