@@ -211,6 +211,20 @@ def test_replay_keys_play_step_and_change_speed(qtbot, open_viewer, recording):
     assert win.controls.play.toolTip() == "play / pause (Space)"
 
 
+def test_clicking_a_rep_replays_up_to_it(qtbot, open_viewer, recording):
+    src = ReplaySource.from_recording(read_recording(recording))
+    src.fast_forward(float("inf"), play=False)
+    win, worker = open_viewer(replay=src)
+    qtbot.waitUntil(lambda: win.finished and win.reps.rowCount() == 4, timeout=WAIT_MS)
+    first = win.reps.reps()[0]
+    rect = win.reps.visualItemRect(win.reps.item(0, 2))
+    qtbot.mouseClick(win.reps.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: win.reps.rowCount() == 1 and not worker.replay_state.playing, timeout=WAIT_MS)
+    qtbot.wait(100)
+    assert win.reps.reps()[0]["index"] == first["index"]
+    assert first["lockout_s"] < win.session_t <= first["lockout_s"] + 0.5 + FAST_CHUNK_S
+
+
 def test_screenshot_is_not_blank(tmp_path, recording):
     png = tmp_path / "shot.png"
     code = (

@@ -39,10 +39,14 @@ def format_cell(fmt: str, value: Any) -> str:
 
 
 class RepTable(QtWidgets.QTableWidget):
-    """One row per rep, newest at the bottom, pattern cell coloured."""
+    """One row per rep, newest at the bottom, pattern cell coloured. A click on a row asks
+    for that rep (``rep_chosen(index)``: a replay goes to the moment it was emitted)."""
+
+    rep_chosen = QtCore.Signal(int)
 
     def __init__(self, parent=None) -> None:
         super().__init__(0, len(COLUMNS), parent)
+        self.cellClicked.connect(lambda row, _col: self.rep_chosen.emit(int(self.reps()[row]["index"])))
         self.setHorizontalHeaderLabels([c[0] for c in COLUMNS])
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)

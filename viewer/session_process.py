@@ -226,6 +226,9 @@ class _Session:
         if name == "step_rep":
             self.step_rep(*args)
             return
+        if name == "go_to_rep":
+            self.go_to_rep(*args)
+            return
         self._rep_target = None  # any other control cancels a step in progress
         getattr(self.replay, name)(*args)
 
@@ -275,18 +278,23 @@ class _Session:
 
     def step_rep(self, delta: int) -> None:
         """Replay to the moment rep ``n_reps + delta`` was emitted, then pause (0: the start)."""
-        src = self.replay
         target = self._n_reps + delta
-        if delta > 0 and src.at_end:
-            return
         if target <= 0:
-            src.seek(src.start_s, play=False)
-            return
-        if delta < 0:
+            self.replay.seek(self.replay.start_s, play=False)
+        else:
+            self.go_to_rep(target)
+
+    def go_to_rep(self, index: int) -> None:
+        """Replay to the moment rep ``index`` was emitted, then pause: on from here if it is
+        still to come, else from the start again (unpaced either way)."""
+        src = self.replay
+        if index <= self._n_reps:
             src.seek(src.duration_s, play=False)
+        elif src.at_end:
+            return
         else:
             src.fast_forward(src.duration_s, play=False)
-        self._rep_target = target
+        self._rep_target = index
 
     # -- pipeline ---------------------------------------------------------------------------
     def _start_pipeline(self) -> None:

@@ -87,6 +87,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
             self.controls.speed_requested.connect(lambda s: worker.control("set_speed", s))
             self.controls.seek_requested.connect(lambda t: worker.control("seek", t))
             self.controls.step_requested.connect(lambda d: worker.control("step_rep", d))
+            self.reps.rep_chosen.connect(lambda index: worker.control("go_to_rep", index))
+            self.reps.setToolTip("click a rep to replay up to it")
 
     @QtCore.Slot(object)
     def on_update(self, u: ViewerUpdate) -> None:

@@ -122,7 +122,8 @@ class SessionWorker:
         self._close_pipes()
 
     def control(self, name: str, *args: Any) -> None:
-        """Apply a replay control (``play``, ``pause``, ``set_speed``, ``seek``, ``step_rep``)."""
+        """Apply a replay control (``play``, ``pause``, ``set_speed``, ``seek``, ``step_rep``,
+        ``go_to_rep``)."""
         if self._control is not None and not self._stopped:
             with contextlib.suppress(OSError):
                 self._control.send(("control", name, args))
