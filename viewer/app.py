@@ -49,7 +49,8 @@ def run_viewer(
     ``viewer.session_process.RecordTarget``) records a live session: the session process
     opens the writer, hands it to the source and as ``pipeline_factory(writer=...)``, and
     closes it after ``finish()``; its path is shown in the window. The factories must pickle
-    (the session runs in its own process). A live session stops by itself when its session
+    (the session runs in its own, spawned process; so a script calling this needs the
+    usual ``if __name__ == "__main__":`` guard). A live session stops by itself when its session
     time reaches ``duration_s``. With ``screenshot``, the window is saved as PNG once
     session time reaches ``after_s`` (or when the session ends, if that comes first or
     ``after_s`` is None) and the viewer exits; without a display it renders offscreen.
