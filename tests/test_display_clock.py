@@ -95,3 +95,23 @@ def test_after_a_pause_it_resumes_at_the_data_pace_at_once():
     step = np.diff(shown)[resumed[1:]] / np.diff(wall)[resumed[1:]]
     assert np.median(step) == pytest.approx(1.0, rel=0.1)
     assert np.max((newest - shown)[resumed]) < 0.15
+
+
+def test_a_new_replay_speed_is_taken_at_once():
+    """1x for 4 s, then the replay at 8x: told the new pace, the display keeps up within a
+    few frames instead of lagging while it measures the pace again."""
+    clock = DisplayClock()
+    walls = np.arange(0.0, 4.0, 0.01)
+    for w in walls:
+        clock.arrived(w, w)
+        clock.tick(w)
+    clock.set_pace(8.0)
+    shown = []
+    for k in range(1, 60):  # 10 ms chunks of 80 ms of data; frames every 1/60 s
+        w = 4.0 + k * 0.01
+        clock.arrived(w, 4.0 + 8.0 * k * 0.01)
+        shown.append((w, clock.tick(w), clock.newest))
+    wall, t, newest = np.array(shown).T
+    pace = np.diff(t)[5:] / np.diff(wall)[5:]
+    assert np.median(pace) == pytest.approx(8.0, rel=0.1)
+    assert np.max(newest - t) < 0.25

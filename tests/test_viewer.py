@@ -205,7 +205,14 @@ def test_replay_keys_play_step_and_change_speed(qtbot, open_viewer, recording):
     qtbot.waitUntil(lambda: not worker.replay_state.playing, timeout=5000)
     n = win.reps.rowCount()
     qtbot.keyClick(win, key.Key_Right)
-    qtbot.waitUntil(lambda: win.reps.rowCount() == n + 1 and not worker.replay_state.playing, timeout=WAIT_MS)
+    qtbot.keyClick(win, key.Key_Right)  # at once: steps twice, not once
+    qtbot.keyClick(win, key.Key_BracketRight)  # a speed change does not cancel the step
+    qtbot.waitUntil(lambda: win.reps.rowCount() == n + 2 and not worker.replay_state.playing, timeout=WAIT_MS)
+    qtbot.wait(300)
+    assert win.reps.rowCount() == n + 2 and worker.replay_state.speed == 4.0
+    qtbot.keyClick(win, key.Key_Left)
+    qtbot.keyClick(win, key.Key_Left)
+    qtbot.waitUntil(lambda: win.reps.rowCount() == n and not worker.replay_state.playing, timeout=WAIT_MS)
     qtbot.keyClick(win, key.Key_Home)
     qtbot.waitUntil(lambda: win.reps.rowCount() == 0 and win.session_t < 1.0, timeout=WAIT_MS)
     assert win.controls.play.toolTip() == "play / pause (Space)"

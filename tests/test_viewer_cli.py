@@ -31,8 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def hinge(*args: str, tmp: Path, **kw) -> subprocess.Popen:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp / "config")}
-    return subprocess.Popen([sys.executable, "-m", "hinge", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env, **kw)
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen([sys.executable, "-m", "hinge", *args], text=True, cwd=ROOT, env=env, **kw)
 
 
 def assert_complete(out: Path) -> None:
@@ -52,7 +53,7 @@ def test_stream_window_records_through_the_session_process(tmp_path):
     assert f"recorded to {out}" in stdout
     assert shot.stat().st_size > 10_000
     assert_complete(out)
-    assert 8.0 <= max(df["t"].iloc[-1] for df in read_recording(out).segments.values()) < 12.0
+    assert 8.0 <= max(df["t"].iloc[-1] for df in read_recording(out).segments.values()) < 16.0
 
 
 def test_a_session_error_reaches_the_terminal_in_one_line(tmp_path):
@@ -65,7 +66,8 @@ def test_a_session_error_reaches_the_terminal_in_one_line(tmp_path):
                  tmp=tmp_path)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 2, stderr
-    assert stderr.startswith("hinge: ") and stderr.count("\n") == 1, stderr
+    # hinge's own message is one line (Qt may add notices of its own about the machine)
+    assert [line for line in stderr.splitlines() if line.startswith("hinge")] == [stderr.splitlines()[-1]]
     assert "Traceback" not in stderr
     assert not out.exists()
 
@@ -73,12 +75,14 @@ def test_a_session_error_reaches_the_terminal_in_one_line(tmp_path):
 def test_killing_the_window_still_finalises_the_recording(tmp_path):
     out = tmp_path / "rec"
     # Its own session (process group), so that nothing outlives the test if it fails.
-    proc = hinge("stream", "--virtual", "--record", str(out), "--screenshot", str(tmp_path / "never.png"),
-                 "--after", "1000", tmp=tmp_path, start_new_session=True)
+    # Output to files: pipes nobody reads could fill up and block the session's cleanup.
+    with open(tmp_path / "out.txt", "w") as log:
+        proc = hinge("stream", "--virtual", "--record", str(out), "--screenshot", str(tmp_path / "never.png"),
+                     "--after", "1000", tmp=tmp_path, start_new_session=True, stdout=log, stderr=log)
     try:
         deadline = time.monotonic() + 60
         while not ((out / "thigh.csv").exists() and (out / "thigh.csv").stat().st_size > 60_000):
-            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() else ""
+            assert time.monotonic() < deadline and proc.poll() is None, (tmp_path / "out.txt").read_text()
             time.sleep(0.2)
         proc.kill()  # SIGKILL: the window's process gets no chance to stop anything
         proc.wait(10)
@@ -128,3 +132,26 @@ def test_a_session_process_that_dies_is_reported_not_waited_for(qtbot, tmp_path)
 
 def _session_children() -> list:
     return [p for p in multiprocessing.active_children() if p.name == "hinge-session"]
+
+
+def test_a_screenshot_that_cannot_be_saved_is_an_error_not_a_hang(tmp_path):
+    (tmp_path / "file").write_text("not a directory")
+    shot = tmp_path / "file" / "shot.png"
+    proc = hinge("replay", str(ROOT / "recordings" / "mixed-set"), "--screenshot", str(shot),
+                 "--after", "5", tmp=tmp_path)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 2, stderr
+    assert stderr.splitlines()[-1] == f"hinge: {shot}: could not save the screenshot"
+    assert "Traceback" not in stderr
+
+
+def test_an_unpicklable_factory_fails_with_its_own_error(qtbot):
+    """The session's spec crosses to a spawned process: a lambda cannot, and says so."""
+    import pickle
+
+    worker = SessionWorker(lambda writer=None: None, source_factory=LiveReplay(None))
+    with pytest.raises((pickle.PicklingError, AttributeError, TypeError)) as err:
+        worker.start()
+    assert "lambda" in str(err.value) or "pickle" in str(err.value).lower()
+    worker.stop()  # nothing started: returns at once
+    assert not worker.running and _session_children() == []

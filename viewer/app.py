@@ -96,7 +96,9 @@ def run_viewer(
 
     # Ctrl-C in the terminal: Qt's loop never returns to Python on its own, so wake it
     # regularly and close the window from the handler (which stops the session cleanly).
-    previous = signal.signal(signal.SIGINT, lambda *_: win.close())
+    # (Deferred to the event loop: a handler runs between any two bytecodes, e.g. inside
+    # the worker's reading of a message.)
+    previous = signal.signal(signal.SIGINT, lambda *_: QtCore.QTimer.singleShot(0, win.close))
     wake = QtCore.QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(200)
@@ -123,13 +125,17 @@ def _qt_message(mode: Any, context: Any, message: str) -> None:
 
 
 def save_screenshot(win: Any, path: Path) -> bool:
-    """Paint the latest data, save the window as PNG and close it (ending the viewer)."""
+    """Paint the latest data, save the window as PNG and close it (ending the viewer, also
+    when saving fails: the caller reports that)."""
     from PySide6 import QtWidgets
 
-    win.plots.catch_up()
-    win.redraw()
-    QtWidgets.QApplication.processEvents()  # pending layout of the plots (a fast replay gets here early)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ok = win.grab().save(str(path))
-    win.close()
-    return ok
+    try:
+        win.plots.catch_up()
+        win.redraw()
+        QtWidgets.QApplication.processEvents()  # pending layout of the plots (a fast replay gets here early)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return win.grab().save(str(path))
+    except OSError:
+        return False
+    finally:
+        win.close()

@@ -59,6 +59,13 @@ class DisplayClock:
         if w1 - w0 > 0.25:  # enough of a baseline to measure the data's pace
             self._rate = (t1 - t0) / (w1 - w0)
 
+    def set_pace(self, rate: float) -> None:
+        """The data's pace is now known to be ``rate`` (a replay's new speed): use it at
+        once rather than measure it again over the next second."""
+        self._rate = float(rate)
+        while len(self._arrivals) > 1:  # measure afresh from the newest arrival on
+            self._arrivals.popleft()
+
     def lag(self) -> float:
         """How far behind the newest data the display aims to be (session seconds)."""
         times = [t for _, t in self._arrivals]

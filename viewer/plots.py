@@ -113,8 +113,12 @@ class AnglePlots(pg.GraphicsLayoutWidget):
         """Add new frames; the next ``redraw`` shows them."""
         if len(frames):
             self._buf.append({c: getattr(frames, c) for c in ANGLE_COLUMNS})
-            self._clock.arrived(time.monotonic(), float(frames.t[-1]))
+            self._clock.arrived(time.perf_counter(), float(frames.t[-1]))
             self._dirty = True
+
+    def set_pace(self, rate: float) -> None:
+        """Session seconds per wall second from now on (a replay's speed changed)."""
+        self._clock.set_pace(rate)
 
     def catch_up(self) -> None:
         """Show everything received (the data stopped: paused, finished, a screenshot)."""
@@ -177,8 +181,8 @@ class AnglePlots(pg.GraphicsLayoutWidget):
 
     def redraw(self, wall: float | None = None) -> bool:
         """Show the session as of the display clock's now at wall time ``wall`` (default:
-        the monotonic clock); True if that changed what is shown."""
-        now = self._clock.tick(time.monotonic() if wall is None else wall)
+        ``time.perf_counter``, fine-grained everywhere); True if that changed what is shown."""
+        now = self._clock.tick(time.perf_counter() if wall is None else wall)
         if now is None or (now == self.now and not self._dirty):
             return False
         self._dirty = False

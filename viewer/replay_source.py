@@ -117,6 +117,9 @@ class ReplaySource:
         return self.position_s >= self.duration_s
 
     def play(self) -> None:
+        if self.fast_until is not None:  # running unpaced to a target: play from there
+            self._play_after_fast = True
+            return
         if self.at_end:
             self.seek(self.start_s, play=True)
             return
@@ -124,6 +127,9 @@ class ReplaySource:
         self._reanchor()
 
     def pause(self) -> None:
+        if self.fast_until is not None:  # running unpaced to a target: pause there
+            self._play_after_fast = False
+            return
         self.playing = False
         self._reanchor()
 

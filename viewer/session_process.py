@@ -32,6 +32,7 @@ import contextlib
 import pickle
 import queue
 import signal
+import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -152,6 +153,8 @@ class _Outbox:
                     self._conn.send(message)
                 except OSError:  # the window's process is gone: nobody to tell
                     alive = False
+                except Exception as err:  # a message that cannot be pickled: report, go on
+                    print(f"hinge: session message {message[0]!r} not sent: {err}", file=sys.stderr)
 
 
 @dataclass
@@ -205,20 +208,19 @@ class _Session:
 
     def _read_controls(self, control: Connection, loop: asyncio.AbstractEventLoop, main: asyncio.Task) -> None:
         """(control thread) Each message to the loop; the pipe's end (the window's process
-        gone) stops the session like "stop" does."""
+        gone) stops the session like "stop" does. The session is cancelled once only: a
+        second cancel would cut its cleanup short (the recording's finish)."""
         try:
             while True:
                 message = control.recv()
                 if message[0] == "stop":
-                    loop.call_soon_threadsafe(main.cancel)
-                else:
-                    _, name, args = message
-                    loop.call_soon_threadsafe(self._control, name, *args)
+                    break
+                _, name, args = message
+                loop.call_soon_threadsafe(self._control, name, *args)
         except (EOFError, OSError):
-            with contextlib.suppress(RuntimeError):  # the loop has already closed: done anyway
-                loop.call_soon_threadsafe(main.cancel)
-        except RuntimeError:  # the loop closed while a message came
             pass
+        with contextlib.suppress(RuntimeError):  # the loop has already closed: done anyway
+            loop.call_soon_threadsafe(main.cancel)
 
     def _control(self, name: str, *args: Any) -> None:
         if self.replay is None:
@@ -229,7 +231,10 @@ class _Session:
         if name == "go_to_rep":
             self.go_to_rep(*args)
             return
-        self._rep_target = None  # any other control cancels a step in progress
+        if name != "set_speed" and self._rep_target is not None:
+            # Play, pause or seek cancel a rep jump in progress: it stops where it is.
+            self._rep_target = None
+            self.replay.fast_until = None
         getattr(self.replay, name)(*args)
 
     async def _run_live(self) -> None:
@@ -277,9 +282,12 @@ class _Session:
                 self._post()
 
     def step_rep(self, delta: int) -> None:
-        """Replay to the moment rep ``n_reps + delta`` was emitted, then pause (0: the start)."""
-        target = self._n_reps + delta
+        """Replay to the moment rep ``n + delta`` was emitted, then pause (0: the start);
+        ``n`` is the rep a jump in progress is heading for, else the reps shown, so that
+        pressing twice steps twice."""
+        target = (self._rep_target if self._rep_target is not None else self._n_reps) + delta
         if target <= 0:
+            self._rep_target = None
             self.replay.seek(self.replay.start_s, play=False)
         else:
             self.go_to_rep(target)

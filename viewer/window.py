@@ -70,6 +70,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.finished = False
         self.worker: SessionWorker | None = None
         self.redraw_count = 0
+        self._pace = 1.0  # a replay's speed, as the plots' display clock last heard it
         self._timer = QtCore.QTimer(self)
         self._timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self.redraw)
@@ -110,6 +111,9 @@ class ViewerWindow(QtWidgets.QMainWindow):
         if u.replay is not None and self.controls is not None:
             r = u.replay
             self.controls.set_state(r.position_s, r.duration_s, r.speed, r.playing)
+            if r.speed != self._pace:
+                self._pace = r.speed
+                self.plots.set_pace(r.speed)
         if u.finished or (u.replay is not None and not u.replay.playing):
             self.plots.catch_up()  # no more data is coming for now: show all of it
         if u.finished:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import signal
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,8 @@ __all__ = ["RecordTarget", "SessionWorker", "ViewerUpdate", "WorkerSignals"]
 
 #: How often the GUI thread looks for the session's messages: well within a 16 ms frame.
 POLL_MS = 4
+#: How long closing the window waits for the session to finish (BLE disconnects included).
+STOP_TIMEOUT_S = 30.0
 
 
 class WorkerSignals(QtCore.QObject):
@@ -73,20 +76,24 @@ class SessionWorker:
         ctx = multiprocessing.get_context("spawn")
         data_in, data_out = ctx.Pipe(duplex=False)
         control_in, control_out = ctx.Pipe(duplex=False)
-        self._process = ctx.Process(
+        process = ctx.Process(
             target=run_session_process, args=(self._spec, data_out, control_in), name="hinge-session", daemon=True
         )
         # Ctrl-C reaches the whole process group; the window handles it (closing sends
-        # "stop"). Ignored signals stay ignored across spawn's exec, so the session process
-        # ignores it from its first instruction, imports included.
+        # "stop"). Ignored signals stay ignored across spawn's exec (POSIX), so the session
+        # process ignores it from its first instruction, imports included.
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            self._process.start()
+            process.start()  # pickles the spec: a lambda factory fails here, with its own error
+        except BaseException:
+            for conn in (data_in, data_out, control_in, control_out):
+                conn.close()
+            raise
         finally:
             signal.signal(signal.SIGINT, previous)
         data_out.close()  # only the process holds these ends now, so either side sees the other go
         control_in.close()
-        self._data, self._control = data_in, control_out
+        self._process, self._data, self._control = process, data_in, control_out
         self._poll = QtCore.QTimer()
         self._poll.timeout.connect(self._drain)
         self._poll.start(POLL_MS)
@@ -103,22 +110,29 @@ class SessionWorker:
     def exitcode(self) -> int | None:
         return None if self._process is None else self._process.exitcode
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the session (pipeline finished, recording closed) and join its process."""
-        if self._process is None:
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Stop the session (pipeline finished, recording closed) and join its process.
+
+        A session still not done after ``timeout`` (a sensor hanging in its disconnect) is
+        terminated; its recording then ends as a crash leaves it (readable, every sample
+        up to the last flush) and ``error`` says so."""
+        if self._process is None or self._data is None:
             return
         deadline = time.monotonic() + timeout
         if not self._stopped:
             with contextlib.suppress(OSError):  # already gone: its end of the pipe says so
                 self._control.send(("stop",))
-        while not self._stopped and (left := deadline - time.monotonic()) > 0:
-            if self._data.poll(min(left, 0.1)):
+        while not self._stopped and self._data is not None and (left := deadline - time.monotonic()) > 0:
+            if self._data.poll(min(left, 0.1)) or not self._process.is_alive():
                 self._drain()
+        if self._data is None:
+            return  # stopped meanwhile, from a slot that _drain ran
         self._process.join(max(0.0, deadline - time.monotonic()))
         if self._process.is_alive():
             self._process.terminate()
             self._process.join(1.0)
-            raise RuntimeError("session process did not stop")
+            if not self._stopped:
+                self._on_stopped(RuntimeError(f"the session did not stop within {timeout:g} s: terminated"), [])
         self._close_pipes()
 
     def control(self, name: str, *args: Any) -> None:
@@ -135,12 +149,17 @@ class SessionWorker:
         while not self._stopped and self._data is not None:
             try:
                 if not self._data.poll():
-                    return
+                    if self._process.is_alive() or self._data.poll():
+                        return
+                    raise EOFError  # gone without a word (Windows may not show the pipe's end)
                 message = self._data.recv()
             except (EOFError, OSError):  # the process ended without saying so: it died
                 self._process.join(1.0)
                 self._on_stopped(RuntimeError(f"the session process died (exit code {self._process.exitcode})"), [])
                 return
+            except Exception as err:  # a message this side cannot unpickle: say so, go on
+                print(f"hinge: a message from the session could not be read: {err}", file=sys.stderr)
+                continue
             kind = message[0]
             if kind == "update":
                 update: ViewerUpdate = message[1]
