@@ -253,11 +253,13 @@ class _Session:
                     if self.spec.duration_s is not None and (self._session_t or 0.0) >= self.spec.duration_s:
                         break
             finally:
+                # The recording is complete before the sensors disconnect (which can take
+                # long with a sensor out of range), and before any await.
+                self._finish_pipeline()
                 poll.cancel()
                 await asyncio.gather(poll, return_exceptions=True)
         if hasattr(source, "status"):
             self._send(("sensors", source.status()))  # final states (stopped)
-        self._finish_pipeline()
         self._post()
 
     async def _run_replay(self, src: ReplaySource) -> None:
