@@ -232,6 +232,26 @@ def test_clicking_a_rep_replays_up_to_it(qtbot, open_viewer, recording):
     assert first["lockout_s"] < win.session_t <= first["lockout_s"] + 0.5 + FAST_CHUNK_S
 
 
+def test_curves_break_at_a_dropout_instead_of_bridging_it(qtbot, open_viewer, tmp_path):
+    """A sensor silent for 1 s (a BLE reconnect): no frames there, and no line drawn across."""
+    from processing.simulator import SimConfig, simulate, write_simulation
+
+    sim = simulate(SimConfig(reps=2, seed=4, gaps=[("thigh", 9.0, 10.0)]))
+    rec = read_recording(write_simulation(sim, tmp_path / "gap"))
+    src = ReplaySource.from_recording(rec)
+    src.fast_forward(12.0, play=False)
+    win, _ = open_viewer(replay=src)
+    qtbot.waitUntil(lambda: win.session_t == pytest.approx(12.0), timeout=WAIT_MS)
+    qtbot.wait(100)
+    win.redraw()
+    for name, curve in win.plots.curves.items():
+        x, _ = curve.getOriginalDataset()
+        connect = curve.opts["connect"]
+        assert not isinstance(connect, str), f"{name}: drawn as one line across the dropout"
+        breaks = x[:-1][~connect[:-1]] + win.plots.now
+        assert len(breaks) == 1 and 8.9 < breaks[0] < 9.1, (name, breaks)
+
+
 def test_screenshot_is_not_blank(tmp_path, recording):
     png = tmp_path / "shot.png"
     code = (

@@ -31,6 +31,8 @@ VELOCITY_CURVES = ("knee_ext_deg_s", "hip_ext_deg_s")
 DEFAULT_CAPACITY = 16384
 #: Rep marks span +-this many deg/s: any velocity the plot can show.
 MARK_EXTENT = 1e4
+#: More than this many frame intervals without a frame is a dropout: the curves break there.
+GAP_FRAMES = 3.0
 #: The y axes move in these steps (deg, deg/s), so the axes are not re-rendered every frame.
 Y_STEP = {"angles": 20.0, "velocities": 50.0}
 
@@ -43,6 +45,17 @@ def _stepped_range(arrays: list[np.ndarray], step: float) -> tuple[float, float]
         return None
     lo_s = math.floor(lo / step)
     return step * lo_s, step * max(math.ceil(hi / step), lo_s + 1)
+
+
+def _breaks_at_dropouts(t: np.ndarray) -> str | np.ndarray:
+    """pyqtgraph's ``connect`` for frames at times ``t``: every point joined to the next,
+    except across a dropout (no frames for more than ``GAP_FRAMES`` frame intervals), where
+    a line would draw data that never came."""
+    if len(t) < 3:
+        return "all"
+    dt = np.diff(t)
+    joined = dt <= GAP_FRAMES * float(np.median(dt))
+    return "all" if joined.all() else np.append(joined, False)
 
 
 def _finite(x: Any) -> bool:
@@ -189,9 +202,10 @@ class AnglePlots(pg.GraphicsLayoutWidget):
         self.now = now
         win = self.visible()
         x = win.t - now
+        connect = _breaks_at_dropouts(x)
         for name, curve in self.curves.items():
             # Frames never hold NaN (the pipeline skips over dropouts): skip the finite check.
-            curve.setData(x, getattr(win, name), skipFiniteCheck=True)
+            curve.setData(x, getattr(win, name), skipFiniteCheck=True, connect=connect)
         self._marks.setPos(-now, 0.0)
         for key, plot, names in (
             ("angles", self.angles, ANGLE_CURVES),
