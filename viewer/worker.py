@@ -114,8 +114,8 @@ class SessionWorker:
         """Stop the session (pipeline finished, recording closed) and join its process.
 
         A session still not done after ``timeout`` (a sensor hanging in its disconnect) is
-        terminated; its recording then ends as a crash leaves it (readable, every sample
-        up to the last flush) and ``error`` says so."""
+        terminated and ``error`` says so; its recording was finished before the disconnect
+        began."""
         if self._process is None or self._data is None:
             return
         deadline = time.monotonic() + timeout
