@@ -2,7 +2,7 @@
 
 Two levels: on the simulator's exact angle curves the detector must reproduce every truth
 field (same definitions, so essentially exactly); from the simulated IMU data through
-``compute_angles`` it must find every rep, classify it, and time the onsets within a few ms.
+``analyze`` (``compute_angles`` + ``detect_reps`` + gap marks) it must find every rep, classify it, and time the onsets within a few ms.
 """
 
 from __future__ import annotations
@@ -11,16 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from processing.analysis import analyze
 from processing.angles import compute_angles
 from processing.recording import Recording
-from processing.reps import (
-    REP_FIELDS,
-    RepThresholds,
-    detect_reps,
-    mark_gaps,
-    sample_gaps,
-    summarize,
-)
+from processing.reps import REP_FIELDS, RepThresholds, detect_reps, summarize
 from processing.samples import ANGLE_COLUMNS
 from processing.simulator import SimConfig, simulate
 
@@ -29,10 +23,7 @@ ALL = ["knee-first", "simultaneous", "hips-rise-early"]
 
 def imu_reps(sim, thresholds=None):
     rec = Recording(path="sim", meta=sim.meta, segments=sim.imu)
-    reps = detect_reps(compute_angles(rec).frames, thresholds or RepThresholds())
-    for df in sim.imu.values():
-        mark_gaps(reps, sample_gaps(df["t"].to_numpy()))
-    return reps
+    return analyze(rec, thresholds or RepThresholds()).reps
 
 
 def assert_matches_truth(reps, truth, onset_ms: float, lag_ms: float):
@@ -158,9 +149,7 @@ def test_dropout_inside_a_rep_is_marked_and_rep_still_reported():
     imu = dict(sim.imu)
     lum = imu["lumbar"]
     imu["lumbar"] = lum[(lum.t < a) | (lum.t >= b)].reset_index(drop=True)
-    rec = Recording(path="sim", meta=sim.meta, segments=imu)
-    reps = detect_reps(compute_angles(rec).frames)
-    mark_gaps(reps, sample_gaps(imu["lumbar"]["t"].to_numpy()))
+    reps = analyze(Recording(path="sim", meta=sim.meta, segments=imu)).reps
     assert len(reps) == 4
     assert [r.gap for r in reps] == [False, True, False, False]
     assert reps[1].pattern == "knee-first"
