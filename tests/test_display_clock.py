@@ -115,3 +115,18 @@ def test_a_new_replay_speed_is_taken_at_once():
     pace = np.diff(t)[5:] / np.diff(wall)[5:]
     assert np.median(pace) == pytest.approx(8.0, rel=0.1)
     assert np.max(newest - t) < 0.25
+
+
+def test_after_a_fast_forward_normal_playing_scrolls_on_without_a_stall():
+    """A seek: 15 s of data in 0.25 s chunks as fast as they come, then playing at 1x in
+    10 ms chunks. The display follows the paced data at once, not stalled behind the
+    fast-forward's big chunks."""
+    fast = [(0.005 * k, 0.25 * k) for k in range(1, 61)]  # 15 s of data in 0.3 s of wall
+    w0 = fast[-1][0]
+    paced = [(w0 + 0.01 * k, 15.0 + 0.01 * k) for k in range(1, 300)]
+    wall, shown, newest = run(fast + paced, until_wall=w0 + 3.0).T
+    after = (wall > w0 + 0.1) & (wall < w0 + 2.9)
+    step = np.diff(shown)[after[1:]] / np.diff(wall)[after[1:]]
+    assert np.min(step) > 0.3, "never stalls"
+    assert np.median(step) == pytest.approx(1.0, rel=0.1)
+    assert np.max((newest - shown)[after]) < 0.3
