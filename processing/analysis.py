@@ -18,9 +18,7 @@ from processing.angles import compute_angles
 from processing.calibration import Calibration
 from processing.recording import Recording
 from processing.reps import DEFAULT_THRESHOLDS, Rep, RepThresholds, detect_reps, mark_gaps, sample_gaps, summarize
-
-#: The angle frames' rate (Hz): the definitions' time resolution (onsets to 5 ms).
-ANGLES_RATE_HZ = 200.0
+from processing.samples import ANGLES_RATE_HZ
 
 
 @dataclass

@@ -31,7 +31,7 @@ from processing.calibration import (
     up_vectors,
 )
 from processing.fusion import GAP_FILL_MAX_S, fuse_offline_reduced
-from processing.samples import SEGMENTS_REQUIRED, AngleFrames
+from processing.samples import ANGLES_RATE_HZ, SEGMENTS_REQUIRED, AngleFrames
 
 if TYPE_CHECKING:
     from processing.recording import Recording
@@ -139,6 +139,6 @@ def angles_from_segments(
     return AnglesResult(frames, cal)
 
 
-def compute_angles(rec: Recording, rate_hz: float = 200.0) -> AnglesResult:
+def compute_angles(rec: Recording, rate_hz: float = ANGLES_RATE_HZ) -> AnglesResult:
     """Angles of a ``processing.recording.Recording`` (non-causal: vqf forward-backward)."""
     return angles_from_segments(rec.segments, rate_hz, source=str(rec.path))

@@ -16,6 +16,8 @@ SEGMENTS_OPTIONAL = ("shank", "upper_back")
 SEGMENTS = SEGMENTS_REQUIRED + SEGMENTS_OPTIONAL
 
 ANGLE_COLUMNS = ("t", "trunk_deg", "thigh_deg", "hip_deg", "knee_ext_deg_s", "hip_ext_deg_s")
+#: Rate (Hz) of the offline angle frames: the definitions' time resolution (onsets to 5 ms).
+ANGLES_RATE_HZ = 200.0
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from hinge.errors import HingeUserError
+from processing.samples import ANGLES_RATE_HZ  # numpy only: the parser stays light
 
 PATTERN_STYLE = {
     "knee-first": "green",
     "simultaneous": "yellow",
     "hips-rise-early": "red",
 }
-ANGLES_RATE_HZ = 200.0
 
 
 #: ``RepThresholds`` fields a user can change: (field, metavar, what it means).
@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     from processing.reps import reps_dataframe
 
     with _progress(sys.stderr.isatty() and not args.json) as status:
-        result = analyze(rec, th, rate_hz=ANGLES_RATE_HZ, progress=status.update if status else None)
+        result = analyze(rec, th, progress=status.update if status else None)
         reps, summary = result.reps, result.summary
         if args.csv:
             _write(args.csv, reps_dataframe(reps).to_csv(index=False))
