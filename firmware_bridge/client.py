@@ -178,6 +178,9 @@ class SensorSession:
     ``writer`` (a ``RecordingWriter``) receives loss counts and device details; the batches
     themselves are appended by whoever consumes them (the ``Pipeline``). ``backend_kwargs``
     go to every ``BleakScanner``/``BleakClient`` (e.g. the virtual backend's ``world``).
+    ``air_clock(address, data)``, when given, is the time (on ``clock``) a notification
+    arrived on the radio, or None to take ``clock()`` as it is queued: the virtual world's
+    radio timing, so that a busy machine does not disturb the clock fit of virtual sensors.
     """
 
     def __init__(
@@ -193,6 +196,7 @@ class SensorSession:
         writer=None,
         remember: bool = True,
         backend_kwargs: dict | None = None,
+        air_clock: Callable[[str, bytes], float | None] | None = None,
     ) -> None:
         saved = {}
         if not roles:
@@ -208,6 +212,7 @@ class SensorSession:
         self._client_backend = client_backend
         self._backend_kwargs = backend_kwargs or {}
         self._clock = clock
+        self._air_clock = air_clock
         self._t0 = clock()
         self.scan_timeout = scan_timeout
         self.connect_timeout = connect_timeout
@@ -376,10 +381,13 @@ class SensorSession:
                 sensor.battery_pct = int(data[0])
 
     def _on_data(self, sensor: _Sensor) -> Callable[[bytes], None]:
-        queue, clock = self._queue, self._clock
+        queue, clock, air = self._queue, self._clock, self._air_clock
+        address = sensor.found.address
 
         def on_data(data: bytes) -> None:  # inside the BLE stack: only queue
-            queue.put_nowait((sensor, clock(), bytes(data)))
+            data = bytes(data)
+            arrival = air(address, data) if air is not None else None
+            queue.put_nowait((sensor, clock() if arrival is None else arrival, data))
 
         return on_data
 

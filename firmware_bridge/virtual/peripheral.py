@@ -290,19 +290,21 @@ class VirtualSensor(ABC):
             if len(pending) < self.faults.bunch:
                 continue
             await self._sleep_until(release)
-            await self._send(pending)
+            await self._send(pending, release)
             pending = []
         if pending:
             await self._sleep_until(release)
-            await self._send(pending)
+            await self._send(pending, release)
         self.finished.set()
 
-    async def _send(self, packets) -> None:
+    async def _send(self, packets, air_t: float) -> None:
+        """Notify ``packets``, which leave the radio at world time ``air_t``."""
         for k0, k1, world_t, device_t in packets:
             if not (self.connection is not None and self.subscribed and not self._vanished):
                 self.log.lost_link_down += k1 - k0
                 continue
             data = self.encode(k0, k1, device_t)
+            self.world.on_air(self.address, data, air_t)
             await self.device.notify_subscriber(self.connection, self.data_char, data)
             if self.keep_log:
                 self.log.index.append(np.arange(k0, k1))
@@ -311,8 +313,9 @@ class VirtualSensor(ABC):
             self.sent_packets += 1
             every = self.faults.malformed_every
             if every and self.sent_packets % every == 0 and self.connection is not None:
-                await self.device.notify_subscriber(self.connection, self.data_char,
-                                                    self.malformed(data))
+                bad = self.malformed(data)
+                self.world.on_air(self.address, bad, air_t)
+                await self.device.notify_subscriber(self.connection, self.data_char, bad)
                 self.log.malformed += 1
 
     # -- faults ---------------------------------------------------------------------------

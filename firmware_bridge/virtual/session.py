@@ -112,7 +112,8 @@ class VirtualSession:
                 {seg: s.name for seg, s in self.sensors.items()},
                 scanner_backend=BumbleScanner, client_backend=BumbleClient,
                 clock=self.world.now, scan_timeout=self.scan_timeout, rate_hz=self.rate_hz,
-                writer=self.writer, remember=False, backend_kwargs={"world": self.world})
+                writer=self.writer, remember=False, backend_kwargs={"world": self.world},
+                air_clock=self.world.arrival)
             await stack.enter_async_context(self.session)
             self._ender = asyncio.get_running_loop().create_task(self._end_when_sent())
             self._stack = stack.pop_all()

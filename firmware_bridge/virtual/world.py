@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections import deque
 from contextvars import ContextVar
 
 from bumble import hci
@@ -66,10 +67,40 @@ class VirtualWorld:
         self.connect_lock = asyncio.Lock()
         self._t0 = time.monotonic()
         self._token = None
+        #: Notifications on the air, per sender address: (bytes, world time it left), in order.
+        self._air: dict[str, deque[tuple[bytes, float]]] = {}
 
     def now(self) -> float:
         """Seconds since the world began, at ``speed`` times real time."""
         return (time.monotonic() - self._t0) * self.speed
+
+    # -- the radio's own clock ----------------------------------------------------------
+    def on_air(self, address: str, data: bytes, world_t: float) -> None:
+        """A sensor sends ``data`` at world time ``world_t`` (when its radio schedule says
+        the notification leaves, not when a busy event loop got round to it)."""
+        queue = self._air.setdefault(address.upper(), deque(maxlen=4096))
+        queue.append((bytes(data), float(world_t)))
+
+    def arrival(self, address: str, data: bytes) -> float | None:
+        """When ``data`` from ``address`` reached the host on the virtual radio: the time it
+        left the sensor (the link itself adds no latency; jitter and bunching are the
+        sensor's faults). None for a notification the sensor did not announce (command
+        responses): the caller then uses its own clock.
+
+        This is what makes the virtual session's timing independent of the machine's load:
+        the host's clock fit sees the radio's timing, not the event loop's scheduling delay.
+        Delivery is in order, so entries before the match were never delivered (sent into a
+        link that was dropping) and are forgotten."""
+        queue = self._air.get(address.upper())
+        if not queue:
+            return None
+        data = bytes(data)
+        for i, (d, t) in enumerate(queue):
+            if d == data:
+                for _ in range(i + 1):
+                    queue.popleft()
+                return t
+        return None
 
     async def __aenter__(self) -> VirtualWorld:
         self.link = VirtualLink()
