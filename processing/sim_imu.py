@@ -227,3 +227,46 @@ def apply_imperfections(
         "gyr_drift_end": drift[-1].round(6).tolist() if n else [0.0, 0.0, 0.0],
     }
     return np.clip(acc, -ACC_RANGE, ACC_RANGE), np.clip(gyr, -GYR_RANGE, GYR_RANGE), drawn
+
+
+@dataclass(frozen=True)
+class Uncalibrated:
+    """Errors of a consumer IMU nobody calibrated, on top of ``Imperfections`` (all 0: off).
+
+    Drawn per sensor and axis, uniformly: accelerometer gain ``1 +- acc_scale`` and offset
+    ``+- acc_offset`` (so |acc| at rest reads e.g. 8 or 13 m/s^2, differently in every
+    posture); gyro zero-rate offset of ``gyro_offset/3 .. gyro_offset`` with either sign,
+    changing by up to ``+- gyro_warmup`` over the session as the sensor warms up
+    (exponential, time constant 30-120 s)."""
+
+    acc_scale: float = 0.0  # fraction
+    acc_offset: float = 0.0  # m/s^2
+    gyro_offset: float = 0.0  # rad/s
+    gyro_warmup: float = 0.0  # rad/s
+
+    @property
+    def active(self) -> bool:
+        return any((self.acc_scale, self.acc_offset, self.gyro_offset, self.gyro_warmup))
+
+
+def apply_uncalibrated(
+    t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, u: Uncalibrated, rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(acc, gyr) as an uncalibrated sensor reports them, plus what was drawn. Applied after
+    ``apply_imperfections`` on its own random stream, so turning it on changes nothing else."""
+    gain = 1.0 + rng.uniform(-u.acc_scale, u.acc_scale, 3)
+    offset = rng.uniform(-u.acc_offset, u.acc_offset, 3)
+    g_off = rng.uniform(u.gyro_offset / 3, u.gyro_offset, 3) * rng.choice([-1.0, 1.0], 3)
+    g_warm = rng.uniform(-u.gyro_warmup, u.gyro_warmup, 3)
+    tau = float(rng.uniform(30.0, 120.0))
+    warm = (1.0 - np.exp(-(t - t[0]) / tau))[:, None] * g_warm
+    drawn = {
+        "acc_gain_diag": gain.round(6).tolist(),
+        "acc_offset": offset.round(6).tolist(),
+        "gyr_offset": g_off.round(6).tolist(),
+        "gyr_warmup": g_warm.round(6).tolist(),
+        "gyr_warmup_tau_s": round(tau, 3),
+    }
+    acc = acc * gain + offset
+    gyr = gyr + g_off + warm
+    return np.clip(acc, -ACC_RANGE, ACC_RANGE), np.clip(gyr, -GYR_RANGE, GYR_RANGE), drawn

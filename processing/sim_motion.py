@@ -68,6 +68,13 @@ class Track:
         self.t.append(t_end)
         self.v.append(value)
 
+    def shifted(self, dt: float) -> Track:
+        """The same trajectory ``dt`` seconds earlier (for a recording that starts late)."""
+        out = Track(self.t[0] - dt, self.v[0])
+        out.t = [x - dt for x in self.t]
+        out.v = list(self.v)
+        return out
+
     def __call__(self, t: np.ndarray) -> Jet:
         kt, kv = np.asarray(self.t), np.asarray(self.v)
         if len(kt) == 1:
@@ -166,6 +173,55 @@ class MotionParams:
     sway_deg: float
     wobble: float
     bends: int
+    # Real-gym conditions (``simulator.SimConfig``); the defaults leave the session unchanged.
+    exercise: str = "deadlift"
+    standing: str = "still"  # still | short | late | none
+    fidget_deg: float = 0.0  # sagittal + out-of-plane sway and weight shifts while standing
+    rest_activities: tuple[str, ...] = ()  # walk | jog | bench | bend | stand, in each rest
+
+
+@dataclass
+class Gait:
+    """A gait other than walking (jogging): where it is on (``gate`` 0..1), how the thigh and
+    trunk swing (amplitude deg, freq, phase, mean deg) and how far the body bobs (m)."""
+
+    gate: Track
+    swing: dict[str, tuple[float, float, float, float]]
+    bob_m: float
+
+
+@dataclass
+class Fidget:
+    """What a standing lifter does while "standing still": postural sway of a couple of
+    degrees at 0.2-0.4 Hz of the trunk and thigh in the sagittal plane and of the whole body
+    out of it, plus weight shifts (slow steps of roll and of the thigh). Gated to the
+    standing phases (``gate`` 1 while standing, 0 in sets, walks, jogs, on the bench): that
+    is where a calibration looks for stillness."""
+
+    gate: Track
+    waves: dict[str, list[tuple[float, float, float]]]  # trunk/thigh/roll/yaw: (amp deg, freq, phase)
+    roll_shift: Track  # deg
+    thigh_shift: Track  # deg
+
+    def _waves(self, t: np.ndarray, name: str) -> Jet:
+        total = Jet.const(0.0, len(t))
+        for amp, freq, phase in self.waves[name]:
+            total = total + sinusoid(t, amp, freq, phase)
+        return total
+
+    def sagittal(self, t: np.ndarray) -> tuple[Jet, Jet]:
+        """(trunk, thigh) sway in degrees: part of the bones' angles, hence of the truth."""
+        g = self.gate(t)
+        return g * self._waves(t, "trunk"), g * (self._waves(t, "thigh") + self.thigh_shift(t))
+
+    def out_of_plane(self, t: np.ndarray) -> tuple[Jet, Jet]:
+        """(roll, yaw) of the whole body in rad (not part of the sagittal truth)."""
+        g = self.gate(t)
+        k = math.pi / 180
+        return (g * (self._waves(t, "roll") + self.roll_shift(t))).scale(k), (g * self._waves(t, "yaw")).scale(k)
+
+    def shifted(self, dt: float) -> Fidget:
+        return Fidget(self.gate.shifted(dt), self.waves, self.roll_shift.shifted(dt), self.thigh_shift.shifted(dt))
 
 
 @dataclass
@@ -185,6 +241,9 @@ class Motion:
     sway: dict[str, list[tuple[float, float, float]]]  # roll/yaw: (amplitude deg, freq, phase)
     wobble_events: dict[str, list[WobbleEvent]]
     reps: list[RepPlan] = field(default_factory=list)
+    jog: Gait | None = None  # jogging strides between sets (realism)
+    fidget: Fidget | None = None  # sway and weight shifts while standing (realism)
+    activities: list[tuple[str, float, float]] = field(default_factory=list)  # (kind, start, end)
 
     def angles_deg(self, t: np.ndarray) -> dict[str, Jet]:
         """Sagittal segment angles in degrees (0 = upright standing): trunk (forward lean +),
@@ -193,6 +252,14 @@ class Motion:
         thigh = self.thigh(t) + gate * _swing(t, self.walk_swing["thigh"])
         trunk = self.trunk(t) + gate * _swing(t, self.walk_swing["trunk"])
         shank = self.thigh(t).scale(self.shank_per_thigh)
+        if self.jog is not None:  # the hip is carried by the path while jogging, too
+            jog = self.jog.gate(t)
+            thigh = thigh + jog * _swing(t, self.jog.swing["thigh"])
+            trunk = trunk + jog * _swing(t, self.jog.swing["trunk"])
+            gate = gate + jog
+        if self.fidget is not None:
+            d_trunk, d_thigh = self.fidget.sagittal(t)
+            trunk, thigh = trunk + d_trunk, thigh + d_thigh
         return {"thigh": thigh, "trunk": trunk, "shank": shank, "walk_gate": gate}
 
     def heading_path(self, t: np.ndarray) -> tuple[Jet, Jet, Jet]:
@@ -210,7 +277,10 @@ class Motion:
     def bob(self, t: np.ndarray) -> Jet:
         """Vertical bob of the body while walking (up and down once per step)."""
         step = sinusoid(t, -self.bob_m / 2, 2 * self.walk_swing["thigh"][1], 0.0)
-        return self.walk_gate(t) * step
+        out = self.walk_gate(t) * step
+        if self.jog is not None:
+            out = out + self.jog.gate(t) * sinusoid(t, -self.jog.bob_m / 2, 2 * self.jog.swing["thigh"][1], 0.0)
+        return out
 
     def sway_rad(self, t: np.ndarray) -> tuple[Jet, Jet]:
         """(roll, yaw) out-of-plane sway of the whole body, rad: a few slow sinusoids, off
@@ -222,7 +292,37 @@ class Motion:
             for amp, freq, phase in self.sway[axis]:
                 total = total + sinusoid(t, math.radians(amp), freq, phase)
             out.append(gate * total)
+        if self.fidget is not None:
+            roll, yaw = self.fidget.out_of_plane(t)
+            return out[0] + roll, out[1] + yaw
         return out[0], out[1]
+
+    def shifted(self, dt: float) -> Motion:
+        """The session as a recording that starts ``dt`` seconds into it sees it: every knot,
+        jolt and rep ``dt`` earlier; reps that began before the recording are lost."""
+        def sh(tr: Track) -> Track:
+            return tr.shifted(dt)
+
+        reps = [
+            RepPlan(r.set, r.pattern, r.bottom_s - dt, r.concentric_start_s - dt, r.concentric_end_s - dt, r.end_s - dt)
+            for r in self.reps
+            if r.bottom_s - dt > 0.0
+        ]
+        events = {
+            seg: [WobbleEvent(e.t0 - dt, e.rot_deg, e.trans_m, e.freq_hz, e.tau_s) for e in evs]
+            for seg, evs in self.wobble_events.items()
+        }
+        jog = None if self.jog is None else Gait(sh(self.jog.gate), self.jog.swing, self.jog.bob_m)
+        fidget = None if self.fidget is None else self.fidget.shifted(dt)
+        return Motion(
+            duration_s=self.duration_s - dt, thigh=sh(self.thigh), trunk=sh(self.trunk),
+            shank_per_thigh=self.shank_per_thigh,
+            walk_windows=[(a - dt, b - dt) for a, b in self.walk_windows], walk_gate=sh(self.walk_gate),
+            walk_turns=[(sh(tr), r) for tr, r in self.walk_turns], walk_swing=self.walk_swing,
+            bob_m=self.bob_m, sway_gate=sh(self.sway_gate), sway=self.sway, wobble_events=events,
+            reps=reps, jog=jog, fidget=fidget,
+            activities=[(k, a - dt, b - dt) for k, a, b in self.activities],
+        )
 
 
 def _swing(t: np.ndarray, p: tuple[float, float, float, float]) -> Jet:
@@ -268,51 +368,205 @@ def _concentric(
         raise ValueError(f"unknown pattern {pattern!r}")
 
 
-def build_motion(p: MotionParams, rng: np.random.Generator, rng_tissue: np.random.Generator) -> Motion:
-    """Lay out the session: still stand, optional walk, sets of reps with rests, still end."""
+SQUAT_RANGES = {  # (lo, hi) deg at the bottom of a squat: thigh past horizontal, trunk upright-ish
+    "trunk_start_deg": (20.0, 45.0),
+    "thigh_start_deg": (90.0, 100.0),
+    "shank_bottom_deg": (25.0, 40.0),
+}
+STANDINGS = ("still", "short", "late", "none")
+REST_ACTIVITIES = ("walk", "jog", "bench", "bend", "stand")
+JOG_SPEED_M_S = 2.5
+
+
+def _initial_stand(p: MotionParams, rng_real: np.random.Generator) -> float:
+    """Seconds of standing before the lifter first moves: the configured still stand, a short
+    one (0.3-1 s: the lifter straps on and starts pulling), or none (the recording starts
+    mid-movement and is cropped later)."""
+    if p.standing == "short":
+        return float(rng_real.uniform(0.3, 1.0))
+    if p.standing in ("late", "none"):
+        return 0.0
+    return p.stand_s
+
+
+def _sit_on_bench(trunk: Track, thigh: Track, start: float, end: float, rng: np.random.Generator) -> None:
+    """Sit down on a bench, sit still, stand up (end - start >= 4.5 s): the thigh goes to
+    about horizontal, the trunk leans forward to sit and to rise and is near upright while
+    seated. The rise is a hip extension from well beyond 45 deg to upright -- not a lift."""
+    down, up = rng.uniform(1.0, 1.5), rng.uniform(1.0, 1.4)
+    trunk.move(start, start + 0.7 * down, rng.uniform(20.0, 35.0))
+    thigh.move(start + 0.1 * down, start + down, rng.uniform(80.0, 95.0))
+    trunk.move(start + 0.7 * down, start + down + 0.5, rng.uniform(-3.0, 10.0))
+    rise = end - up
+    trunk.move(rise, rise + 0.45 * up, rng.uniform(30.0, 45.0))
+    thigh.move(rise + 0.3 * up, end, 0.0)
+    trunk.move(rise + 0.45 * up, end + 0.2, 0.0)
+
+
+def _fidget(p: MotionParams, rng: np.random.Generator, busy: list[tuple[float, float]], duration: float) -> Fidget:
+    """Sway and weight shifts of amplitude ``p.fidget_deg``, on wherever the lifter is not
+    busy (lifting, walking, jogging, sitting, bending)."""
+    a = p.fidget_deg
+    waves = {
+        name: [(a * w, float(rng.uniform(0.2, 0.4)), float(rng.uniform(0, 2 * math.pi))) for w in weights]
+        for name, weights in (("trunk", (0.6, 0.4)), ("thigh", (0.5, 0.3)), ("roll", (0.6, 0.4)), ("yaw", (0.5, 0.3)))
+    }
+    roll, thigh = Track(0.0, 0.0), Track(0.0, 0.0)
+    t = float(rng.uniform(1.0, 3.0))
+    while t < duration:  # a weight shift every 3-6 s: a slow step of roll and of the thigh
+        ramp = float(rng.uniform(0.6, 1.0))
+        roll.move(t, t + ramp, float(rng.uniform(-1.5, 1.5)) * a)
+        thigh.move(t, t + ramp, float(rng.uniform(-0.5, 0.5)) * a)
+        t += ramp + float(rng.uniform(3.0, 6.0))
+    merged: list[list[float]] = []
+    for lo, hi in sorted(busy):
+        if merged and lo - merged[-1][1] < 1.0:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    gate = Track(0.0, 0.0 if merged and merged[0][0] < 0.5 else 1.0)
+    for lo, hi in merged:
+        if lo >= 0.5:
+            gate.move(lo - 0.4, lo, 0.0)
+        gate.move(hi, hi + 0.4, 1.0)
+    return Fidget(gate, waves, roll, thigh)
+
+
+def _jog_gait(rng: np.random.Generator) -> Gait:
+    """Jogging: strides at 1.3-1.5 Hz, the thigh swinging +-25-32 deg about 8-14 deg of
+    flexion (so the hip passes 45 deg at every stride, in ~0.2 s), a trunk leaning 4-10 deg,
+    a 6-9 cm bob."""
+    stride = float(rng.uniform(1.3, 1.5))
+    swing = {
+        "thigh": (float(rng.uniform(25.0, 32.0)), stride, float(rng.uniform(0, 2 * math.pi)), float(rng.uniform(8.0, 14.0))),
+        "trunk": (float(rng.uniform(1.0, 3.0)), 2 * stride, float(rng.uniform(0, 2 * math.pi)), float(rng.uniform(4.0, 10.0))),
+    }
+    return Gait(Track(0.0, 0.0), swing, float(rng.uniform(0.06, 0.09)))
+
+
+def _crop_time(p: MotionParams, moving: list[tuple[float, float]], rng: np.random.Generator) -> float:
+    """Where a late recording starts: inside one of the first movements (the descent to the
+    bar, an eccentric of the first set, or the first activity of a session without lifts)."""
+    spans = [(a, b) for a, b in moving if b > a]
+    if not spans:
+        return 0.0
+    a, b = spans[int(rng.integers(len(spans)))]
+    return float(rng.uniform(a, b))
+
+
+def build_motion(
+    p: MotionParams, rng: np.random.Generator, rng_tissue: np.random.Generator,
+    rng_real: np.random.Generator | None = None,
+) -> Motion:
+    """Lay out the session: still stand, optional walk, sets of reps with rests, still end.
+
+    ``rng_real`` draws the real-gym conditions (standing, rest activities, jogging, fidget)
+    on a stream of its own, so that with them off every session is what it always was."""
+    rng_real = rng_real if rng_real is not None else np.random.default_rng(0)
     thigh, trunk = Track(0.0, 0.0), Track(0.0, 0.0)
     gate = Track(0.0, 0.0)
     walks: list[tuple[float, float]] = []
+    jogs: list[tuple[float, float]] = []
+    activities: list[tuple[str, float, float]] = []
+    busy: list[tuple[float, float]] = []  # lifting or an activity: not standing
+    moving: list[tuple[float, float]] = []  # where a late recording may start
     reps: list[RepPlan] = []
-    t = p.stand_s
+    jog_gait = _jog_gait(rng_real) if "jog" in p.rest_activities else None
+    stand0 = _initial_stand(p, rng_real)
+    t = stand0
 
     def walk(start: float, end: float) -> None:
         ramp = min(0.6, (end - start) / 4)
         gate.move(start, start + ramp, 1.0)
         gate.move(end - ramp, end, 0.0)
         walks.append((start, end))
+        busy.append((start, end))
+
+    def jog(start: float, end: float) -> None:
+        assert jog_gait is not None
+        ramp = min(0.8, (end - start) / 4)
+        jog_gait.gate.move(start, start + ramp, 1.0)
+        jog_gait.gate.move(end - ramp, end, 0.0)
+        jogs.append((start, end))
+        busy.append((start, end))
+
+    def bend_once(t0: float, r: np.random.Generator) -> None:
+        """A small bend (picking up chalk, a plate): hip flexion to 20-38 deg and back."""
+        trunk_up, thigh_up = trunk.last, thigh.last
+        hip = r.uniform(20.0, 38.0)
+        share = r.uniform(0.55, 0.8)  # most of it from the trunk
+        trunk.move(t0, t0 + 1.0, trunk_up + share * hip)
+        thigh.move(t0 + 0.1, t0 + 1.0, thigh_up + (1 - share) * hip)
+        trunk.move(t0 + 1.6, t0 + 2.6, trunk_up)
+        thigh.move(t0 + 1.6, t0 + 2.5, thigh_up)
+        busy.append((t0, t0 + BEND_S))
 
     def bends(start: float, end: float) -> None:
-        """Small bends while standing around (picking up chalk, a plate): hip flexion to
-        20-38 deg and back, never a rep's 45 deg bottom; as many as fit, up to p.bends."""
+        """Small bends while standing around, never a rep's 45 deg bottom; as many as fit,
+        up to p.bends."""
         n = min(p.bends, int((end - start) // BEND_S))
         for b in range(n):
-            t0 = start + b * BEND_S
-            trunk_up, thigh_up = trunk.last, thigh.last
-            hip = rng_bends.uniform(20.0, 38.0)
-            share = rng_bends.uniform(0.55, 0.8)  # most of it from the trunk
-            trunk.move(t0, t0 + 1.0, trunk_up + share * hip)
-            thigh.move(t0 + 0.1, t0 + 1.0, thigh_up + (1 - share) * hip)
-            trunk.move(t0 + 1.6, t0 + 2.6, trunk_up)
-            thigh.move(t0 + 1.6, t0 + 2.5, thigh_up)
+            bend_once(start + b * BEND_S, rng_bends)
+
+    def rest(start: float, end: float) -> None:
+        """A rest filled with ``p.rest_activities`` in order (each as long as drawn and as
+        fits, standing 0.5 s between them); with ``standing == "none"`` walking fills the
+        rest of it."""
+        t = start
+        for kind in p.rest_activities:
+            left = end - t
+            d = min(left, float(rng_real.uniform(6.0, 10.0)))
+            if kind == "bend" and left >= BEND_S:
+                bend_once(t, rng_real)
+                d = BEND_S
+            elif kind == "bench" and left >= 4.5:
+                d = max(4.5, min(left, float(rng_real.uniform(6.0, 12.0))))
+                _sit_on_bench(trunk, thigh, t, t + d, rng_real)
+                busy.append((t, t + d))
+            elif kind == "walk" and left >= 2.0:
+                walk(t, t + d)
+            elif kind == "jog" and left >= 2.0:
+                jog(t, t + d)
+            elif kind == "stand" and left >= 1.0:
+                d = min(left, float(rng_real.uniform(2.0, 5.0)))
+            else:
+                continue
+            activities.append((kind, t, t + d))
+            t += d + 0.5
+        if p.standing == "none" and end - t >= 2.0:
+            walk(t, end)
+            activities.append(("walk", t, end))
 
     rng_bends = np.random.default_rng(rng.integers(2**62))  # own stream: bends leave reps alone
     if p.walk_first_s > 0:
         walk(t, t + p.walk_first_s)
+        moving.append((t + 0.5, t + p.walk_first_s - 0.5))
         t += p.walk_first_s + 1.5
     if p.bends:
         bends(t, t + p.bends * BEND_S)
         t += p.bends * BEND_S + 0.5
+    if p.reps == 0 and (p.rest_activities or p.standing == "none"):  # a session without lifts
+        for _ in range(p.sets):
+            first = len(activities)
+            rest(t, t + p.rest_s)
+            moving += [(a + 0.5, b - 0.5) for _, a, b in activities[first : first + 1]]
+            t += p.rest_s
     shank_bottom = rng.uniform(*p.shank_bottom_deg)
     thigh_mid = float(np.mean(p.thigh_start_deg))
     for s in range(p.sets if p.reps else 0):  # reps=0: standing, walking, bends only
         # Walk (or stand) to the bar, hinge down to it, set up from a dead stop.
+        set_start = t
         trunk0, thigh0 = rng.uniform(*p.trunk_start_deg), rng.uniform(*p.thigh_start_deg)
         descent = _jit(rng, p.descent_s, p.tempo_jitter)
         trunk.move(t, t + 0.8 * descent, trunk0)
         thigh.move(t + 0.2 * descent, t + descent, thigh0)
         bottom = t + descent
-        t = bottom + _jit(rng, p.setup_s, p.tempo_jitter)
+        if s == 0:
+            moving.append((t + 0.15 * descent, bottom - 0.3))
+        if p.exercise == "squat":  # no bar on the floor: down and straight back up (or a pause)
+            t = bottom + (_jit(rng, p.pause_s, p.tempo_jitter) if p.pause_s > 0 else 0.0)
+        else:
+            t = bottom + _jit(rng, p.setup_s, p.tempo_jitter)
         for r in range(p.reps):
             pattern = pattern_for(p, s, r)
             dur = _jit(rng, p.concentric_s, p.tempo_jitter)
@@ -332,16 +586,28 @@ def build_motion(p: MotionParams, rng: np.random.Generator, rng_tissue: np.rando
             trunk.move(end, end + 0.85 * ecc, trunk0)
             thigh.move(end + 0.15 * ecc, end + ecc, thigh0)
             bottom = end + ecc
+            if s == 0:
+                moving.append((end + 0.1 * ecc, bottom - 0.3))
             t = bottom + (_jit(rng, p.pause_s, p.tempo_jitter) if p.pause_s > 0 else 0.0)
+        busy.append((set_start, t))
         if s < p.sets - 1:
-            free, end = t + 1.0, t + p.rest_s - 1.0
-            walk_end = end - (p.bends * BEND_S + 0.5 if p.bends else 0.0)
-            if p.walk_rest and walk_end - free >= 3.0:
-                walk(free, walk_end)
-                free = walk_end + 0.5
-            bends(free, end)
+            if p.rest_activities or p.standing == "none":
+                rest(t + 0.5, t + p.rest_s - 0.5)
+            else:
+                free, end = t + 1.0, t + p.rest_s - 1.0
+                walk_end = end - (p.bends * BEND_S + 0.5 if p.bends else 0.0)
+                if p.walk_rest and walk_end - free >= 3.0:
+                    walk(free, walk_end)
+                    free = walk_end + 0.5
+                bends(free, end)
             t += p.rest_s
-    duration = t + p.end_stand_s
+    if p.standing == "none":  # no stand at the end either: the lifter walks off
+        off = float(rng_real.uniform(3.0, 5.0))
+        walk(t + 0.3, t + 0.3 + off + 1.0)
+        activities.append(("walk", t + 0.3, t + 0.3 + off + 1.0))
+        duration = t + 0.3 + off
+    else:
+        duration = t + p.end_stand_s
 
     stride = p.stride_hz * (1 + rng.uniform(-0.08, 0.08))
     swing = {
@@ -356,9 +622,14 @@ def build_motion(p: MotionParams, rng: np.random.Generator, rng_tissue: np.rando
         track.move(a, b, 2 * math.pi * (1 if rng.uniform() < 0.5 else -1))
         radius = max(0.3, p.walk_speed_m_s * (b - a) / (2 * math.pi))
         turns.append((track, radius * float(np.sign(track.v[-1]))))
+    for a, b in jogs:  # loops like the walks, drawn on the realism stream
+        track = Track(a, 0.0)
+        track.move(a, b, 2 * math.pi * (1 if rng_real.uniform() < 0.5 else -1))
+        radius = max(0.5, JOG_SPEED_M_S * (b - a) / (2 * math.pi))
+        turns.append((track, radius * float(np.sign(track.v[-1]))))
 
     sway_gate = Track(0.0, 0.0)
-    sway_gate.move(p.stand_s, p.stand_s + 1.0, 1.0)
+    sway_gate.move(stand0, stand0 + 1.0, 1.0)
     sway = {
         axis: [
             (p.sway_deg * w, rng.uniform(0.1, 0.5), rng.uniform(0, 2 * math.pi))
@@ -368,12 +639,20 @@ def build_motion(p: MotionParams, rng: np.random.Generator, rng_tissue: np.rando
     }
 
     events = _wobble_events(p, rng_tissue, reps, walks, stride)
-    return Motion(
+    if jogs and jog_gait is not None and p.wobble > 0:  # heel strikes while jogging, harder than walking
+        jog_events = _wobble_events(p, rng_real, [], jogs, jog_gait.swing["thigh"][1], strike=1.5)
+        events = {seg: sorted(evs + jog_events[seg], key=lambda e: e.t0) for seg, evs in events.items()}
+    motion = Motion(
         duration_s=duration, thigh=thigh, trunk=trunk, shank_per_thigh=shank_bottom / thigh_mid,
         walk_windows=walks, walk_gate=gate, walk_turns=turns, walk_swing=swing,
         bob_m=rng.uniform(0.025, 0.04), sway_gate=sway_gate, sway=sway,
-        wobble_events=events, reps=reps,
+        wobble_events=events, reps=reps, jog=jog_gait,
+        fidget=_fidget(p, rng_real, busy, duration) if p.fidget_deg > 0 else None,
+        activities=activities,
     )
+    if p.standing in ("late", "none"):
+        return motion.shifted(_crop_time(p, moving, rng_real))
+    return motion
 
 
 # Soft-tissue figures per segment at wobble scale 1: rotation (deg), translation (m) after a
@@ -384,10 +663,10 @@ _TISSUE = {"thigh": (0.25, 0.0002, (10.0, 16.0)), "lumbar": (0.12, 0.0001, (7.0,
 
 def _wobble_events(
     p: MotionParams, rng: np.random.Generator, reps: list[RepPlan],
-    walks: list[tuple[float, float]], stride_hz: float,
+    walks: list[tuple[float, float]], stride_hz: float, strike: float = 0.6,
 ) -> dict[str, list[WobbleEvent]]:
     """Jolts: the bar breaking off the floor (small), lockout (largest), the bar touching the
-    floor before the next rep, and every heel strike while walking."""
+    floor before the next rep, and every heel strike while walking (``strike``: its size)."""
     jolts: list[tuple[float, float]] = []  # (time, relative size)
     for i, rep in enumerate(reps):
         jolts.append((rep.concentric_start_s, 0.3))
@@ -395,7 +674,7 @@ def _wobble_events(
         if i > 0 and reps[i - 1].set == rep.set:
             jolts.append((rep.bottom_s, 0.5))
     for a, b in walks:
-        jolts.extend((float(tt), 0.6) for tt in np.arange(a + 0.8, b - 0.8, 0.5 / stride_hz))
+        jolts.extend((float(tt), strike) for tt in np.arange(a + 0.8, b - 0.8, 0.5 / stride_hz))
     events: dict[str, list[WobbleEvent]] = {}
     for seg, (rot, trans, (f_lo, f_hi)) in _TISSUE.items():
         evs = []

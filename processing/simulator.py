@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,13 +54,23 @@ from processing.sim_imu import (
     NOISE_LEVELS,
     Imperfections,
     Kinematics,
+    Uncalibrated,
     apply_imperfections,
+    apply_uncalibrated,
     mounting_matrix,
     sampled_readings,
     sensor_kinematics,
     sensor_offset,
 )
-from processing.sim_motion import PATTERNS, Motion, MotionParams, build_motion
+from processing.sim_motion import (
+    PATTERNS,
+    REST_ACTIVITIES,
+    SQUAT_RANGES,
+    STANDINGS,
+    Motion,
+    MotionParams,
+    build_motion,
+)
 from processing.sim_truth import truth_reps
 
 SENSORS = ("thigh", "lumbar")
@@ -114,6 +124,18 @@ class SimConfig:
     scale_error: float | None = None
     wobble: float | None = None
     sway_deg: float | None = None
+    # Real-gym conditions (docs: ``REALISM_FIELDS``). All off by default, and then left out of
+    # truth.json, so that every existing seed gives the same bytes as before they existed.
+    realism: str = "off"  # off | gym: a seeded mix of the conditions below (those left off)
+    exercise: str = "deadlift"  # deadlift | squat (squat: sim_motion.SQUAT_RANGES as start angles)
+    standing: str = "still"  # still (stand_s) | short (0.3-1 s) | late (starts mid-movement) | none
+    fidget_deg: float = 0.0  # sway and weight shifts while standing, deg (~2: ordinary sway)
+    rest_activities: list[str] = field(default_factory=list)  # walk, jog, bench, bend, stand per rest
+    acc_scale_max: float = 0.0  # per-axis accelerometer gain error, +- fraction
+    acc_offset_max: float = 0.0  # per-axis accelerometer offset, +- m/s^2
+    gyro_offset_deg_s: float = 0.0  # per-axis gyro zero-rate offset, 1/3..1 of it, either sign
+    gyro_warmup_deg_s: float = 0.0  # change of that offset over the session, +-
+    jitter_s: float = 0.0  # timestamp jitter, +- s (below 0.45 sample intervals)
 
     def resolved(self, name: str) -> float:
         """A noise-level figure, or its override."""
@@ -141,8 +163,9 @@ class SimConfig:
                 raise ValueError(f"gap {(seg, a, b)}: needs a segment of {SENSORS} and stand_s <= start < end")
         if self.truth_rate_hz < 10:
             raise ValueError("truth_rate_hz must be >= 10")
-        if self.stand_s < 2.0:
-            raise ValueError("stand_s must be >= 2 s (calibration needs a still start)")
+        if self.stand_s < 2.0 and self.standing == "still":
+            raise ValueError("stand_s must be >= 2 s (calibration needs a still start; see standing)")
+        self._validate_realism()
         if self.side not in ("left", "right"):
             raise ValueError("side must be 'left' or 'right'")
         for seg in SENSORS:
@@ -158,6 +181,67 @@ class SimConfig:
                 r = np.asarray(m, dtype=float)
                 if r.shape != (3, 3) or not np.allclose(r.T @ r, np.eye(3), atol=1e-6) or np.linalg.det(r) < 0:
                     raise ValueError(f"mounting of {seg} must be a preset or a 3x3 rotation matrix")
+
+
+    def _validate_realism(self) -> None:
+        if self.realism not in REALISMS:
+            raise ValueError(f"unknown realism {self.realism!r} (expected {', '.join(REALISMS)})")
+        if self.exercise not in EXERCISES:
+            raise ValueError(f"unknown exercise {self.exercise!r} (expected {', '.join(EXERCISES)})")
+        if self.standing not in STANDINGS:
+            raise ValueError(f"unknown standing {self.standing!r} (expected {', '.join(STANDINGS)})")
+        bad = [a for a in self.rest_activities if a not in REST_ACTIVITIES]
+        if bad:
+            raise ValueError(f"unknown rest activity {', '.join(bad)} (expected {', '.join(REST_ACTIVITIES)})")
+        figures = (self.fidget_deg, self.acc_scale_max, self.acc_offset_max, self.gyro_offset_deg_s,
+                   self.gyro_warmup_deg_s, self.jitter_s)
+        if min(figures) < 0:
+            raise ValueError("fidget, accelerometer/gyro errors and jitter cannot be negative")
+        if self.acc_scale_max >= 0.9 or self.jitter_s > 0.05:
+            raise ValueError("acc_scale_max must be < 0.9 and jitter_s <= 0.05 s")
+
+
+REALISMS = ("off", "gym")
+EXERCISES = ("deadlift", "squat")
+REALISM_FIELDS = (
+    "realism", "exercise", "standing", "fidget_deg", "rest_activities", "acc_scale_max", "acc_offset_max",
+    "gyro_offset_deg_s", "gyro_warmup_deg_s", "jitter_s",
+)
+GYM_RATES_HZ = (52.0, 100.0, 104.0, 110.0, 128.0, 208.0)  # what consumer IMUs stream at
+
+
+def resolve_realism(cfg: SimConfig) -> SimConfig:
+    """The config with ``realism="gym"`` turned into concrete options, drawn by seed on a
+    stream of their own: each real-gym option still at its default (off) gets a value; the
+    ones set explicitly are kept. ``realism="off"`` returns the config unchanged."""
+    if cfg.realism == "off":
+        return cfg
+    rng = np.random.default_rng([cfg.seed, 50])
+    default = SimConfig()
+    out = replace(cfg, rest_activities=list(cfg.rest_activities), rates_hz=dict(cfg.rates_hz))
+    standing = str(rng.choice(STANDINGS, p=[0.2, 0.35, 0.3, 0.15]))
+    fidget = float(rng.uniform(1.5, 2.5))
+    rates = {seg: float(rng.choice(GYM_RATES_HZ)) for seg in SENSORS}
+    k = int(rng.integers(1, 4))
+    activities = [str(a) for a in rng.permutation(REST_ACTIVITIES)[:k]]
+    rest = float(rng.uniform(18.0, 30.0))
+    if out.standing == default.standing:
+        out.standing = standing
+    if out.fidget_deg == 0:
+        out.fidget_deg = fidget
+    if out.rates_hz == default.rates_hz:
+        out.rates_hz = rates
+    if not out.rest_activities:
+        out.rest_activities = activities
+    if out.rest_s == default.rest_s:
+        out.rest_s = rest
+    # up to +-35 % of g per axis together: 20 % gain and 1.5 m/s^2 offset
+    out.acc_scale_max = out.acc_scale_max or 0.2
+    out.acc_offset_max = out.acc_offset_max or 1.5
+    out.gyro_offset_deg_s = out.gyro_offset_deg_s or 6.0
+    out.gyro_warmup_deg_s = out.gyro_warmup_deg_s or 3.0
+    out.jitter_s = out.jitter_s or 0.003
+    return out
 
 
 @dataclass
@@ -231,25 +315,40 @@ def _dropout_plan(cfg: SimConfig, duration: float, rng: np.random.Generator) -> 
     return plan + [(str(seg), float(a), float(b)) for seg, a, b in cfg.gaps]
 
 
+def _jittered(t: np.ndarray, jitter_s: float, rate: float, rng: np.random.Generator) -> np.ndarray:
+    """Sample times as a host stamps them (on arrival): the sensor samples regularly at ``t``,
+    each stamp is off by up to +-``jitter_s``, capped at 0.45 sample intervals so the stamps
+    still increase."""
+    j = min(jitter_s, 0.45 / rate)
+    return t + rng.uniform(-j, j, len(t))
+
+
 def simulate(cfg: SimConfig) -> Simulation:
     """Simulate one session. Same config (seed included) -> identical output. Each effect has
     its own random stream, so changing e.g. the mounting leaves the movement and truth alone."""
     cfg.validate()
+    cfg = resolve_realism(cfg)
 
     def rng(k: int) -> np.random.Generator:
         return np.random.default_rng([cfg.seed, k])
+
+    ranges = SQUAT_RANGES if cfg.exercise == "squat" else {
+        "trunk_start_deg": tuple(cfg.trunk_start_deg), "thigh_start_deg": tuple(cfg.thigh_start_deg),
+        "shank_bottom_deg": tuple(cfg.shank_bottom_deg),
+    }
 
     params = MotionParams(
         patterns=list(cfg.patterns), pattern_cycle=cfg.pattern_cycle, reps=cfg.reps, sets=cfg.sets,
         stand_s=cfg.stand_s, walk_first_s=cfg.walk_first_s, rest_s=cfg.rest_s, walk_rest=cfg.walk_rest,
         pause_s=cfg.pause_s, setup_s=cfg.setup_s, concentric_s=cfg.concentric_s,
         eccentric_s=cfg.eccentric_s, descent_s=cfg.descent_s, top_hold_s=cfg.top_hold_s,
-        end_stand_s=cfg.end_stand_s, trunk_start_deg=tuple(cfg.trunk_start_deg),
-        thigh_start_deg=tuple(cfg.thigh_start_deg), shank_bottom_deg=tuple(cfg.shank_bottom_deg),
+        end_stand_s=cfg.end_stand_s, **ranges,
         tempo_jitter=cfg.tempo_jitter, stride_hz=cfg.stride_hz, walk_speed_m_s=cfg.walk_speed_m_s,
         sway_deg=cfg.resolved("sway_deg"), wobble=cfg.resolved("wobble"), bends=cfg.bends,
+        exercise=cfg.exercise, standing=cfg.standing, fidget_deg=cfg.fidget_deg,
+        rest_activities=tuple(cfg.rest_activities),
     )
-    motion = build_motion(params, rng(1), rng(2))
+    motion = build_motion(params, rng(1), rng(2), rng(6))
     duration = motion.duration_s
     mounts, offsets = _mountings(cfg, rng(3))
 
@@ -262,6 +361,8 @@ def simulate(cfg: SimConfig) -> Simulation:
     starts = {"thigh": max(0.0, -offset), "lumbar": max(0.0, offset)}
     imp = Imperfections(**{f.name: cfg.resolved(f.name) for f in fields(Imperfections)})
     drops = _dropout_plan(cfg, duration, rng(5))
+    uncal = Uncalibrated(cfg.acc_scale_max, cfg.acc_offset_max, math.radians(cfg.gyro_offset_deg_s),
+                         math.radians(cfg.gyro_warmup_deg_s))
 
     imu, sensor_meta, drawn_errors, dropouts_meta = {}, [], {}, []
     for k, seg in enumerate(SENSORS):
@@ -270,6 +371,9 @@ def simulate(cfg: SimConfig) -> Simulation:
         t = starts[seg] + _grid(duration - starts[seg], rate * (1 + ppm * 1e-6))
         ideal_acc, ideal_gyr = sampled_readings(motion, seg, mounts[seg], offsets[seg], t)
         acc, gyr, drawn_errors[seg] = apply_imperfections(t, ideal_acc, ideal_gyr, rate, imp, rng(10 + k))
+        if uncal.active:
+            acc, gyr, drawn_errors[seg]["uncalibrated"] = apply_uncalibrated(t, acc, gyr, uncal, rng(30 + k))
+        stamps = _jittered(t, cfg.jitter_s, rate, rng(40 + k)) if cfg.jitter_s > 0 else t
         keep = np.ones(len(t), bool)
         for s, a, b in drops:
             if s == seg:
@@ -277,7 +381,7 @@ def simulate(cfg: SimConfig) -> Simulation:
                 keep &= ~lost
                 dropouts_meta.append({"segment": seg, "start_s": a, "end_s": b, "samples": int(lost.sum())})
         imu[seg] = pd.DataFrame({
-            "t": t[keep], "ax": acc[keep, 0], "ay": acc[keep, 1], "az": acc[keep, 2],
+            "t": stamps[keep], "ax": acc[keep, 0], "ay": acc[keep, 1], "az": acc[keep, 2],
             "gx": gyr[keep, 0], "gy": gyr[keep, 1], "gz": gyr[keep, 2],
         })
         sensor_meta.append({
@@ -308,6 +412,8 @@ def simulate(cfg: SimConfig) -> Simulation:
         "walks": [list(w) for w in motion.walk_windows],
         "duration_s": duration,
     }
+    if cfg.realism != "off" or any(getattr(cfg, f) != getattr(SimConfig(), f) for f in REALISM_FIELDS):
+        details["activities"] = [[kind, a, b] for kind, a, b in motion.activities]
     return Simulation(cfg, imu, truth_angles, reps, meta, details, motion, mounts, offsets)
 
 
@@ -325,7 +431,11 @@ def write_simulation(sim: Simulation, out_dir: str | Path, decimals: int | None 
         imu = {s: df.round({c: decimals for c in df.columns if c != "t"}) for s, df in imu.items()}
         angles = angles.round({c: decimals for c in angles.columns if c != "t"})
     out = write_recording(out_dir, imu, sim.meta)
-    truth = {"config": _jsonable(asdict(sim.config)), "reps": sim.truth_reps, "simulation": sim.details}
+    config = {
+        k: v for k, v in asdict(sim.config).items()
+        if k not in REALISM_FIELDS or v != getattr(SimConfig(), k)  # off: as before they existed
+    }
+    truth = {"config": _jsonable(config), "reps": sim.truth_reps, "simulation": sim.details}
     (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
     # microseconds and micro-degrees: far below any error that matters, and a third of the bytes
     (angles.round(6) + 0.0).to_csv(out / "truth_angles.csv", index=False, lineterminator="\n")

@@ -15,13 +15,13 @@ from hinge.errors import HingeUserError
 
 def register(sub: argparse._SubParsersAction) -> None:
     from processing.sim_imu import MOUNT_PRESETS, NOISE_LEVELS  # numpy only: every command starts fast
-    from processing.sim_motion import PATTERNS
+    from processing.sim_motion import PATTERNS, REST_ACTIVITIES, STANDINGS
 
     p = sub.add_parser(
         "simulate",
         help="write a recording of the virtual lifter plus its truth",
-        description="Simulate a deadlift session on two virtual IMUs (thigh, lumbar) and write it "
-        "as a recording with truth.json and truth_angles.csv inside.",
+        description="Simulate a deadlift or squat session on two virtual IMUs (thigh, lumbar) and "
+        "write it as a recording with truth.json and truth_angles.csv inside.",
     )
     p.add_argument("out", type=Path, metavar="OUT", help="recording directory to create (must not exist)")
     p.add_argument("--pattern", default="knee-first", metavar="P[,P...]",
@@ -53,7 +53,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--truth-rate", type=float, default=1000.0, metavar="HZ", help="grid of truth_angles.csv")
     p.add_argument("--decimals", type=int, default=None, metavar="N",
                    help="round IMU values and angles to N decimals (smaller files)")
+    _register_realism(p, STANDINGS, REST_ACTIVITIES)
     p.set_defaults(func=run)
+
+
+def _register_realism(p: argparse.ArgumentParser, standings: tuple[str, ...], activities: tuple[str, ...]) -> None:
+    """Options for recordings made the way people make them (all off by default, so the same
+    seed gives the same bytes as without them)."""
+    g = p.add_argument_group("real-gym conditions (default: off)")
+    g.add_argument("--realism", choices=("off", "gym"), default="off",
+                   help="gym: a seeded mix of the conditions below; options set explicitly are kept")
+    g.add_argument("--exercise", choices=("deadlift", "squat"), default="deadlift",
+                   help="squat: shank inclined 25-40 deg, thigh to 90-100 deg, trunk 20-45 deg")
+    g.add_argument("--standing", choices=standings, default="still",
+                   help="still: 3 s still start; short: 0.3-1 s; late: the recording starts "
+                   "mid-movement (standing comes between sets and at the end); none: never stands")
+    g.add_argument("--fidget", type=float, default=0.0, metavar="DEG",
+                   help="sway (0.2-0.4 Hz, all axes) and weight shifts while standing; ~2 = ordinary")
+    g.add_argument("--rest-activities", default="", metavar="A[,A...]",
+                   help=f"what the lifter does in each rest, in order: {', '.join(activities)}; "
+                   "with --reps 0 a session of SETS such blocks without lifts")
+    g.add_argument("--acc-scale", type=float, default=0.0, metavar="F",
+                   help="accelerometer gain error per axis, up to +-F (0.2 = 20 %%)")
+    g.add_argument("--acc-offset", type=float, default=0.0, metavar="M_S2",
+                   help="accelerometer offset per axis, up to +-M_S2 m/s^2")
+    g.add_argument("--gyro-offset", type=float, default=0.0, metavar="DEG_S",
+                   help="gyro zero-rate offset per axis, DEG_S/3 to DEG_S, either sign")
+    g.add_argument("--gyro-warmup", type=float, default=0.0, metavar="DEG_S",
+                   help="change of the gyro offset over the session (warm-up), up to +-DEG_S")
+    g.add_argument("--jitter", type=float, default=0.0, metavar="MS",
+                   help="timestamp jitter, up to +-MS milliseconds (samples stay regular)")
 
 
 def _rates(text: str) -> dict[str, float]:
@@ -78,6 +107,10 @@ def run(args: argparse.Namespace) -> int:
         pause_s=args.pause, concentric_s=args.tempo, rest_s=args.rest, walk_rest=args.walking,
         walk_first_s=args.walk_first, bends=args.bends, mounting=mounting, side=args.side,
         clock_offset_s=args.clock_offset, dropouts=args.dropouts, truth_rate_hz=args.truth_rate,
+        realism=args.realism, exercise=args.exercise, standing=args.standing, fidget_deg=args.fidget,
+        rest_activities=[a.strip() for a in args.rest_activities.split(",") if a.strip()],
+        acc_scale_max=args.acc_scale, acc_offset_max=args.acc_offset, gyro_offset_deg_s=args.gyro_offset,
+        gyro_warmup_deg_s=args.gyro_warmup, jitter_s=args.jitter / 1000.0,
     )
     try:
         cfg.validate()
