@@ -246,6 +246,10 @@ class SensorSession:
                     raise HingeUserError(
                         f"{sensor.segment} sensor {sensor.found.name or sensor.found.address}: "
                         f"could not connect ({err or type(err).__name__})") from err
+                except PacketError as err:  # it answered, but with nothing hinge can use
+                    raise HingeUserError(
+                        f"{sensor.segment} sensor {sensor.found.name or sensor.found.address}: "
+                        f"refused, unusable device description ({_one_line(err)})") from None
         except BaseException:
             await self.close()
             raise
@@ -491,6 +495,12 @@ class SensorSession:
             sensor.next_seq = first + n
             extra["seq"] = first + np.arange(n, dtype=np.float64)
         return SampleBatch(sensor.segment, t, packet.acc, packet.gyr, extra)
+
+
+def _one_line(err: BaseException, limit: int = 200) -> str:
+    """An error's text on one printable line (a device's bytes can hold anything)."""
+    text = " ".join(str(err).split()).encode("ascii", "backslashreplace").decode()
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _concat(parts: list[SampleBatch]) -> SampleBatch:

@@ -238,6 +238,16 @@ def _info_with(**changes):
         _info_with(placement="a-very-long-placement-label"),
         _info_with(colour="red"),
         b"{" + b" " * 600 + b"}",
+        # issue 11, row 9: values no usable sensor reports
+        _info_with(placement="\ud800"),  # a lone surrogate
+        _info_with(fw="\udfff-beta"),
+        _info_with(acc_range_g=10**309),  # no float value
+        _info_with(gyr_range_dps=10**400),
+        _info_with(rate_hz=5e-324),
+        _info_with(rate_hz=1e9),
+        _info_with(acc_scale=1e300),
+        _info_with(gyr_scale=1e-300),
+        _info_with(acc_scale=INFO.acc_scale * 100),  # does not fit acc_range_g
     ],
 )
 def test_info_strict(raw):

@@ -74,6 +74,16 @@ ERR_UNSUPPORTED_VALUE = 0x82
 ERR_BUSY = 0x83  # not allowed while streaming
 
 INFO_MAX_BYTES = 512
+#: What a body-worn IMU can sensibly report (``docs/protocol.md`` 1.5): an info outside
+#: these is refused, so that no unusable sensor (a rate of 5e-324 Hz, a scale of 1e300) is
+#: ever streamed from.
+INFO_LIMITS = {
+    "acc_range_g": (0.5, 1000.0),
+    "acc_scale": (1e-9, 1.0),  # m/s^2 per LSB
+    "gyr_range_dps": (10.0, 100_000.0),
+    "gyr_scale": (1e-9, 1.0),  # rad/s per LSB
+    "rate_hz": (1.0, 10_000.0),
+}
 
 G = 9.80665
 
@@ -181,9 +191,24 @@ def decode_info(data: bytes) -> HingeInfo:
     unknown = [k for k in d if k not in _INFO_FIELDS and not k.startswith("x_")]
     if unknown:
         raise PacketError(f"info: unknown keys {unknown} (vendor keys start with 'x_')")
-    for key in ("acc_range_g", "acc_scale", "gyr_range_dps", "gyr_scale", "rate_hz"):
-        if not (math.isfinite(d[key]) and d[key] > 0):
-            raise PacketError(f"info: {key!r} must be a positive number, got {d[key]!r}")
+    for key in ("fw", "imu", "placement"):
+        try:  # JSON can carry a lone surrogate ("\ud800"), which is no text at all
+            d[key].encode("utf-8")
+        except UnicodeEncodeError:
+            raise PacketError(f"info: {key!r} is not valid Unicode text") from None
+    for key, (low, high) in INFO_LIMITS.items():
+        try:
+            value = float(d[key])
+        except OverflowError:  # an integer like 10**309 has no float value
+            raise PacketError(f"info: {key!r} is out of range") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise PacketError(f"info: {key!r} must be within {low:g}..{high:g}, got {value:.6g}")
+        d[key] = value
+    for scale, rng, unit in (("acc_scale", "acc_range_g", G), ("gyr_scale", "gyr_range_dps", math.pi / 180)):
+        full = d[scale] * 32768 / (d[rng] * unit)  # an int16 count's full scale vs the range
+        if not 0.25 <= full <= 4.0:
+            raise PacketError(f"info: {scale!r} {d[scale]:.6g} does not fit {rng!r} {d[rng]:g} "
+                              "(int16 full scale must be within a factor 4 of the range)")
     rates = d["rates"]
     if not rates or not all(isinstance(r, int) and not isinstance(r, bool) and 0 < r < 65536 for r in rates):
         raise PacketError("info: 'rates' must be a non-empty list of integers 1..65535")

@@ -30,6 +30,9 @@ class HingeSensor(VirtualSensor):
         self.info = dataclasses.replace(hp.default_info(placement=placement, rate_hz=rate,
                                                         batch=batch), rates=rates)
         self.samples_per_packet = batch
+        #: Bytes to answer info reads with instead of ``encode_info(self.info)`` (a broken
+        #: or foreign firmware, for the host's refusals).
+        self.raw_info: bytes | None = None
 
     def advertised_uuid(self) -> str:
         return hp.SERVICE_UUID
@@ -38,7 +41,8 @@ class HingeSensor(VirtualSensor):
         props = Characteristic.Properties
         self.data_char = Characteristic(hp.DATA_UUID, props.NOTIFY, 0, b"")
         control = dynamic(hp.CONTROL_UUID, props.WRITE, write=self._on_control)
-        info = dynamic(hp.INFO_UUID, props.READ, read=lambda _conn: hp.encode_info(self.info))
+        info = dynamic(hp.INFO_UUID, props.READ, read=lambda _conn: (
+            self.raw_info if self.raw_info is not None else hp.encode_info(self.info)))
         device_info = Service(hp.DEVICE_INFO_SERVICE_UUID, [
             read_only(hp.MANUFACTURER_UUID, b"hinge virtual"),
             read_only(hp.MODEL_UUID, b"virtual-imu"),

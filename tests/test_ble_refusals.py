@@ -1,0 +1,68 @@
+"""A sensor whose info characteristic hinge cannot use is refused in one clear line.
+
+Over the virtual BLE stack with bleak's real front end: a hinge-profile board answers the
+info read with a newer protocol version, text that is not Unicode, or numbers no IMU
+reports. The session must not start (no unusable sensor is streamed from), must say which
+sensor and why on one line, and must leave no link behind.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from firmware_bridge.client import SensorSession
+from firmware_bridge.drivers import hinge_profile as hp
+from firmware_bridge.virtual.backend import BumbleClient, BumbleScanner
+from firmware_bridge.virtual.hinge_sensor import HingeSensor
+from firmware_bridge.virtual.peripheral import SampleSource, VirtualLifter
+from firmware_bridge.virtual.world import VirtualWorld
+from hinge.errors import HingeUserError
+
+BACKENDS = {"scanner_backend": BumbleScanner, "client_backend": BumbleClient}
+
+
+@pytest.fixture(autouse=True)
+def config_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+
+
+def still(seconds: float = 2.0) -> SampleSource:
+    t = np.arange(0.0, seconds, 1 / 200)
+    return SampleSource(t, np.tile([0.0, 0.0, 9.81], (len(t), 1)), np.zeros((len(t), 3)))
+
+
+def info_text(**changes) -> str:
+    d = json.loads(hp.encode_info(hp.default_info("lumbar", rate_hz=200)))
+    d.update(changes)
+    return json.dumps(d)
+
+
+@pytest.mark.parametrize("raw, why", [
+    (info_text(v=2).encode(), "protocol version 2"),
+    (info_text(placement="\ud800").encode(), "'placement' is not valid Unicode"),
+    (info_text(acc_range_g=10**309, fw="", imu="", placement="", rates=[200], acc_scale=1,
+               gyr_scale=1).encode(),
+     "'acc_range_g' is out of range"),  # 310 digits: fits the 512 bytes with short texts
+    (info_text(rate_hz=5e-324).encode(), "'rate_hz' must be within"),
+    (info_text(acc_scale=1e300).encode(), "'acc_scale' must be within"),
+])
+async def test_unusable_info_refuses_the_sensor_in_one_line(raw, why):
+    async with VirtualWorld() as world:
+        lifter = VirtualLifter()
+        thigh = HingeSensor("hinge-T", still(), lifter=lifter)
+        lumbar = HingeSensor("hinge-L", still(), lifter=lifter)
+        lumbar.raw_info = raw
+        await world.add(thigh)
+        await world.add(lumbar)
+        with pytest.raises(HingeUserError) as caught:
+            async with SensorSession({"thigh": "hinge-T", "lumbar": "hinge-L"}, clock=world.now,
+                                     scan_timeout=2.0, remember=False, **BACKENDS):
+                pytest.fail("an unusable sensor was accepted")
+        message = str(caught.value)
+        assert message.startswith("lumbar sensor hinge-L: refused"), message
+        assert why in message and "\n" not in message and message.isprintable()
+        assert caught.value.__cause__ is None  # no traceback chained in
+        assert not lumbar.streaming and lumbar.connection is None and thigh.connection is None
