@@ -20,6 +20,24 @@ The three patterns of ``docs/domain.md`` are built into the timing of the concen
 - ``hips-rise-early``: while the thigh extends, the trunk leans 8-15 deg further forward,
   then rises.
 
+Real-gym conditions (``MotionParams.exercise`` ... ``rest_activities``; off by default and
+drawn on a random stream of their own, so a session without them is what it always was):
+
+- ``standing``: ``short`` stands 0.3-1 s before moving; ``late`` builds the session without a
+  first stand and crops it so that the recording starts mid-movement (in the descent to the
+  bar or in an eccentric of the first set; reps begun before the crop are lost); ``none``
+  as ``late``, and the rests are filled by walking, the recording ends while walking off.
+  The angles stay the bones' angles from upright, however the recording starts.
+- ``fidget_deg``: while standing, sagittal sway of trunk and thigh and out-of-plane sway of
+  the body at 0.2-0.4 Hz, and a weight shift every 3-6 s (``Fidget``).
+- ``rest_activities``: per rest, in order: ``walk``, ``jog`` (``Gait``: thigh +-28-34 deg
+  about 15-19 deg at 1.3-1.5 Hz, so the hip passes 45 deg), ``bench`` (sit down, sit still,
+  stand up), ``bend``, ``stand``. With ``reps == 0`` the session is ``sets`` such blocks.
+- ``exercise == "squat"``: no set-up stop at the bottom (the start-angle ranges come from
+  ``SQUAT_RANGES`` via the simulator's config).
+
+None of these movements is a rep: the truth's reps are the lifts' plans only.
+
 The margins keep each rep well inside its class (>= ~60 % vs the 50 % rule, <= ~20 % for
 simultaneous, >= 8 deg vs the 5 deg rule) so that sensor noise cannot flip the truth.
 Every rep draws its own start angles, tempo and timing offsets from the seed.
@@ -433,13 +451,13 @@ def _fidget(p: MotionParams, rng: np.random.Generator, busy: list[tuple[float, f
 
 
 def _jog_gait(rng: np.random.Generator) -> Gait:
-    """Jogging: strides at 1.3-1.5 Hz, the thigh swinging +-25-32 deg about 8-14 deg of
-    flexion (so the hip passes 45 deg at every stride, in ~0.2 s), a trunk leaning 4-10 deg,
-    a 6-9 cm bob."""
+    """Jogging: strides at 1.3-1.5 Hz, the thigh swinging +-28-34 deg about 15-19 deg of
+    flexion (so the hip passes 45 deg at every stride, in a fraction of a second), a trunk
+    leaning 5-10 deg, a 6-9 cm bob."""
     stride = float(rng.uniform(1.3, 1.5))
     swing = {
-        "thigh": (float(rng.uniform(25.0, 32.0)), stride, float(rng.uniform(0, 2 * math.pi)), float(rng.uniform(8.0, 14.0))),
-        "trunk": (float(rng.uniform(1.0, 3.0)), 2 * stride, float(rng.uniform(0, 2 * math.pi)), float(rng.uniform(4.0, 10.0))),
+        "thigh": (float(rng.uniform(28.0, 34.0)), stride, float(rng.uniform(0, 2 * math.pi)), float(rng.uniform(15.0, 19.0))),
+        "trunk": (float(rng.uniform(1.0, 2.5)), 2 * stride, float(rng.uniform(0, 2 * math.pi)), float(rng.uniform(5.0, 10.0))),
     }
     return Gait(Track(0.0, 0.0), swing, float(rng.uniform(0.06, 0.09)))
 
@@ -510,8 +528,8 @@ def build_motion(
 
     def rest(start: float, end: float) -> None:
         """A rest filled with ``p.rest_activities`` in order (each as long as drawn and as
-        fits, standing 0.5 s between them); with ``standing == "none"`` walking fills the
-        rest of it."""
+        fits, standing 0.5 s between them); with ``standing == "none"`` only 0.3 s between
+        them, and walking fills the rest of it."""
         t = start
         for kind in p.rest_activities:
             left = end - t
@@ -532,7 +550,7 @@ def build_motion(
             else:
                 continue
             activities.append((kind, t, t + d))
-            t += d + 0.5
+            t += d + (0.3 if p.standing == "none" else 0.5)
         if p.standing == "none" and end - t >= 2.0:
             walk(t, end)
             activities.append(("walk", t, end))
@@ -592,7 +610,8 @@ def build_motion(
         busy.append((set_start, t))
         if s < p.sets - 1:
             if p.rest_activities or p.standing == "none":
-                rest(t + 0.5, t + p.rest_s - 0.5)
+                lead = 0.1 if p.standing == "none" else 0.5  # none: off at once after the set
+                rest(t + lead, t + p.rest_s - 0.5)
             else:
                 free, end = t + 1.0, t + p.rest_s - 1.0
                 walk_end = end - (p.bends * BEND_S + 0.5 if p.bends else 0.0)

@@ -25,6 +25,12 @@ LSM6DSx; the bias (about 1 deg/s) is an uncalibrated gyroscope's zero-rate offse
 scales the soft-tissue ring-down (``sim_motion._TISSUE``); sway is the amplitude scale of the
 whole body's slow out-of-plane roll and yaw. Each can be overridden in ``SimConfig``.
 
+Real-gym conditions (``SimConfig.realism`` ... ``jitter_s``, all off by default): short,
+late or no standing, fidgeting, walking/jogging/bench/bends in the rests, squats, sessions
+without lifts (``sim_motion``); uncalibrated accelerometers (per-axis gain and offset) and
+gyros (offset and warm-up drift, ``sim_imu.Uncalibrated``); timestamp jitter. ``realism="gym"``
+draws a mix of them by seed (``resolve_realism``).
+
 Truth:
 
 - ``truth_angles``: the bones' sagittal angles (``trunk_deg``, ``thigh_deg``, ``hip_deg``, 0 =

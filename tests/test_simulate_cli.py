@@ -74,6 +74,59 @@ def test_simulate_options_reach_the_data(tmp_path, capsys):
     assert len(truth["simulation"]["dropouts"]) == 1
 
 
+def test_realism_gym_is_seeded_and_its_options_reach_the_data(tmp_path, capsys):
+    """--realism gym: a seeded mix (same seed, same bytes; another seed, another mix), drawn
+    options written to truth.json; explicit options are kept; without any of them truth.json
+    has no realism keys at all (as before they existed)."""
+    runs = {}
+    for name, seed in (("a", "7"), ("b", "7"), ("c", "8")):
+        out = tmp_path / name
+        assert hinge_main("simulate", str(out), "--realism", "gym", "--reps", "3", "--sets", "2", "--seed", seed) == 0
+        runs[name] = json.loads((out / "truth.json").read_text())
+    for f in FILES:
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+    assert (tmp_path / "a" / "thigh.csv").read_bytes() != (tmp_path / "c" / "thigh.csv").read_bytes()
+    cfg = runs["a"]["config"]
+    assert cfg["realism"] == "gym" and cfg["fidget_deg"] > 0 and cfg["acc_scale_max"] > 0 and cfg["jitter_s"] > 0
+    assert cfg["standing"] in ("still", "short", "late", "none") and cfg["rest_activities"]
+    rec = read_recording(tmp_path / "a")  # the strict reader accepts jittered stamps
+    assert rec.segments["thigh"].t.diff().std() > 1e-4
+
+    out = tmp_path / "squat"
+    assert hinge_main(
+        "simulate", str(out), "--realism", "gym", "--exercise", "squat", "--standing", "short", "--reps", "3",
+        "--rate", "110,52", "--jitter", "2", "--seed", "3",
+    ) == 0
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["config"]["exercise"] == "squat" and truth["config"]["standing"] == "short"
+    assert truth["config"]["rates_hz"] == {"thigh": 110.0, "lumbar": 52.0} and truth["config"]["jitter_s"] == 0.002
+    assert len(truth["reps"]) == 3 and all(90 <= r["thigh_start_deg"] <= 100.001 for r in truth["reps"])
+
+    out = tmp_path / "plain"
+    assert hinge_main("simulate", str(out), "--reps", "1") == 0
+    keys = json.loads((out / "truth.json").read_text())["config"]
+    assert not {"realism", "exercise", "standing", "fidget_deg", "jitter_s", "rest_activities"} & set(keys)
+    capsys.readouterr()
+
+
+def test_a_session_without_lifts_from_the_command_line(tmp_path, capsys):
+    out = tmp_path / "nolift"
+    assert hinge_main(
+        "simulate", str(out), "--reps", "0", "--sets", "2", "--rest", "22", "--rest-activities", "walk,jog,bench,bend",
+        "--standing", "short", "--fidget", "2", "--acc-scale", "0.3", "--acc-offset", "1", "--gyro-offset", "4",
+        "--noise", "low", "--seed", "5",
+    ) == 0
+    assert f"{out}: 0 reps" in capsys.readouterr().out
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["reps"] == []
+    kinds = [k for k, _, _ in truth["simulation"]["activities"]]
+    assert {"walk", "jog", "bench"} <= set(kinds)
+    angles = pd.read_csv(out / "truth_angles.csv")
+    assert angles.hip_deg.max() > 90  # the bench: a hip far past a rep's bottom, yet no rep
+    assert hinge_main("simulate", str(tmp_path / "x"), "--rest-activities", "swim") == 2
+    assert "unknown rest activity swim" in capsys.readouterr().err
+
+
 def test_bad_pattern_gives_one_line_and_exit_2(tmp_path):
     run = hinge("simulate", str(tmp_path / "x"), "--pattern", "knee-first,knees-late")
     assert run.returncode == 2

@@ -451,3 +451,204 @@ def test_a_session_without_lifts_has_no_reps():
     assert a.thigh_deg.max() > 15 and a.hip_deg.max() > 18  # it walked and bent
     assert a.hip_deg.max() < 45
     assert a.t.iloc[-1] > 3.0 + 8.0 + 6.0
+
+
+# --- real-gym conditions ---------------------------------------------------------------------
+
+
+def _still_windows(a, max_rate: float, min_s: float) -> list[tuple[float, float]]:
+    """(start, end) of the truth's stretches of at least min_s in which both segments turn
+    slower than max_rate deg/s."""
+    still = ((a.knee_ext_deg_s.abs() < max_rate) & (a.hip_ext_deg_s.abs() < max_rate)).to_numpy()
+    t = a.t.to_numpy()
+    out, i = [], 0
+    while i < len(t):
+        if still[i]:
+            j = i
+            while j + 1 < len(t) and still[j + 1]:
+                j += 1
+            if t[j] - t[i] >= min_s:
+                out.append((float(t[i]), float(t[j])))
+            i = j + 1
+        else:
+            i += 1
+    return out
+
+
+def test_realism_options_are_off_by_default_and_each_changes_only_its_own_part():
+    """Off by default (the same seed gives the same session as before they existed); each
+    sensor-side option draws on its own stream, so it leaves the movement, the truth and the
+    other signals alone."""
+    from processing.simulator import REALISM_FIELDS
+
+    base = SimConfig(seed=21, reps=2)
+    assert all(getattr(base, f) == getattr(SimConfig(), f) for f in REALISM_FIELDS)
+    assert base.realism == "off" and base.standing == "still" and base.exercise == "deadlift"
+    plain = simulate(base)
+    assert "activities" not in plain.details and "uncalibrated" not in plain.details["errors"]["thigh"]
+    acc_only = simulate(SimConfig(seed=21, reps=2, acc_scale_max=0.3))
+    jitter = simulate(SimConfig(seed=21, reps=2, jitter_s=0.004))
+    for sim in (acc_only, jitter):
+        assert sim.truth_angles.equals(plain.truth_angles) and sim.truth_reps == plain.truth_reps
+    for seg in ("thigh", "lumbar"):
+        p, a, j = plain.imu[seg], acc_only.imu[seg], jitter.imu[seg]
+        assert a[["t", "gx", "gy", "gz"]].equals(p[["t", "gx", "gy", "gz"]])
+        assert not a[["ax", "ay", "az"]].equals(p[["ax", "ay", "az"]])
+        assert j.drop(columns="t").equals(p.drop(columns="t"))  # the same samples, other stamps
+        dt = j.t.to_numpy() - p.t.to_numpy()
+        rate = jitter.config.rates_hz[seg]
+        assert np.abs(dt).max() <= min(0.004, 0.45 / rate) + 1e-12 and np.abs(dt).max() > 0.5 * min(0.004, 0.45 / rate)
+        assert np.all(np.diff(j.t) > 0)
+
+    for bad in (SimConfig(realism="home"), SimConfig(exercise="bench-press"), SimConfig(standing="lying"),
+                SimConfig(rest_activities=["swim"]), SimConfig(fidget_deg=-1.0), SimConfig(jitter_s=0.2),
+                SimConfig(standing="still", stand_s=0.5)):
+        with pytest.raises(ValueError):
+            simulate(bad)
+    assert simulate(SimConfig(standing="short", stand_s=0.5, reps=1)).truth_reps  # stand_s: "still" only
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_uncalibrated_accelerometer_reads_its_own_magnitude_in_each_posture(seed):
+    """measured = gain * ideal + offset per axis (noise off), with gains and offsets inside
+    the asked ranges; at rest |acc| is off 9.81 by up to ~35 %, and differently standing
+    and seated; the gyro at rest reads its offset plus the warm-up drift."""
+    cfg = _quiet(seed=seed, reps=1, sets=2, rest_s=14.0, rest_activities=["bench"], acc_scale_max=0.3,
+                 acc_offset_max=1.5, gyro_offset_deg_s=6.0, gyro_warmup_deg_s=3.0)
+    sim = simulate(cfg)
+    (kind, a, b), = sim.details["activities"]
+    assert kind == "bench"
+    norms = []
+    for seg, df in sim.imu.items():
+        drawn = sim.details["errors"][seg]["uncalibrated"]
+        gain, offset = np.array(drawn["acc_gain_diag"]), np.array(drawn["acc_offset"])
+        assert np.all(np.abs(gain - 1) <= 0.3) and np.all(np.abs(offset) <= 1.5)
+        t = df.t.to_numpy()
+        ideal_acc, ideal_gyr = sim.ideal_readings(seg, t)
+        np.testing.assert_allclose(_xyz(df, "ax ay az".split()), ideal_acc * gain + offset, atol=2e-5)  # drawn: 6 decimals
+        g_off = np.degrees(drawn["gyr_offset"])
+        assert np.all((np.abs(g_off) >= 2.0 - 1e-9) & (np.abs(g_off) <= 6.0))
+        warm = np.degrees(_xyz(df, "gx gy gz".split()) - ideal_gyr) - g_off  # the drift alone
+        tau = drawn["gyr_warmup_tau_s"]
+        np.testing.assert_allclose(warm[-1], np.degrees(drawn["gyr_warmup"]) * (1 - math.exp(-(t[-1] - t[0]) / tau)), atol=1e-3)
+        acc = _xyz(df, "ax ay az".split())
+        standing = np.linalg.norm(acc[t < 2.5], axis=1)
+        seated = np.linalg.norm(acc[(t > a + 2.5) & (t < b - 2.0)], axis=1)
+        assert np.ptp(standing) < 1e-9 and np.ptp(seated) < 1e-9  # still in both
+        assert 9.81 * 0.65 - 1.6 < standing[0] < 9.81 * 1.35 + 1.6
+        norms += [standing[0], seated[0]]
+        if seg == "thigh":  # turned by ~90 deg when seated: the magnitude depends on the posture
+            assert abs(standing[0] - seated[0]) > 0.05
+    assert max(abs(n - G) for n in norms) > 0.8  # far from 9.81 somewhere
+
+
+def test_short_late_and_no_standing():
+    """short: 0.3-1 s of standing, then the first move; late: the recording starts
+    mid-movement, yet the truth is the bones' angle from upright -- re-derived here by
+    integrating the gyro backwards from the stand at the end; none: never upright
+    and still for a second."""
+    short = simulate(_quiet(standing="short", seed=4))
+    a = short.truth_angles
+    first_move = a.t[(a.hip_deg.abs() > 1e-9)].iloc[0]
+    assert 0.3 <= first_move <= 1.0
+    assert len(short.truth_reps) == 3
+
+    late = simulate(_quiet(standing="late", seed=5, reps=4, mounting={"thigh": "random", "lumbar": "random"}))
+    a = late.truth_angles
+    assert a.hip_deg.iloc[0] > 5 and abs(a.knee_ext_deg_s.iloc[0]) + abs(a.hip_ext_deg_s.iloc[0]) > 1
+    assert 1 <= len(late.truth_reps) <= 4 and all(r["start_s"] > 0 for r in late.truth_reps)
+    assert late.truth_reps[0]["index"] == 1
+    for seg, col in (("thigh", "thigh_deg"), ("lumbar", "trunk_deg")):
+        df = late.imu[seg]
+        t, gyr = df.t.to_numpy(), _xyz(df, ["gx", "gy", "gz"])
+        axis = np.linalg.svd(gyr, full_matrices=False)[2][0]
+        rate = np.degrees(gyr @ axis)
+        steps = np.concatenate([[0.0], rate[1:] * np.diff(t)])  # steps[k]: t[k-1] -> t[k]
+        angle = -(np.cumsum(steps[::-1])[::-1] - steps)  # anchored at 0 at the last sample
+        truth = np.interp(t, a.t, a[col])
+        if np.corrcoef(angle, truth)[0, 1] < 0:
+            angle = -angle
+        assert abs(truth[-1]) < 3  # standing (about) upright at the end: the anchor
+        assert np.abs(angle + truth[-1] - truth).max() < 0.02, seg  # truth_angles.csv: 1 kHz grid
+
+    none = simulate(_quiet(standing="none", seed=6, reps=3, sets=2, rest_s=12.0))
+    a = none.truth_angles
+    upright_still = [(lo, hi) for lo, hi in _still_windows(a, 0.5, 0.0)
+                     if a.hip_deg[(a.t >= lo) & (a.t <= hi)].abs().max() < 10]
+    assert max(hi - lo for lo, hi in upright_still) < 1.0  # a rep's top hold at most
+    assert a.hip_deg.abs().iloc[0] > 5 and len(none.details["walks"]) >= 2
+
+
+def test_fidget_sways_the_standing_lifter_in_all_three_axes():
+    """~2 deg of sway at 0.2-0.4 Hz: segment rates of a few deg/s in the truth while standing
+    (not during the set), and the gyro turns about all three axes."""
+    sim = simulate(_quiet(fidget_deg=2.0, seed=8, reps=2, end_stand_s=6.0))
+    a = sim.truth_angles
+    stand = a[a.t < sim.config.stand_s]
+    for col, rate in (("trunk_deg", "hip_ext_deg_s"), ("thigh_deg", "knee_ext_deg_s")):
+        assert 0.3 < stand[col].abs().max() < 4.0
+        assert 0.5 < stand[rate].abs().max() < 10.0
+    assert not _still_windows(a[a.t < sim.config.stand_s], 0.3, 0.5)  # never still for 0.5 s
+    r = sim.truth_reps[0]
+    plain = simulate(_quiet(seed=8, reps=2, end_stand_s=6.0))
+    assert [x["pattern"] for x in sim.truth_reps] == [x["pattern"] for x in plain.truth_reps]
+    gyr = np.degrees(_xyz(sim.imu["lumbar"][sim.imu["lumbar"].t < 2.5], ["gx", "gy", "gz"]))
+    world = np.linalg.svd(gyr, compute_uv=False)
+    assert world[2] / world[0] > 0.05  # not a single rotation axis: all three axes move
+    assert r["start_s"] > sim.config.stand_s
+
+
+def test_bench_jog_walk_and_bends_are_never_reps():
+    """A session without lifts: walking, jogging (the hip passes 45 deg at every stride, in a
+    fraction of a second), sitting down on a bench and standing up (the hip from far past
+    45 deg to upright), small bends: no truth reps; the seated posture is still, the thigh
+    near horizontal and the trunk near upright."""
+    sim = simulate(_quiet(reps=0, sets=1, rest_s=36.0, rest_activities=["walk", "jog", "bench", "bend"], seed=9))
+    assert sim.truth_reps == []
+    kinds = [k for k, _, _ in sim.details["activities"]]
+    assert kinds == ["walk", "jog", "bench", "bend"]
+    a = sim.truth_angles
+    spans = {k: (lo, hi) for k, lo, hi in sim.details["activities"]}
+    lo, hi = spans["jog"]
+    jog = a[(a.t > lo + 2) & (a.t < hi - 2)]
+    assert jog.hip_deg.max() > 45 and jog.thigh_deg.min() < -5 and 4 < jog.trunk_deg.mean() < 11
+    lo, hi = spans["bench"]
+    seated = [(x, y) for x, y in _still_windows(a, 1e-6, 2.0) if lo < x and y < hi]
+    assert seated
+    x, y = seated[0]
+    mid = a[(a.t > x) & (a.t < y)]
+    assert 80 <= mid.thigh_deg.min() <= 95 and -3 <= mid.trunk_deg.max() <= 10
+    assert a[(a.t > lo) & (a.t < hi)].hip_deg.max() > 100
+    assert len(sim.details["walks"]) == 1
+    with_lifts = simulate(_quiet(reps=2, sets=3, rest_s=20.0, rest_activities=["jog", "bench"], seed=9))
+    assert len(with_lifts.truth_reps) == 6
+
+
+def test_squat_has_an_inclined_shank_a_deep_thigh_and_a_more_upright_trunk():
+    sim = simulate(_quiet(exercise="squat", patterns=ALL, reps=3, seed=10))
+    assert [r["pattern"] for r in sim.truth_reps] == ALL
+    for r in sim.truth_reps:
+        assert 90 <= r["thigh_start_deg"] <= 100.001 and 20 <= r["trunk_start_deg"] <= 45.001
+        shank = sim.motion.angles_deg(np.array([r["start_s"]]))["shank"].v[0]
+        assert 25 * 90 / 95 <= shank <= 40 * 100 / 95
+    dead = simulate(_quiet(patterns=ALL, reps=3, seed=10))
+    shank_dl = max(dead.motion.angles_deg(np.array([r["start_s"]]))["shank"].v[0] for r in dead.truth_reps)
+    assert shank_dl < 15
+    # no set-up stop at the bottom: the first squat turns straight from the descent
+    a, r = sim.truth_angles, sim.truth_reps[0]
+    before = a[(a.t > r["start_s"] - 0.3) & (a.t < r["start_s"])]
+    assert np.ptp(before.hip_deg) > 1.0
+
+
+def test_physics_stays_exact_with_every_realism_motion():
+    """Jogging, sitting, fidgeting and a late start move the sensors by the same physics:
+    the readings are the interval means of the positions and orientations."""
+    sim = simulate(SimConfig(
+        reps=2, sets=2, seed=12, noise="off", wobble=1.0, standing="late", fidget_deg=2.0, rest_s=20.0,
+        rest_activities=["jog", "bench"], rates_hz={"thigh": 110.0, "lumbar": 52.0},
+    ))
+    for seg, df in sim.imu.items():
+        t = df.t.to_numpy()
+        acc, gyr = _interval_means(sim, seg, t)
+        assert np.abs(gyr - _xyz(df, ["gx", "gy", "gz"])).max() < 1e-9
+        assert np.abs(acc - _xyz(df, ["ax", "ay", "az"])).max() < (0.05 if seg == "thigh" else 0.01)
