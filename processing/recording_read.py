@@ -24,6 +24,15 @@ MIN_DURATION_S = 2.0  # the standing-still calibration the format promises at th
 MAX_GYRO_RAD_S = 35.0  # ~2000 deg/s, the largest range of common MEMS gyroscopes
 G = 9.80665
 REST_GYRO_RAD_S = 0.2  # below this a sample counts as "at rest" for the unit check
+# Beyond these no body segment goes (a glitch: a corrupt packet, a broken sensor): such
+# samples are dropped with a warning, like samples the radio lost.
+IMPOSSIBLE_ACC = 50 * G  # m/s^2
+IMPOSSIBLE_GYRO_RAD_S = 50.0
+# More samples than this above MAX_GYRO_RAD_S is a column in deg/s, not a few glitches.
+DEG_S_MIN_SAMPLES = 10
+DEG_S_MIN_FRACTION = 0.002
+MAX_HEADER_BYTES = 1 << 20  # a header line longer than this is not a CSV header
+MAX_SESSION_JSON_BYTES = 16 << 20
 
 
 class RecordingError(HingeUserError):
@@ -49,13 +58,22 @@ def read_session_json(path: Path, fmt: str, version: int, segments: tuple[str, .
     if not path.is_file():
         raise RecordingError(f"{path}: missing (every recording has a session.json)")
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_SESSION_JSON_BYTES + 1)
+    except OSError as e:
+        raise RecordingError(f"{path}: cannot read ({e.strerror})") from None
+    if len(raw) > MAX_SESSION_JSON_BYTES:
+        raise RecordingError(f"{path}: larger than {MAX_SESSION_JSON_BYTES >> 20} MiB: not a session.json")
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise RecordingError(f"{path}: not UTF-8 text ({e.reason})") from None
     try:
         meta = json.loads(text)
     except json.JSONDecodeError as e:
         raise RecordingError(f"{path}:{e.lineno}: not valid JSON ({e.msg}, column {e.colno})") from None
+    except RecursionError:
+        raise RecordingError(f"{path}: nested too deeply to be a session.json") from None
     if not isinstance(meta, dict):
         raise RecordingError(f"{path}: expected a JSON object {{...}}, found {type(meta).__name__}")
     if "format" not in meta:
@@ -74,6 +92,7 @@ def read_session_json(path: Path, fmt: str, version: int, segments: tuple[str, .
     if not isinstance(sensors, list) or not sensors:
         raise RecordingError(f'{path}{_key_line(text, "sensors")}: "sensors" must be a non-empty list')
     seen = set()
+    files: dict[str, str] = {}
     for i, entry in enumerate(sensors):
         where = f"{path}{_key_line(text, 'sensors')}"
         if not isinstance(entry, dict):
@@ -94,6 +113,12 @@ def read_session_json(path: Path, fmt: str, version: int, segments: tuple[str, .
             raise RecordingError(
                 f'{where}: sensor "{seg}" needs "file": a CSV file name inside the recording'
             )
+        if file in files:
+            raise RecordingError(
+                f'{where}: sensors "{files[file]}" and "{seg}" both name the file "{file}" '
+                "(each sensor needs its own CSV)"
+            )
+        files[file] = seg
     return meta
 
 
@@ -176,19 +201,66 @@ def _check_header(path: Path, header_line: bytes) -> list[str]:
     return names
 
 
-def read_segment_csv(path: Path) -> pd.DataFrame:
-    """Read one segment's CSV and check it; core columns first, all numeric columns float64."""
-    with open(path, "rb") as f:
-        head = f.read(4096)
-        size = f.seek(0, io.SEEK_END)
-        if size:
-            f.seek(size - 1)
-            terminated = f.read(1) == b"\n"
+def _not_text(path: Path, head: bytes) -> RecordingError | None:
+    """The real problem of a file that is not CSV text at all (before any line is read)."""
+    odd, even = head[1::2].count(0), head[0::2].count(0)
+    half = len(head) // 2
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (
+        len(head) >= 8 and min(odd, even) == 0 and max(odd, even) >= 0.8 * half
+    ):
+        return RecordingError(f"{path}: UTF-16 text; save it as UTF-8 (plain CSV) instead")
+    if head.startswith(b"\x1f\x8b") or head.startswith(b"PK\x03\x04"):
+        return RecordingError(f"{path}: a compressed file (gzip or zip); unpack it first")
+    if b"\x00" in head:
+        return RecordingError(f"{path}: binary data, not CSV text")
+    return None
+
+
+def _open_csv(path: Path) -> tuple[bytes, bytes, int, bool]:
+    """(the first 4 KiB, the header line with its line break if any, file size, whether the
+    file ends in a line break)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+            f.seek(0)
+            header = f.readline(MAX_HEADER_BYTES)
+            size = f.seek(0, io.SEEK_END)
+            terminated = False
+            if size:
+                f.seek(size - 1)
+                terminated = f.read(1) == b"\n"
+    except OSError as e:
+        raise RecordingError(f"{path}: cannot read ({e.strerror})") from None
+    return head, header, size, terminated
+
+
+def read_segment_csv(path: Path, with_rows: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, int]:
+    """Read one segment's CSV and check it; core columns first, all numeric columns float64.
+
+    Samples with physically impossible values (a glitch) are dropped with a
+    ``RecordingWarning``, like samples the radio lost. ``with_rows``: also return the
+    number of samples in the file (before that drop)."""
+    head, header, size, terminated = _open_csv(path)
     if not size:
         raise RecordingError(f"{path}: empty file (expected the header line {','.join(CORE_COLUMNS)})")
+    problem = _not_text(path, head)
+    if problem is not None:
+        raise problem
+    if not header.endswith(b"\n"):
+        if b"\r" in header.rstrip(b"\r"):
+            raise RecordingError(
+                f"{path}: lines end in a lone CR (old Mac line breaks); save it with LF or CRLF line breaks"
+            )
+        if len(header) >= MAX_HEADER_BYTES:
+            raise RecordingError(f"{path}:1: the first line is longer than {MAX_HEADER_BYTES >> 20} MiB: not a CSV header")
+        raise RecordingError(f"{path}: no complete header line (expected {','.join(CORE_COLUMNS)})")
+    names = _check_header(path, header)
     source: bytes | Path = path
     if not terminated:
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise RecordingError(f"{path}: cannot read ({e.strerror})") from None
         cut = data.rfind(b"\n") + 1
         line = data.count(b"\n", 0, cut) + 1
         warnings.warn(
@@ -197,11 +269,7 @@ def read_segment_csv(path: Path) -> pd.DataFrame:
             RecordingWarning,
             stacklevel=3,
         )
-        source = data = data[:cut]
-        head = data[:4096]
-        if not data:
-            raise RecordingError(f"{path}: no complete header line (expected {','.join(CORE_COLUMNS)})")
-    names = _check_header(path, head.split(b"\n", 1)[0])
+        source = data[:cut]
     df = _parse_csv(path, source, names)
     cols = [df[c].to_numpy() for c in CORE_COLUMNS]  # column-wise: no row-major copy
     n = len(df)
@@ -214,13 +282,38 @@ def read_segment_csv(path: Path) -> pd.DataFrame:
         cols = [a[:n] for a in cols]
     _check_values(path, cols)
     _check_units(path, cols)
+    keep = _possible(path, cols)
+    if keep is not None:
+        df = df[keep].reset_index(drop=True)
     order = list(CORE_COLUMNS) + [c for c in df.columns if c not in CORE_COLUMNS]
     if list(df.columns) != order:
         df = df[order]
     for c in order[len(CORE_COLUMNS) :]:
         if pd.api.types.is_numeric_dtype(df[c]) and df[c].dtype != np.float64:
             df[c] = df[c].astype(np.float64)
-    return df
+    return (df, n) if with_rows else df
+
+
+def _possible(path: Path, cols: list[np.ndarray]) -> np.ndarray | None:
+    """None if every sample is physically possible, else the mask of those to keep (the
+    impossible ones named in a warning: dropped, like samples the radio lost)."""
+    acc = np.column_stack(cols[1:4])
+    gyr = np.column_stack(cols[4:7])
+    bad = (np.abs(acc) > IMPOSSIBLE_ACC).any(axis=1) | (np.abs(gyr) > IMPOSSIBLE_GYRO_RAD_S).any(axis=1)
+    if not bad.any():
+        return None
+    row = int(np.argmax(bad))
+    values = np.concatenate([acc[row], gyr[row]])
+    limits = np.array([IMPOSSIBLE_ACC] * 3 + [IMPOSSIBLE_GYRO_RAD_S] * 3)
+    col = int(np.argmax(np.abs(values) > limits))
+    n = int(bad.sum())
+    warnings.warn(
+        f"{path}:{row + 2}: {CORE_COLUMNS[col + 1]} = {values[col]:g} is physically impossible "
+        f"(beyond 50 g or 50 rad/s); {n} such sample{'s' if n > 1 else ''} dropped as lost",
+        RecordingWarning,
+        stacklevel=4,
+    )
+    return ~bad
 
 
 def _check_values(path: Path, cols: list[np.ndarray]) -> None:
@@ -243,6 +336,8 @@ def _check_values(path: Path, cols: list[np.ndarray]) -> None:
             f"t = {float(t[i])!r} "
             "(time must increase strictly)"
         )
+    if len(t) > 1:
+        _check_time_unit(path, float(np.median(np.diff(t))))
     duration = float(t[-1] - t[0])
     if duration < MIN_DURATION_S:
         raise RecordingError(
@@ -251,13 +346,40 @@ def _check_values(path: Path, cols: list[np.ndarray]) -> None:
         )
 
 
+# (unit, factor to seconds, the range of median intervals it explains: 5 Hz to 5 kHz)
+_TIME_UNITS = (("milliseconds", 1e-3), ("microseconds", 1e-6), ("nanoseconds", 1e-9))
+MAX_SAMPLE_INTERVAL_S = 0.5  # a median interval longer than this is not seconds (< 2 Hz)
+
+
+def _check_time_unit(path: Path, median_dt: float) -> None:
+    """``t`` in ms, us or ns gives a median interval of 5 or 5000 "seconds": refuse it by
+    name, or the analysis finds no reps (ms) or replay waits for hours (us)."""
+    if median_dt <= MAX_SAMPLE_INTERVAL_S:
+        return
+    for unit, factor in _TIME_UNITS:
+        if 0.2e-3 <= median_dt * factor <= 0.2:
+            raise RecordingError(
+                f"{path}: t advances by {median_dt:g} per sample (median): looks like {unit} "
+                f"(expected seconds); divide t by {1 / factor:,.0f}"
+            )
+    raise RecordingError(
+        f"{path}: t advances by {median_dt:g} per sample (median), under 2 samples a second: "
+        "expected seconds (0.005 at 200 Hz); check the unit of t"
+    )
+
+
 def _check_units(path: Path, cols: list[np.ndarray]) -> None:
-    """Reject the two common unit mistakes: acceleration in g (or mg) and rates in deg/s."""
+    """Reject the two common unit mistakes: acceleration in g (or mg) and rates in deg/s.
+
+    A column in deg/s exceeds 35 (rad/s) whenever the segment moves; a few samples beyond
+    it are glitches instead, which ``_possible`` drops with a warning."""
     ax, ay, az, gx, gy, gz = cols[1:]
     gyro = {"gx": gx, "gy": gy, "gz": gz}
+    fast = (np.abs(gx) > MAX_GYRO_RAD_S) | (np.abs(gy) > MAX_GYRO_RAD_S) | (np.abs(gz) > MAX_GYRO_RAD_S)
+    n_fast = int(fast.sum())
     over = [(int(np.argmax(np.abs(g) > MAX_GYRO_RAD_S)), name) for name, g in gyro.items()
             if np.max(np.abs(g)) > MAX_GYRO_RAD_S]
-    if over:
+    if over and n_fast >= max(DEG_S_MIN_SAMPLES, DEG_S_MIN_FRACTION * len(gx)):
         row, name = min(over)
         raise RecordingError(
             f"{path}:{row + 2}: {name} = {gyro[name][row]:g} is beyond any gyroscope's range "

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from helpers_recording import subprocess_env, two_segments
 
@@ -176,7 +177,91 @@ CASES: dict[str, tuple] = {
 }
 
 
+def _link_outside(rec: Path, name: str) -> None:
+    """``name`` becomes a link to a copy of itself outside the recording folder."""
+    outside = rec.parent / f"{rec.name}-elsewhere"
+    outside.mkdir()
+    shutil.move(rec / name, outside / name)
+    (rec / name).symlink_to(outside / name)
+
+
+def _rewrite_bytes(rec: Path, segment: str, edit: Callable[[bytes], bytes]) -> None:
+    path = rec / f"{segment}.csv"
+    path.write_bytes(edit(path.read_bytes()))
+
+
+def _scale_time(rec: Path, segment: str, factor: float) -> None:
+    def edit(lines: list[str]) -> list[str]:
+        out = [lines[0]]
+        for line in lines[1:]:
+            t, rest = line.split(",", 1)
+            out.append(f"{float(t) * factor:.12g},{rest}")
+        return out
+
+    _edit_csv(rec, segment, edit)
+
+
+# The malformed recordings of issue 11 (rows 10-13) and time units of issue 10 (item 4).
+CASES.update({
+    "session_json_nested_deeply": (
+        lambda rec: (rec / "session.json").write_text("[" * 100_000 + "]" * 100_000),
+        "session.json", None, "nested too deeply",
+    ),
+    "csv_links_outside_the_recording": (
+        lambda rec: _link_outside(rec, "thigh.csv"),
+        "thigh.csv", None, "a link to a file outside the recording",
+    ),
+    "session_json_links_outside_the_recording": (
+        lambda rec: _link_outside(rec, "session.json"),
+        "session.json", None, "a link to a file outside the recording",
+    ),
+    "two_sensors_name_one_file": (
+        lambda rec: _edit_json(rec, lambda m: m["sensors"][1].update(file=m["sensors"][0]["file"])),
+        "session.json", lambda rec: _json_line(rec, '"lumbar"'), 'both name the file "thigh.csv"',
+    ),
+    "a_link_makes_two_sensors_one_file": (
+        lambda rec: ((rec / "lumbar.csv").unlink(), (rec / "lumbar.csv").symlink_to("thigh.csv")),
+        "lumbar.csv", None, "the same file as the thigh sensor's",
+    ),
+    "cr_only_line_breaks": (
+        lambda rec: _rewrite_bytes(rec, "thigh", lambda b: b.replace(b"\n", b"\r")),
+        "thigh.csv", None, "lines end in a lone CR",
+    ),
+    "utf16_text": (
+        lambda rec: _rewrite_bytes(rec, "lumbar", lambda b: b.decode().encode("utf-16")),
+        "lumbar.csv", None, "UTF-16 text; save it as UTF-8",
+    ),
+    "utf16_without_bom": (
+        lambda rec: _rewrite_bytes(rec, "lumbar", lambda b: b.decode().encode("utf-16-le")[:-1]),
+        "lumbar.csv", None, "UTF-16 text; save it as UTF-8",
+    ),
+    "binary_file": (
+        lambda rec: _rewrite_bytes(rec, "thigh", lambda b: np.random.default_rng(1).bytes(5000)),
+        "thigh.csv", None, "binary data, not CSV text",
+    ),
+    "gzipped_csv": (
+        lambda rec: _rewrite_bytes(rec, "thigh", lambda b: __import__("gzip").compress(b)),
+        "thigh.csv", None, "a compressed file (gzip or zip)",
+    ),
+    "time_in_milliseconds": (
+        lambda rec: _scale_time(rec, "thigh", 1e3),
+        "thigh.csv", None, "looks like milliseconds (expected seconds); divide t by 1,000",
+    ),
+    "time_in_microseconds": (
+        lambda rec: _scale_time(rec, "lumbar", 1e6),
+        "lumbar.csv", None, "looks like microseconds (expected seconds); divide t by 1,000,000",
+    ),
+    "time_in_no_known_unit": (
+        lambda rec: _scale_time(rec, "lumbar", 1e11),
+        "lumbar.csv", None, "under 2 samples a second: expected seconds",
+    ),
+})
+
+
 CLI_CASES = [
+    "session_json_nested_deeply",
+    "cr_only_line_breaks",
+    "time_in_milliseconds",
     "missing_session_json",
     "unparseable_json",
     "unknown_format",
@@ -217,10 +302,15 @@ def results(tmp_path_factory) -> dict[str, tuple[Path, int | None, subprocess.Co
         )
 
     def run_in_process(rec: Path) -> subprocess.CompletedProcess:
-        try:
-            read_recording(rec)
-        except RecordingError as err:
-            return subprocess.CompletedProcess([], 2, "", f"hinge: {err}\n")
+        """What the CLI would print: warnings (one line each, as ``hinge: warning: ...``)
+        and the error."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                read_recording(rec)
+            except RecordingError as err:
+                shown = "".join(f"hinge: warning: {w.message}\n" for w in caught)
+                return subprocess.CompletedProcess([], 2, "", f"{shown}hinge: {err}\n")
         return subprocess.CompletedProcess([], 0, "", "")
 
     done = {CLI_CASES[0]: run(prepared[CLI_CASES[0]][2])}  # the first one fills the bytecode cache
@@ -253,7 +343,11 @@ def test_every_error_is_distinct(results):
     problems = {
         name: out.stderr.strip().split(": ", 2)[-1] for name, (_, _, out) in results.items()
     }
-    assert len(set(problems.values())) == len(problems), problems
+    # (cases that are one breakage in two places share their phrase, and may share a message)
+    phrases: dict[str, set[str]] = {}
+    for name, problem in problems.items():
+        phrases.setdefault(problem, set()).add(CASES[name][3])
+    assert all(len(p) == 1 for p in phrases.values()), problems
 
 
 def test_unterminated_final_line_is_dropped_with_a_warning(tmp_path):
@@ -341,3 +435,111 @@ def test_random_damage_never_crashes_the_reader(tmp_path):
             msg = str(err)
             assert msg.startswith(str(rec)) and "\n" not in msg, msg
         (rec / name).write_bytes(files[name])
+
+
+def test_a_header_longer_than_4096_bytes_is_read_and_lines_are_counted_right(tmp_path):
+    """Extra columns are allowed, however many: a header of ~6 KB reads, and an error
+    further down still names its own line."""
+    source = two_segments(duration_s=4.0)
+    extras = pd.DataFrame({f"extra_column_{i:03d}": float(i) for i in range(400)}, index=source["thigh"].index)
+    source["thigh"] = pd.concat([source["thigh"], extras], axis=1)
+    rec = write_recording(tmp_path / "rec", source)
+    header = (rec / "thigh.csv").read_bytes().split(b"\n", 1)[0]
+    assert len(header) > 4096
+    got = read_recording(rec)
+    assert got.segments["thigh"].shape == (len(source["thigh"]), 407)
+    assert (got.segments["thigh"]["extra_column_399"] == 399.0).all()
+    _edit_csv(rec, "thigh", _set_cell(321, 4, "oops"))
+    with pytest.raises(RecordingError, match=r"thigh.csv:321: gx = 'oops' is not a number"):
+        read_recording(rec)
+
+
+def test_physically_impossible_values_are_dropped_with_a_warning(tmp_path):
+    """A glitch (1e20 from a corrupt packet, what the writer clips to 1e8) is no reason to
+    refuse a set, nor to feed the analysis: the sample is dropped like a lost one, and the
+    warning says where. A single huge gyro value is a glitch, not a column in deg/s."""
+    source = two_segments(duration_s=4.0)
+    rec = write_recording(tmp_path / "rec", source)
+    _edit_csv(rec, "thigh", _set_cell(150, 2, "1e20"))
+    _edit_csv(rec, "thigh", _set_cell(151, 6, "-100000000"))
+    _edit_csv(rec, "lumbar", _set_cell(500, 1, "600"))  # 61 g
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = read_recording(rec)
+    messages = sorted(str(w.message) for w in caught)
+    assert messages == [
+        f"{rec / 'lumbar.csv'}:500: ax = 600 is physically impossible (beyond 50 g or 50 rad/s); "
+        "1 such sample dropped as lost",
+        f"{rec / 'thigh.csv'}:150: ay = 1e+20 is physically impossible (beyond 50 g or 50 rad/s); "
+        "2 such samples dropped as lost",
+    ]
+    thigh = got.segments["thigh"]
+    assert len(thigh) == len(source["thigh"]) - 2
+    expected_t = np.delete(source["thigh"]["t"].to_numpy(), [148, 149])
+    np.testing.assert_allclose(thigh["t"], expected_t, atol=1e-6)
+    assert thigh.index.equals(pd.RangeIndex(len(thigh)))
+
+
+def test_unreadable_files_are_one_line_errors(tmp_path, monkeypatch):
+    """A file hinge may not read (permissions) is named in one line, whichever it is. As
+    root, permissions do not stop reading, so the denial is injected where the file is opened."""
+    import builtins
+    import os
+
+    from processing import recording_read
+
+    rec = write_recording(tmp_path / "rec", two_segments(duration_s=3.0))
+    for name in ("session.json", "thigh.csv"):
+        denied = rec / name
+        real_open = builtins.open
+
+        def no_access(file, *args, _denied=denied, **kw):
+            if Path(file) == _denied:
+                raise PermissionError(13, "Permission denied", str(file))
+            return real_open(file, *args, **kw)
+
+        monkeypatch.setattr(recording_read, "open", no_access, raising=False)
+        with pytest.raises(RecordingError, match=rf"^{denied}: cannot read \(Permission denied\)$"):
+            read_recording(rec)
+        monkeypatch.undo()
+    if os.geteuid() == 0:
+        pytest.skip("running as root: chmod 000 does not stop root from reading (checked by injection above)")
+    for name in ("session.json", "lumbar.csv"):
+        (rec / name).chmod(0)
+        try:
+            with pytest.raises(RecordingError, match=rf"^{rec / name}: cannot read \(Permission denied\)$"):
+                read_recording(rec)
+        finally:
+            (rec / name).chmod(0o644)
+
+
+def test_a_recording_never_closed_gets_its_counts_from_the_csvs(tmp_path):
+    """After kill -9 session.json says ``"ended": null`` and no counts: the reader says the
+    recording was not closed and counts what the CSVs hold, lost samples from gaps in seq."""
+    from processing.recording import RecordingWriter
+    from processing.samples import SampleBatch
+
+    source = two_segments(duration_s=4.0)
+    lumbar = source["lumbar"].drop(index=range(300, 340)).reset_index(drop=True)  # 40 lost
+    w = RecordingWriter(tmp_path / "rec", ["thigh", "lumbar"], {"source": "test"})
+    for seg, df in (("thigh", source["thigh"]), ("lumbar", lumbar)):
+        extra = {c: df[c].to_numpy() for c in df.columns[7:]}
+        w.append(SampleBatch(seg, df["t"].to_numpy(), df[["ax", "ay", "az"]].to_numpy(),
+                             df[["gx", "gy", "gz"]].to_numpy(), extra))
+    w.add_loss("lumbar", 40)
+    w.flush()  # what the timer thread does; then the process is killed: no close()
+    meta = json.loads((tmp_path / "rec" / "session.json").read_text())
+    assert meta["ended"] is None and "samples" not in meta["sensors"][0]
+    with pytest.warns(RecordingWarning, match="the recording was not closed .*counts recomputed from the CSVs"):
+        got = read_recording(tmp_path / "rec")
+    assert not got.closed
+    assert [(s["samples"], s["lost_samples"]) for s in got.meta["sensors"]] == [
+        (len(source["thigh"]), 0), (len(lumbar), 40)]
+    assert got.meta["duration_s"] == pytest.approx(lumbar["t"].iloc[-1] - source["thigh"]["t"].iloc[0], abs=1e-6)
+    w.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecordingWarning)
+        closed = read_recording(tmp_path / "rec")
+    assert closed.closed and closed.meta["ended"]
+    assert [(s["samples"], s["lost_samples"]) for s in closed.meta["sensors"]] == [
+        (len(source["thigh"]), 0), (len(lumbar), 40)]
