@@ -54,6 +54,14 @@ LOST_AFTER_S = 10.0
 RATE_WINDOW_S = 1.0
 #: At most this many queued notifications are decoded and merged into one step.
 MAX_MERGE = 64
+#: A gap at the start or end of a sensor's stream longer than this many sample periods is
+#: counted as lost (``SensorSession.finish_counts``).
+GAP_PERIODS = 1.5
+#: At the session's end, a sensor still streaming whose last sample is older than this is
+#: counted as lost up to the end (it went silent).
+END_SILENT_S = 0.5
+#: Clipped/impossible sample counts go to session.json at most this often (session time).
+COUNTS_EVERY_S = 1.0
 
 
 class NoBluetoothError(HingeUserError):
@@ -122,6 +130,15 @@ class _Sensor:
     received: int = 0
     lost: int = 0
     malformed: int = 0
+    implausible: int = 0  # samples with impossible values, dropped (and counted in ``lost``)
+    clipped: int = 0  # samples with an axis at full scale
+    counts_saved_at: float = -np.inf
+    first_t: float | None = None  # session time of the first sample received
+    first_device_t: float | None = None  # ... and its device time
+    first_resets: int = 0  # clock fit restarts when it came
+    last_device_t: float | None = None  # device time of the last sample received
+    start_counted: bool = False  # the driver counted the loss at the start (a counter)
+    started_at: float | None = None  # session time the sensor was first started
     battery_pct: int | None = None
     clock: DeviceClock = field(default_factory=DeviceClock)
     latencies: deque = field(default_factory=lambda: deque(maxlen=100))
@@ -146,6 +163,8 @@ class _Sensor:
             lost_samples=self.lost,
             loss_pct=100.0 * self.lost / total if total else 0.0,
             malformed=self.malformed,
+            clipped=self.clipped,
+            implausible=self.implausible,
             battery_pct=self.battery_pct,
             latency_ms=lat,
         )
@@ -222,6 +241,7 @@ class SensorSession:
         self._queue: asyncio.Queue = asyncio.Queue()
         self._connect_lock = asyncio.Lock()
         self._closed = False
+        self._counts_finished = False
         self._pending: deque[SampleBatch] = deque()
 
     # -- time -----------------------------------------------------------------------
@@ -265,6 +285,7 @@ class SensorSession:
         if self._closed:
             return
         self._closed = True
+        self.finish_counts()
         for sensor in self._sensors.values():
             if sensor.reconnect_task is not None:
                 sensor.reconnect_task.cancel()
@@ -279,6 +300,50 @@ class SensorSession:
                         await client.disconnect()
             sensor.state = "stopped"
         self._queue.put_nowait(None)
+
+    def finish_counts(self) -> None:
+        """Count the samples missing at the start and at the end of each sensor's stream,
+        and save the clipped/impossible counts; once, when the session ends (``close`` calls
+        it; a consumer that closes its recording before the source calls it first).
+
+        No packet ever reports these losses: a sensor whose link dropped right after START
+        (before any packet came), or that went silent before the end. Expected are the
+        samples from the start of the session's stream, the first sample received from
+        any sensor (the other sensor's clock; or the sensor's own start, if later), to its
+        end, the last sample received from any sensor. The sensor's own first and last
+        samples, mapped with its final clock fit, measure the gaps in its sample periods.
+        A gap at the end counts only when the sensor was not streaming any more, or has
+        been silent for more than END_SILENT_S (a healthy sensor's last packets can still
+        be on their way). The hinge profile counts the start exactly from its counter
+        (``start_counted``); the other families get this estimate (exact to a sample
+        when the clock fit is, as on the virtual radio).
+        """
+        if self._counts_finished:
+            return
+        self._counts_finished = True
+        sensors = list(self._sensors.values())
+        got = [s for s in sensors if s.first_t is not None]
+        if got:
+            start_ref = min(s.first_t for s in got)
+            end_ref = max(s.last_t for s in got)
+            for s in sensors:
+                period = s.driver.period_s * (1.0 + s.clock.drift) if s.driver else None
+                if not period or not period > 0:
+                    continue
+                expected_from = max(start_ref, s.started_at if s.started_at is not None else start_ref)
+                if s.first_t is None:  # streamed nothing at all
+                    self._add_loss(s, max(0, round((end_ref - expected_from) / period) + 1))
+                    continue
+                first_t = s.first_t
+                if s.clock.resets == s.first_resets:  # re-map with the final fit
+                    first_t = float(s.clock.to_session(s.first_device_t))
+                if not s.start_counted and first_t - expected_from > GAP_PERIODS * period:
+                    self._add_loss(s, round((first_t - expected_from) / period))
+                gap = end_ref - s.last_t
+                if gap > GAP_PERIODS * period and (s.state != "streaming" or gap > END_SILENT_S):
+                    self._add_loss(s, round(gap / period))
+        for s in sensors:
+            self._save_counts(s, None, force=True)
 
     def status(self) -> list[SensorStatus]:
         return [s.status() for s in self._sensors.values()]
@@ -318,6 +383,7 @@ class SensorSession:
                     raise HingeUserError(f"{config.sensors_path()}: {err.args[0]}") from None
             sensor.found = f
             sensor.driver = f.driver(self.rate_hz)
+            sensor.driver.clock = self.now
             # a clock reconstructed from the nominal rate may be off by per cent, not ppm
             sensor.clock = DeviceClock(max_drift=getattr(f.driver, "max_clock_drift", 1e-3))
         if missing:
@@ -363,6 +429,8 @@ class SensorSession:
                     await client.disconnect()
                 raise
         sensor.rate_hz = info.rate_hz or self.rate_hz
+        if sensor.started_at is None:
+            sensor.started_at = self.now()
         sensor.state = "streaming"
         sensor.down_since = None
         if self.writer is not None:
@@ -467,25 +535,36 @@ class SensorSession:
             sensor.malformed += 1
             log.debug("%s: malformed packet skipped: %s", sensor.segment, err)
             return None
-        if packet.lost:
-            sensor.lost += packet.lost
-            if self.writer is not None:
-                self.writer.add_loss(sensor.segment, packet.lost)
+        bad = packet.bad
+        n_bad = 0 if bad is None else int(np.count_nonzero(bad))
+        self._add_loss(sensor, packet.lost + n_bad)
         n = len(packet)
         if n == 0:
             if packet.lost and sensor.next_seq is not None:
                 sensor.next_seq += packet.lost
             return None
-        sensor.received += n
-        sensor.count(arrival, n)
-        device_t = packet.device_t
+        if n_bad:
+            if not sensor.implausible:
+                log.warning("%s: samples with impossible values dropped (counted as lost)",
+                            sensor.segment)
+            sensor.implausible += n_bad
+            self._save_counts(sensor, arrival)
+        if packet.clipped:
+            if not sensor.clipped:
+                log.warning("%s: samples clipped at the sensor's full scale (saturated)",
+                            sensor.segment)
+            sensor.clipped += packet.clipped
+            self._save_counts(sensor, arrival)
+        sensor.received += n - n_bad
+        sensor.count(arrival, n - n_bad)
+        device_t = np.asarray(packet.device_t, dtype=np.float64)
         sensor.clock.add(float(device_t[-1]), arrival)
-        t = sensor.clock.to_session(np.asarray(device_t, dtype=np.float64))
+        t = sensor.clock.to_session(device_t)
         sensor.latencies.append(arrival - float(t[-1]))
         if not t[0] > sensor.last_t:  # a refined clock fit must never reorder samples
             t = np.maximum(t, sensor.last_t + 1e-6 * np.arange(1, n + 1))
         sensor.last_t = float(t[-1])
-        extra = {"device_t": np.asarray(device_t, dtype=np.float64)}
+        extra = {"device_t": device_t}
         if packet.seq is not None:
             # the sample counter, unwrapped: continues over wraps and counted losses
             if sensor.next_seq is None or packet.flags.get("restart"):
@@ -494,7 +573,38 @@ class SensorSession:
                 first = sensor.next_seq + packet.lost
             sensor.next_seq = first + n
             extra["seq"] = first + np.arange(n, dtype=np.float64)
-        return SampleBatch(sensor.segment, t, packet.acc, packet.gyr, extra)
+        acc, gyr = packet.acc, packet.gyr
+        if n_bad:  # impossible values never reach the pipeline or a recording
+            keep = ~bad
+            if not keep.any():
+                return None
+            t, acc, gyr = t[keep], acc[keep], gyr[keep]
+            extra = {k: v[keep] for k, v in extra.items()}
+        if sensor.first_t is None:
+            sensor.first_t = float(t[0])
+            sensor.first_device_t = float(extra["device_t"][0])
+            sensor.first_resets = sensor.clock.resets
+            sensor.start_counted = bool(packet.flags.get("start_counted"))
+        sensor.last_device_t = float(extra["device_t"][-1])
+        return SampleBatch(sensor.segment, t, acc, gyr, extra)
+
+    def _add_loss(self, sensor: _Sensor, n: int) -> None:
+        if n:
+            sensor.lost += n
+            if self.writer is not None:
+                self.writer.add_loss(sensor.segment, n)
+
+    def _save_counts(self, sensor: _Sensor, now: float | None, force: bool = False) -> None:
+        """The clipped and impossible sample counts into the recording's session.json (via
+        ``update_sensor``), at most once per COUNTS_EVERY_S of session time."""
+        if self.writer is None or not (sensor.clipped or sensor.implausible):
+            return
+        if not force and now is not None and now - sensor.counts_saved_at < COUNTS_EVERY_S:
+            return
+        sensor.counts_saved_at = now if now is not None else sensor.counts_saved_at
+        with contextlib.suppress(Exception):  # a closed writer: the counts are in the status
+            self.writer.update_sensor(sensor.segment, clipped_samples=sensor.clipped,
+                                      implausible_samples=sensor.implausible)
 
 
 def _one_line(err: BaseException, limit: int = 200) -> str:

@@ -16,6 +16,9 @@ class SensorStatus:
     clock mapped onto the session clock) to its arrival, over the last packets: the delay
     beyond the link's fastest packets (the mapping absorbs the latency floor, which the host
     cannot observe); it grows when packets bunch or the host falls behind. None until known.
+    ``clipped`` counts samples at the sensor's full scale (real motion, cut off: angles and
+    onsets from them are less certain); ``implausible`` counts samples with impossible
+    values (non-finite, |a| > 50 g, |w| > 50 rad/s), dropped and included in ``lost_samples``.
     """
 
     segment: str
@@ -30,6 +33,8 @@ class SensorStatus:
     malformed: int = 0
     battery_pct: int | None = None
     latency_ms: float | None = None
+    clipped: int = 0  # samples with an axis at the sensor's full scale (saturated)
+    implausible: int = 0  # samples with impossible values, dropped and counted in lost_samples
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -40,6 +45,10 @@ class SensorStatus:
         extra = []
         if self.malformed:
             extra.append(f"malformed {self.malformed}")
+        if self.clipped:
+            extra.append(f"CLIPPED {self.clipped}")
+        if self.implausible:
+            extra.append(f"impossible {self.implausible}")
         if self.battery_pct is not None:
             extra.append(f"battery {self.battery_pct}%")
         if self.latency_ms is not None:

@@ -24,6 +24,7 @@ from firmware_bridge.drivers.hinge_profile import (
     OP_STOP,
     SERVICE_UUID,
     ControlError,
+    HingeInfo,
     HingeProfileDriver,
     cmd_set_batch,
     cmd_set_placement,
@@ -333,3 +334,75 @@ async def test_start_negotiates_rate_and_stop_ends_streaming_over_real_bleak():
     assert np.abs(acc - expected).max() <= INFO.acc_scale / 2 + 1e-9
     t_dev = np.concatenate([p.device_t for p in packets])
     np.testing.assert_allclose(np.diff(t_dev), 0.01, atol=2e-6)
+
+
+def test_counter_jump_with_consistent_device_time_is_not_a_loss():
+    """Issue 11 row 5: one packet's seq leaps by 30,000 while the device time goes on by
+    one packet: the device clock says nothing was lost, whether the counter stays off or
+    comes back."""
+    rng = np.random.default_rng(20)
+    drv = HingeProfileDriver(200, info=INFO)
+    pkts = _stream(rng, [10] * 6)
+    for p in pkts[:3]:
+        drv.decode(p[4])
+    idx, t, acc, gyr, _ = pkts[3]
+    jumped = drv.decode(encode_data_packet(idx + 30_000, t, acc, gyr, INFO))
+    assert jumped.lost == 0 and jumped.flags["counter_reset"]
+    idx, t, acc, gyr, _ = pkts[4]
+    assert drv.decode(encode_data_packet(idx + 30_000, t, acc, gyr, INFO)).lost == 0  # stays
+    assert drv.decode(pkts[5][4]).lost == 0  # comes back
+
+
+def test_device_time_glitch_with_a_plausible_counter_is_not_a_loss_nor_a_restart():
+    """The device time leaps 1000 s (or back) for one packet while seq goes on and the
+    packets arrive on time: counted from seq, device time kept continuous."""
+    rng = np.random.default_rng(21)
+    drv = HingeProfileDriver(208, info=INFO)
+    pkts = _stream(rng, [10] * 5)
+    arrival = lambda i: 1.0 + i * 10 / 208  # noqa: E731
+    for i, p in enumerate(pkts[:3]):
+        drv.decode(p[4], arrival(i))
+    idx, t, acc, gyr, _ = pkts[3]
+    p = drv.decode(encode_data_packet(idx, t + 1_000_000_000, acc, gyr, INFO), arrival(3))
+    assert p.lost == 0 and p.flags["clock_glitch"] and not p.flags["restart"]
+    q = drv.decode(pkts[4][4], arrival(4))
+    assert q.lost == 0 and not q.flags["restart"]
+    assert np.diff(np.r_[p.device_t, q.device_t]) == pytest.approx(np.full(19, 1 / 208), abs=1e-5)
+
+
+def test_a_real_gap_counts_when_counter_device_time_and_host_clock_agree():
+    rng = np.random.default_rng(22)
+    drv = HingeProfileDriver(208, info=INFO)
+    pkts = _stream(rng, [10] * 400)
+    drv.decode(pkts[0][4], 1.0)
+    p = drv.decode(pkts[300][4], 1.0 + 300 * 10 / 208)
+    assert p.lost == 2990 and not (p.flags["counter_reset"] or p.flags["clock_glitch"])
+
+
+def test_impossible_values_are_marked_and_clipped_samples_counted():
+    """Issue 11 rows 3 and 14: a board with a +-1000 g range can send 1000 g (impossible on
+    a body: marked bad); int16 full scale is clipping, per sample."""
+    info = default_info("thigh", rate_hz=208)
+    wide = HingeInfo(**{**info.__dict__, "acc_range_g": 1000.0, "acc_scale": 1000 * 9.80665 / 32768})
+    drv = HingeProfileDriver(208, info=wide)
+    acc = np.zeros((4, 3))
+    gyr = np.zeros((4, 3))
+    acc[1, 0] = 900 * 9.80665  # 900 g: representable, impossible
+    gyr[2, 2] = 40.0  # beyond 2000 deg/s (34.9 rad/s): saturates
+    p = drv.decode(encode_data_packet(0, 0, acc, gyr, wide))
+    assert list(np.flatnonzero(p.bad)) == [1]
+    assert p.clipped == 1 and p.flags["gyr_clipped"]
+
+
+def test_loss_before_the_first_packet_is_counted_from_the_counter():
+    """Issue 11 row 4: START sets the counter to 0; a link that drops before any packet
+    came shows, on reconnect, a first packet with seq 620: 620 samples never came."""
+    rng = np.random.default_rng(23)
+    drv = HingeProfileDriver(208, info=INFO)
+    drv._from_start, drv._start_at = True, 0.0  # what start() sets after writing START
+    p = drv.decode(_stream(rng, [10], seq0=620)[0][4], 620 / 208 + 0.05)
+    assert p.lost == 620 and p.flags["start_counted"]
+    drv = HingeProfileDriver(208, info=INFO)
+    drv._from_start, drv._start_at = True, 0.0
+    bogus = drv.decode(_stream(rng, [10], seq0=30_000)[0][4], 0.2)  # 30,000 samples in 0.2 s?
+    assert bogus.lost == 0

@@ -150,7 +150,6 @@ def test_command_results_have_no_samples():
         gsp_frame(REF + 1, 1000, np.zeros((8, 3)), np.zeros((8, 3))),  # someone else's ref
         bytes([7, REF]) + b"\x00" * 30,  # unknown packet type
         bytes([3, REF]) + b"\x00" * 24,  # DATA_PART2 without a first part
-        gsp_frame(REF, 1000, np.full((2, 3), np.nan), np.zeros((2, 3))),  # not numbers
     ],
 )
 def test_malformed_packets_raise(data):
@@ -236,3 +235,70 @@ def test_sample_times_are_finer_than_the_millisecond_timestamps():
     offsets = np.concatenate(offsets)
     assert lost == 16
     assert offsets.max() - offsets.min() < 1e-4
+
+
+def _steady(drv, rng, packets, n=8, ts0=1000, rate=208, arrival0=0.0):
+    """Feed ``packets`` good frames with arrival times; return the next (ts, arrival)."""
+    for k in range(packets):
+        acc, gyr = _samples(rng, n)
+        ts = ts0 + int(k * n * 1000 / rate)
+        drv.decode(gsp_frame(REF, ts, acc, gyr), arrival0 + (k + 1) * n / rate)
+    return ts0 + int(packets * n * 1000 / rate), arrival0 + (packets + 1) * n / rate
+
+
+def test_impossible_and_non_finite_values_are_marked_bad_not_passed_on():
+    """Issue 11 row 3: NaN, 1e20 m/s^2 and 60 rad/s are marked ``bad`` (the client drops
+    and counts them); the packet's timing still counts, so the next one loses nothing."""
+    rng = np.random.default_rng(11)
+    drv = MovesenseDriver(208)
+    ts, arrival = _steady(drv, rng, 10)
+    acc, gyr = _samples(rng, 8)
+    acc[1, 0] = 1e20
+    acc[4, 2] = np.nan
+    gyr[6, 1] = np.degrees(60.0)
+    p = drv.decode(gsp_frame(REF, ts, acc, gyr), arrival)
+    assert p.bad is not None and list(np.flatnonzero(p.bad)) == [1, 4, 6]
+    acc, gyr = _samples(rng, 8)
+    q = drv.decode(gsp_frame(REF, ts + int(8 * 1000 / 208), acc, gyr), arrival + 8 / 208)
+    assert q.lost == 0 and q.bad is None
+
+
+def test_clipped_samples_are_counted():
+    """Issue 11 row 14: samples at the default full scale (2000 deg/s, 8 g) are counted."""
+    rng = np.random.default_rng(12)
+    drv = MovesenseDriver(208)
+    acc, gyr = _samples(rng, 8)
+    gyr[2, 0] = 2000.0
+    gyr[3, 1] = -2000.0
+    acc[5, 2] = 8 * 9.80665
+    assert drv.decode(gsp_frame(REF, 1000, acc, gyr), 0.1).clipped == 3
+
+
+@pytest.mark.parametrize("jump_ms", [1_000_000, -1_000_000, 5_000])
+def test_timestamp_jump_against_the_host_clock_is_a_glitch_not_a_loss(jump_ms):
+    """Issue 11 row 5: the timestamp leaps (1e6 ms) while the packets keep arriving every
+    38 ms: nothing is lost, and the device time of the samples goes on continuously,
+    whether the clock stays off or comes back."""
+    rng = np.random.default_rng(13)
+    drv = MovesenseDriver(208)
+    ts, arrival = _steady(drv, rng, 100)
+    step = int(8 * 1000 / 208)
+    acc, gyr = _samples(rng, 8)
+    p = drv.decode(gsp_frame(REF, (ts + jump_ms) % 2**32, acc, gyr), arrival)
+    assert p.lost == 0 and p.flags["clock_glitch"]
+    q = drv.decode(gsp_frame(REF, (ts + jump_ms + step) % 2**32, acc, gyr), arrival + 8 / 208)
+    assert q.lost == 0 and not q.flags["restart"]
+    r = drv.decode(gsp_frame(REF, ts + 2 * step + 38, acc, gyr), arrival + 16 / 208)  # back
+    assert r.lost == 0
+    t = np.concatenate([p.device_t, q.device_t, r.device_t])
+    assert np.diff(t) == pytest.approx(np.full(23, 1 / 208), abs=2e-3)
+
+
+def test_a_real_gap_is_still_counted_when_the_host_clock_agrees():
+    rng = np.random.default_rng(14)
+    drv = MovesenseDriver(208)
+    ts, arrival = _steady(drv, rng, 100)
+    acc, gyr = _samples(rng, 8)
+    gap = 3 * 208  # 3 s of samples never sent
+    p = drv.decode(gsp_frame(REF, ts + round(gap * 1000 / 208), acc, gyr), arrival + 3.0)
+    assert p.lost == gap and not p.flags["clock_glitch"]

@@ -18,6 +18,22 @@ from typing import ClassVar
 import numpy as np
 
 
+G = 9.80665
+#: Physically impossible for a sensor on a lifter's body: decoders mark such samples (and
+#: non-finite ones) ``DecodedPacket.bad``; the client drops them and counts them as lost.
+MAX_ACC = 50.0 * G  # m/s^2
+MAX_GYR = 50.0  # rad/s (2865 deg/s)
+
+
+def implausible(acc: np.ndarray, gyr: np.ndarray) -> np.ndarray | None:
+    """Mask of samples with a non-finite or impossible value (|a| > 50 g, |w| > 50 rad/s on
+    any axis), or None when every sample is fine."""
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(acc).all(axis=1) & np.isfinite(gyr).all(axis=1)
+                & (np.abs(acc) <= MAX_ACC).all(axis=1) & (np.abs(gyr) <= MAX_GYR).all(axis=1))
+    return bad if bad.any() else None
+
+
 class PacketError(ValueError):
     """A notification that does not parse: counted and skipped by the client, never fatal."""
 
@@ -43,6 +59,11 @@ class DecodedPacket:
     when fitting the clock (``firmware_bridge.clock``). A packet may hold zero samples (a
     command response, the first half of a split Movesense frame, WitMotion notifications
     held after a gap).
+
+    ``bad`` (N,) marks samples whose values are impossible (``implausible``): they keep
+    their place in the numbering and timing, but the client drops them and counts them
+    as lost, so they never reach the pipeline or a recording. ``clipped`` is the number of
+    samples with an axis at the sensor's full scale (saturated: real, but cut off).
     """
 
     acc: np.ndarray
@@ -52,6 +73,8 @@ class DecodedPacket:
     seq_modulus: int | None = None
     flags: dict[str, bool] = field(default_factory=dict)
     lost: int = 0
+    bad: np.ndarray | None = None
+    clipped: int = 0
 
     def __len__(self) -> int:
         return len(self.acc)
@@ -86,6 +109,14 @@ class SensorDriver(ABC):
 
     def __init__(self, rate_hz: float) -> None:
         self.rate_hz = rate_hz
+        #: The session clock (the client sets it): host time of configuration steps, on the
+        #: same clock as ``decode``'s ``arrival``.
+        self.clock: Callable[[], float] | None = None
+
+    @property
+    def period_s(self) -> float:
+        """The device's sample period as measured so far (device-clock seconds)."""
+        return 1.0 / self.rate_hz
 
     @classmethod
     @abstractmethod

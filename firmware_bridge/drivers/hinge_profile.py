@@ -24,6 +24,7 @@ from firmware_bridge.drivers.base import (
     PacketError,
     SensorDriver,
     best_effort,
+    implausible,
     read_battery,
 )
 from firmware_bridge.timestamps import PeriodEstimator, Unwrapper
@@ -74,6 +75,10 @@ ERR_UNSUPPORTED_VALUE = 0x82
 ERR_BUSY = 0x83  # not allowed while streaming
 
 INFO_MAX_BYTES = 512
+#: A loss is never larger than the host's clock allows: the time since the previous packet
+#: arrived plus this much (latency varies; packets bunch), in samples. A counter or device
+#: time jumping further is a glitch, not a loss.
+ARRIVAL_SLACK_S = 1.0
 #: What a body-worn IMU can sensibly report (``docs/protocol.md`` 1.5): an info outside
 #: these is refused, so that no unusable sensor (a rate of 5e-324 Hz, a scale of 1e300) is
 #: ever streamed from.
@@ -359,6 +364,14 @@ class HingeProfileDriver(SensorDriver):
         self._seq = Unwrapper(SEQ_MODULUS)
         self._t = Unwrapper(TIME_MODULUS)
         self._prev: tuple[int, int, int] | None = None  # (seq raw, t raw, n) of the last packet
+        self._prev_arrival: float | None = None
+        self._t_shift_us = 0  # correction of device-time glitches (keeps device_t continuous)
+        self._start_at: float | None = None  # host time of our START, until the first packet
+        self._from_start = False  # the counter started at 0 with our START: seq = samples missed
+
+    @property
+    def period_s(self) -> float:
+        return self._period.period
 
     @classmethod
     def matches(cls, name: str | None, service_uuids: list[str]) -> bool:
@@ -384,6 +397,9 @@ class HingeProfileDriver(SensorDriver):
         await client.start_notify(DATA_UUID, lambda _sender, data: on_data(bytes(data)))
         if not info.streaming:
             await client.write_gatt_char(CONTROL_UUID, cmd_start(), response=True)
+            if self._prev is None:  # the first packet's seq says how many samples never came
+                self._from_start = True
+                self._start_at = self.clock() if self.clock is not None else None
         return DeviceInfo(
             driver=self.name,
             firmware=info.firmware or firmware,
@@ -424,52 +440,92 @@ class HingeProfileDriver(SensorDriver):
         if len(data) != HEADER.size + n * SAMPLE_BYTES:
             raise PacketError(f"data: {len(data)} bytes for {n} samples, expected {HEADER.size + n * SAMPLE_BYTES}")
 
-        restart = counter_reset = False
+        restart = counter_reset = start_counted = clock_glitch = False
         lost = 0
+        period_s = self._period.period
         if self._prev is None:
             idx, t_unw = self._seq.advance(seq, 0), self._t.advance(t_us, 0)
+            if self._from_start:
+                # START set the counter to 0, so this packet's seq is the number of samples
+                # taken before it, none of which came: the loss at the start of the stream.
+                # The host's clock since START resolves wraps and vetoes a bogus counter.
+                k = seq
+                if self._start_at is not None and arrival is not None:
+                    k_host = (arrival - self._start_at) / period_s
+                    k = seq + SEQ_MODULUS * max(0, round((k_host - seq) / SEQ_MODULUS))
+                    if k > k_host + ARRIVAL_SLACK_S / period_s:
+                        k = 0  # more samples than time allowed since START: not a count
+                lost, start_counted = k, True
+                self._from_start = False
         else:
             prev_seq, prev_t, prev_n = self._prev
             dt_us = self._t.step(t_us)
             if dt_us == 0 and seq == prev_seq:
                 raise PacketError("data: duplicate of the previous packet")
-            k_time = dt_us * 1e-6 / self._period.period  # samples elapsed by the device clock
-            if dt_us <= 0:
+            # Most samples the host's clock allows since the previous packet (None: unknown).
+            k_host = None
+            if arrival is not None and self._prev_arrival is not None:
+                k_host = (arrival - self._prev_arrival + ARRIVAL_SLACK_S) / period_s
+            k_time = dt_us * 1e-6 / period_s  # samples elapsed by the device clock
+            ds = (seq - prev_seq) % SEQ_MODULUS
+            # The uint16 counter wraps every 65536 samples; the device time (71 min)
+            # says how many wraps passed, the counter gives the exact count.
+            k = ds + SEQ_MODULUS * round((k_time - ds) / SEQ_MODULUS)
+            agree = abs(k - k_time) <= 2.0 + 0.01 * abs(k_time)
+            time_ok = k_host is None or k_time <= k_host
+            seq_ok = k_host is not None and prev_n <= ds <= k_host
+            if dt_us <= 0 and not seq_ok:
                 restart = True  # device time went backwards: the device restarted
-            else:
-                # The uint16 counter wraps every 65536 samples; the device time (71 min)
-                # says how many wraps passed, the counter gives the exact count.
-                ds = (seq - prev_seq) % SEQ_MODULUS
-                k = ds + SEQ_MODULUS * round((k_time - ds) / SEQ_MODULUS)
-                if k < prev_n:
-                    # Time went on but the counter went back: streaming was restarted
-                    # (START after STOP counts from 0). The device clock measures the gap.
+            elif agree and time_ok:
+                if k < prev_n:  # cannot happen when they agree, but never count negative
                     counter_reset = True
-                    lost = max(0, round(k_time) - prev_n)
                 else:
                     lost = k - prev_n
+            elif time_ok and dt_us > 0:
+                # The counter disagrees with the device clock: streaming was restarted
+                # (START after STOP counts from 0) or the counter glitched. The device
+                # clock measures the gap; numbering starts again from this packet.
+                counter_reset = True
+                lost = max(0, round(k_time) - prev_n)
+            elif seq_ok:
+                # The device time jumped (forwards beyond what the host's clock allows, or
+                # backwards) while the counter went on plausibly: a clock glitch. Count from
+                # the counter and keep the device time continuous.
+                clock_glitch = True
+                lost = ds - prev_n
+                self._t_shift_us += round((ds * period_s) * 1e6) - dt_us
+            else:
+                # Neither the counter nor the device time fits the host's clock: count
+                # nothing, and continue both from here.
+                clock_glitch = counter_reset = True
+                self._t_shift_us += round((prev_n * period_s) * 1e6) - dt_us
             if restart or counter_reset:
                 self._seq.reset()
                 self._seq.advance(seq, 0)
                 idx = self._seq.last
                 if restart:
                     self._t.reset()
+                    self._t_shift_us = 0
                     self._period.reset()
                     t_unw = self._t.advance(t_us, 0)
                 else:
                     t_unw = self._t.advance(t_us, dt_us)
                     self._period.reset()
             else:
-                idx = self._seq.advance(seq, k)
+                idx = self._seq.advance(seq, lost + prev_n)
                 t_unw = self._t.advance(t_us, dt_us)
         self._prev = (seq, t_us, n)
+        self._prev_arrival = arrival
+        t_unw = t_unw + self._t_shift_us
 
         t0 = t_unw * 1e-6
         period = self._period.update(idx, t0)
-        counts = np.frombuffer(data, dtype="<i2", offset=HEADER.size).reshape(n, 6).astype(np.float64)
+        raw = np.frombuffer(data, dtype="<i2", offset=HEADER.size).reshape(n, 6)
+        counts = raw.astype(np.float64)
+        acc, gyr = counts[:, :3] * self.info.acc_scale, counts[:, 3:] * self.info.gyr_scale
         return DecodedPacket(
-            acc=counts[:, :3] * self.info.acc_scale,
-            gyr=counts[:, 3:] * self.info.gyr_scale,
+            acc=acc,
+            gyr=gyr,
             device_t=t0 + np.arange(n) * period,
             seq=seq,
             seq_modulus=SEQ_MODULUS,
@@ -479,6 +535,10 @@ class HingeProfileDriver(SensorDriver):
                 "gyr_clipped": bool(flags & FLAG_GYR_CLIPPED),
                 "restart": restart,
                 "counter_reset": counter_reset,
+                "clock_glitch": clock_glitch,
+                "start_counted": start_counted,
             },
             lost=lost,
+            bad=implausible(acc, gyr),
+            clipped=int(np.count_nonzero(((raw == INT16_MAX) | (raw == INT16_MIN)).any(axis=1))),
         )

@@ -23,6 +23,7 @@ from firmware_bridge.drivers.base import (
     PacketError,
     SensorDriver,
     best_effort,
+    implausible,
     read_battery,
 )
 from firmware_bridge.timestamps import SampleClockFit, Unwrapper
@@ -45,8 +46,19 @@ RATES = (13, 26, 52, 104, 208, 416, 833, 1666)  # /Meas/IMU6 sample rates
 HEADER = struct.Struct("<BBI")  # type, ref, timestamp ms
 SAMPLE_BYTES = 24  # acc xyz + gyro xyz, float32 each
 TIME_MODULUS = 1 << 32  # milliseconds
+#: Default full scales of the Movesense IMU (``/Meas/Acc/Config``, ``/Meas/Gyro/Config``):
+#: a value this close to them is a saturated (clipped) sample.
+ACC_RANGE = 8.0 * 9.80665  # m/s^2
+GYR_RANGE_DPS = 2000.0
+CLIP_FRACTION = 0.999
 GAP_PERIODS = 1.5  # a first sample later than this many periods after the last one: loss
 TIME_RESOLUTION_S = 1e-3  # ... beyond the timestamps' resolution
+#: A loss is never more than the host's clock allows since the previous packet plus this
+#: (latency varies, packets bunch): a timestamp further ahead is a clock glitch.
+ARRIVAL_SLACK_S = 1.0
+#: After a clock glitch, an arrival gap longer than this is counted as loss (by the host's
+#: clock, an estimate); shorter ones are latency.
+LONG_GAP_S = 0.5
 
 
 def imu6_path(rate: int) -> str:
@@ -117,6 +129,12 @@ class MovesenseDriver(SensorDriver):
         self._t = Unwrapper(TIME_MODULUS)
         self._pending: bytes | None = None  # first part of a split frame
         self._prev: tuple[int, int] | None = None  # (index of the first sample, n)
+        self._prev_arrival: float | None = None
+        self._shift_ms = 0  # correction of timestamp glitches (keeps device time continuous)
+
+    @property
+    def period_s(self) -> float:
+        return self._fit.period
 
     @classmethod
     def matches(cls, name: str | None, service_uuids: list[str]) -> bool:
@@ -162,46 +180,65 @@ class MovesenseDriver(SensorDriver):
             if (len(data) - HEADER.size) % SAMPLE_BYTES:
                 self._pending = data  # first part of a frame continued by DATA_PART2
                 return _empty(partial=True, incomplete_frame_dropped=dropped)
-            return self._decode_frame(data, incomplete_frame_dropped=dropped)
+            return self._decode_frame(data, arrival, incomplete_frame_dropped=dropped)
         if kind == PT_DATA_PART2:
             if self._pending is None:
                 raise PacketError("movesense: DATA_PART2 without a first part")
             frame, self._pending = self._pending + data[2:], None
             if (len(frame) - HEADER.size) % SAMPLE_BYTES:
                 raise PacketError(f"movesense: reassembled frame of {len(frame)} bytes is not whole samples")
-            return self._decode_frame(frame)
+            return self._decode_frame(frame, arrival)
         raise PacketError(f"movesense: unknown packet type {kind}")
 
-    def _decode_frame(self, frame: bytes, **flags: bool) -> DecodedPacket:
+    def _decode_frame(self, frame: bytes, arrival: float | None = None, **flags: bool) -> DecodedPacket:
         _, _, ts_ms = HEADER.unpack_from(frame)
         n = (len(frame) - HEADER.size) // SAMPLE_BYTES
         values = np.frombuffer(frame, dtype="<f4", offset=HEADER.size).astype(np.float64)
-        if not np.all(np.isfinite(values)):
-            raise PacketError("movesense: non-finite sample values")
         acc = values[: 3 * n].reshape(n, 3)
-        gyr = np.radians(values[3 * n :].reshape(n, 3))
+        gyr_dps = values[3 * n :].reshape(n, 3)
+        gyr = np.radians(gyr_dps)
+        with np.errstate(invalid="ignore"):
+            clipped = ((np.abs(acc) >= CLIP_FRACTION * ACC_RANGE).any(axis=1)
+                       | (np.abs(gyr_dps) >= CLIP_FRACTION * GYR_RANGE_DPS).any(axis=1))
+        bad = implausible(acc, gyr)  # non-finite or impossible: dropped by the client
 
         step = self._t.step(ts_ms)
-        restart, lost = False, 0
-        if self._prev is None or step < 0:
+        restart = clock_glitch = False
+        lost = 0
+        host_known = arrival is not None and self._prev_arrival is not None
+        if self._prev is None or (step < 0 and not host_known):
             restart = self._prev is not None  # timestamp went back: the sensor restarted
             self._t.reset()
             self._fit.reset()
+            self._shift_ms = 0
             index = 0
         else:
             if step == 0:
                 raise PacketError("movesense: repeated timestamp (duplicate packet)")
             prev_index, prev_n = self._prev
             period = self._fit.period
+            expected = float(self._fit.predict(prev_index + prev_n))
             # How much later than the next sample's expected time this packet starts; more
             # than half a period (plus the timestamp resolution) means samples were lost.
-            ahead = (self._t.last + step) * 1e-3 - float(self._fit.predict(prev_index + prev_n))
+            ahead = (self._t.last + step + self._shift_ms) * 1e-3 - expected
             if ahead > (GAP_PERIODS - 1.0) * period + TIME_RESOLUTION_S:
                 lost = round(ahead / period)
+            if host_known:
+                # Cross-check with the host's clock: a timestamp further ahead than the time
+                # since the previous packet allows, or behind the samples already seen, is a
+                # glitch of the sensor's clock, not a loss (nor a restart: the data goes on).
+                elapsed = arrival - self._prev_arrival
+                if lost + prev_n > (elapsed + ARRIVAL_SLACK_S) / period or ahead < -(period + TIME_RESOLUTION_S):
+                    clock_glitch = True
+                    lost = max(0, round(elapsed / period) - prev_n) if elapsed > LONG_GAP_S else 0
+                    # continue the device time where the samples say it is
+                    self._shift_ms += round((lost * period - ahead) * 1e3)
             index = prev_index + prev_n + lost
-        t_first = self._t.advance(ts_ms, max(step, 0)) * 1e-3
+        t_first = (self._t.advance(ts_ms, step if self._t.last is not None else 0) + self._shift_ms) * 1e-3
         self._fit.add(index, t_first)
         self._prev = (index, n)
+        self._prev_arrival = arrival
+        flags["clock_glitch"] = clock_glitch
         return DecodedPacket(
             acc=acc,
             gyr=gyr,
@@ -210,6 +247,8 @@ class MovesenseDriver(SensorDriver):
             seq_modulus=None,
             flags={"restart": restart, **flags},
             lost=lost,
+            bad=bad,
+            clipped=int(np.count_nonzero(clipped if bad is None else clipped & ~bad)),
         )
 
 

@@ -103,6 +103,10 @@ class WitMotionDriver(SensorDriver):
         self._clock = DeviceClock(max_drift=self.max_clock_drift)  # for gap decisions only
         self._held: list[tuple[np.ndarray, float]] | None = None  # notifications after a gap
 
+    @property
+    def period_s(self) -> float:
+        return 1.0 / self.sample_rate
+
     @classmethod
     def matches(cls, name: str | None, service_uuids: list[str]) -> bool:
         return SERVICE_UUID in (u.lower() for u in service_uuids)
@@ -180,6 +184,7 @@ class WitMotionDriver(SensorDriver):
             self._clock.add((end - 1) * period, arrival)
         self._next = end
         counts = np.concatenate([c for c, _ in items])
+        at_limit = (counts[:, 0:6] >= 32767) | (counts[:, 0:6] <= -32768)
         return DecodedPacket(
             acc=counts[:, 0:3] * ACC_SCALE,
             gyr=counts[:, 3:6] * GYR_SCALE,
@@ -188,6 +193,7 @@ class WitMotionDriver(SensorDriver):
             seq_modulus=None,
             flags={},
             lost=lost,
+            clipped=int(np.count_nonzero(at_limit.any(axis=1))),
         )
 
 

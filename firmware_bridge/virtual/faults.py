@@ -16,6 +16,13 @@ streaming, virtual world time), so a test can tell exactly what should be seen:
   million and starts this far from the world clock.
 * ``malformed_every``: after every n-th notification an extra malformed one (cut short,
   or with a broken header) is sent.
+* ``huge``: ``n`` samples from ``at_s`` on carry an absurd value (1e20 m/s^2 on the x
+  axis): what a family can put on the wire of it (a Movesense float; int16 families
+  saturate at full scale).
+* ``clock_jumps``: the device clock jumps forward by ``jump_s`` at ``at_s`` (and stays
+  there), while the samples go on: timestamps lie, nothing is lost.
+* ``seq_jumps``: the hinge profile's sample counter jumps by ``n`` at ``at_s`` (and
+  counts on from there), while the device time goes on: the counter lies, nothing is lost.
 """
 
 from __future__ import annotations
@@ -34,6 +41,9 @@ class Faults:
     clock_ppm: float = 0.0
     clock_offset_s: float = 0.0
     malformed_every: int = 0
+    huge: tuple[tuple[float, int], ...] = ()
+    clock_jumps: tuple[tuple[float, float], ...] = ()
+    seq_jumps: tuple[tuple[float, int], ...] = ()
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -49,12 +59,14 @@ NO_FAULTS = Faults()
 
 
 _SPEC = re.compile(
-    r"^(?P<seg>[a-z_]+):(?P<kind>drop|vanish|skip)@(?P<at>[0-9.]+)"
+    r"^(?P<seg>[a-z_]+):(?P<kind>drop|vanish|skip|huge|clockjump|seqjump)@(?P<at>[0-9.]+)"
     r"(?:\+(?P<for>[0-9.]+))?(?:x(?P<n>[0-9]+))?$"
     r"|^(?P<seg2>[a-z_]+):(?P<key>ppm|offset|jitter|bunch|malformed)=(?P<value>-?[0-9.]+)$")
 _KEYS = {"ppm": "clock_ppm", "offset": "clock_offset_s", "jitter": "jitter_s", "bunch": "bunch",
          "malformed": "malformed_every"}
-FAULT_HELP = ("SEG:drop@AT+FOR, SEG:vanish@AT[+FOR], SEG:skip@ATxN, or SEG:KEY=VALUE with KEY "
+FAULT_HELP = ("SEG:drop@AT+FOR, SEG:vanish@AT[+FOR], SEG:skip@ATxN, SEG:huge@ATxN (absurd "
+              "values), SEG:clockjump@AT+S (device clock leaps S s), SEG:seqjump@ATxN "
+              "(counter leaps N), or SEG:KEY=VALUE with KEY "
               "ppm, offset (s), jitter (s), bunch (packets), malformed (every n-th); "
               "times in seconds of streaming, e.g. thigh:drop@10+2")
 
@@ -76,6 +88,14 @@ def parse_faults(specs: list[str]) -> dict[str, Faults]:
                 (float(m["at"]), None if m["for"] is None else float(m["for"])))
         elif m["kind"] == "skip":
             f.setdefault("skips", []).append((float(m["at"]), int(m["n"] or 1)))
+        elif m["kind"] == "huge":
+            f.setdefault("huge", []).append((float(m["at"]), int(m["n"] or 1)))
+        elif m["kind"] == "seqjump":
+            f.setdefault("seq_jumps", []).append((float(m["at"]), int(m["n"] or 30000)))
+        elif m["kind"] == "clockjump":
+            if m["for"] is None:
+                raise ValueError(f"bad fault {spec!r}: a clock jump needs +S (seconds)")
+            f.setdefault("clock_jumps", []).append((float(m["at"]), float(m["for"])))
         else:
             key = _KEYS[m["key"]]
             f[key] = int(float(m["value"])) if key in ("bunch", "malformed_every") \

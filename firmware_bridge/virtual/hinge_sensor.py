@@ -73,8 +73,9 @@ class HingeSensor(VirtualSensor):
             self.info = dataclasses.replace(self.info, placement=arg)
 
     def encode(self, k0: int, k1: int, device_t: np.ndarray) -> bytes:
-        return hp.encode_data_packet(k0, int(round(device_t[0] * 1e6)), self.source.acc[k0:k1],
-                                     self.source.gyr[k0:k1], self.info)
+        acc, gyr = self.samples(k0, k1)
+        return hp.encode_data_packet(self.counter(k0), int(round(device_t[0] * 1e6)), acc, gyr,
+                                     self.info)
 
     def malformed(self, good: bytes) -> bytes:
         """Alternately cut short (a truncated notification) and with a bad version byte."""

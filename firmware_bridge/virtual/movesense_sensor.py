@@ -22,6 +22,8 @@ SAMPLES_PER_FRAME = 8
 class MovesenseSensor(VirtualSensor):
     family = "movesense"
     samples_per_packet = SAMPLES_PER_FRAME
+    acc_full_scale = ms.ACC_RANGE
+    gyr_full_scale = float(np.radians(ms.GYR_RANGE_DPS))
 
     def __init__(self, name: str, source: SampleSource, **kwargs) -> None:
         super().__init__(name, source, **kwargs)
@@ -59,8 +61,7 @@ class MovesenseSensor(VirtualSensor):
                                                   ms.encode_command_response(ref, status)))
 
     def encode(self, k0: int, k1: int, device_t: np.ndarray) -> bytes:
-        return ms.encode_imu6(self.ref, int(device_t[0] * 1000.0), self.source.acc[k0:k1],
-                              self.source.gyr[k0:k1])
+        return ms.encode_imu6(self.ref, int(device_t[0] * 1000.0), *self.samples(k0, k1))
 
     def malformed(self, good: bytes) -> bytes:
         """Alternately a 1-byte notification and a frame under a reference never subscribed."""

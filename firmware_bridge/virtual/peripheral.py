@@ -103,6 +103,7 @@ class SentLog:
     lost_link_down: int = 0
     skipped: int = 0
     malformed: int = 0
+    huge: int = 0  # samples sent with an absurd value
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not self.index:
@@ -116,6 +117,9 @@ class VirtualSensor(ABC):
 
     family: str = ""
     samples_per_packet: int = 1
+    #: Full scales (m/s^2, rad/s) the family's IMU saturates at; None: the encoder does.
+    acc_full_scale: float | None = None
+    gyr_full_scale: float | None = None
 
     def __init__(self, name: str, source: SampleSource, *, faults: Faults = NO_FAULTS,
                  lifter: VirtualLifter | None = None, battery_pct: int = 87,
@@ -154,7 +158,30 @@ class VirtualSensor(ABC):
         """The device clock at world times: the world clock plus the fault's offset, running
         fast by its ppm (so two sensors' clocks differ by exactly what their faults say)."""
         f = self.faults
-        return f.clock_offset_s + (1.0 + f.clock_ppm * 1e-6) * np.asarray(world_t)
+        world_t = np.asarray(world_t)
+        t = f.clock_offset_s + (1.0 + f.clock_ppm * 1e-6) * world_t
+        for at_s, jump_s in f.clock_jumps:
+            t = t + np.where(world_t >= (self.stream_started or 0.0) + at_s, jump_s, 0.0)
+        return t
+
+    def samples(self, k0: int, k1: int) -> tuple[np.ndarray, np.ndarray]:
+        """What the IMU measured for samples ``k0..k1-1``: the source, saturated at the
+        family's full scale, with the ``huge`` fault's absurd values."""
+        acc = self.source.acc[k0:k1].copy()
+        gyr = self.source.gyr[k0:k1].copy()
+        if self.acc_full_scale is not None:
+            np.clip(acc, -self.acc_full_scale, self.acc_full_scale, out=acc)
+        if self.gyr_full_scale is not None:
+            np.clip(gyr, -self.gyr_full_scale, self.gyr_full_scale, out=gyr)
+        for at_s, count in self.faults.huge:
+            k = int(np.searchsorted(self.source.t, at_s))
+            rows = np.arange(max(k, k0), min(k + count, k1)) - k0
+            acc[rows, 0] = 1e20
+        return acc, gyr
+
+    def counter(self, k: int) -> int:
+        """The sample counter the device sends for sample ``k`` (the ``seq_jumps`` fault)."""
+        return k + sum(n for at_s, n in self.faults.seq_jumps if self.source.t[k] >= at_s)
 
     # -- family interface ---------------------------------------------------------------
     @abstractmethod
@@ -304,6 +331,8 @@ class VirtualSensor(ABC):
                 self.log.lost_link_down += k1 - k0
                 continue
             data = self.encode(k0, k1, device_t)
+            self.log.huge += sum(max(0, min(k + c, k1) - max(k, k0)) for k, c in (
+                (int(np.searchsorted(self.source.t, a)), c) for a, c in self.faults.huge))
             self.world.on_air(self.address, data, air_t)
             await self.device.notify_subscriber(self.connection, self.data_char, data)
             if self.keep_log:

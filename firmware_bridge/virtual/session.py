@@ -142,6 +142,10 @@ class VirtualSession:
     def now(self) -> float:
         return self.session.now()
 
+    def finish_counts(self) -> None:
+        """See ``SensorSession.finish_counts``."""
+        self.session.finish_counts()
+
     def status(self):
         return self.session.status()
 

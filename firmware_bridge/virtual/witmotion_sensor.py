@@ -46,7 +46,8 @@ class WitMotionSensor(VirtualSensor):
             self.start_streaming()  # the module streams whenever someone listens
 
     def encode(self, k0: int, k1: int, device_t: np.ndarray) -> bytes:
-        return wm.encode_frame(self.source.acc[k0], self.source.gyr[k0])
+        acc, gyr = self.samples(k0, k0 + 1)
+        return wm.encode_frame(acc[0], gyr[0])
 
     def malformed(self, good: bytes) -> bytes:
         """Alternately a cut frame and one with a wrong header byte."""
