@@ -53,8 +53,9 @@ MATCH_S = 0.75  # an analysed rep's lockout within this of a truth rep's: the sa
 
 
 def _lifts(seed: int, **kw) -> SimConfig:
-    """A lifting session: 5 reps of mixed patterns per set, typical sensor noise."""
-    return SimConfig(**{"patterns": ALL, "reps": 5, "sets": 1, "seed": seed, "noise": "typical", **kw})
+    """A lifting session: 2 sets of 5 reps of mixed patterns, 15 s apart, typical sensor
+    noise (~55 s: a stand at the end lies beyond the first 30 s)."""
+    return SimConfig(**{"patterns": ALL, "reps": 5, "sets": 2, "rest_s": 15.0, "seed": seed, "noise": "typical", **kw})
 
 
 def _rates(seed: int) -> dict[str, float]:
@@ -66,16 +67,16 @@ def _rates(seed: int) -> dict[str, float]:
 CONDITIONS: dict[str, Callable[[int], SimConfig]] = {
     "clean (3 s still)": lambda s: _lifts(s),
     "short stand": lambda s: _lifts(s, standing="short"),
-    "late start": lambda s: _lifts(s, standing="late", sets=2, rest_s=15.0),
-    "no stand": lambda s: _lifts(s, standing="none", sets=2, rest_s=15.0),
+    "late start": lambda s: _lifts(s, standing="late"),
+    "no stand": lambda s: _lifts(s, standing="none"),
     "sway/fidget": lambda s: _lifts(s, fidget_deg=2.0),
     "uncalibrated": lambda s: _lifts(s, acc_scale_max=0.2, acc_offset_max=1.5, gyro_offset_deg_s=6.0,
                                      gyro_warmup_deg_s=3.0),
     "rates+jitter": lambda s: _lifts(s, rates_hz=_rates(s), jitter_s=0.003),
-    "bench rests": lambda s: _lifts(s, sets=2, rest_s=20.0, rest_activities=["bench", "walk"]),
-    "jog rests": lambda s: _lifts(s, sets=2, rest_s=20.0, rest_activities=["walk", "jog"]),
+    "bench rests": lambda s: _lifts(s, rest_s=20.0, rest_activities=["bench", "walk"]),
+    "jog rests": lambda s: _lifts(s, rest_s=20.0, rest_activities=["walk", "jog"]),
     "squat": lambda s: _lifts(s, exercise="squat"),
-    "gym mix": lambda s: _lifts(s, realism="gym", sets=2, exercise=("squat" if s % 2 else "deadlift")),
+    "gym mix": lambda s: _lifts(s, realism="gym", rest_s=SimConfig().rest_s, exercise=("squat" if s % 2 else "deadlift")),
     "no lifts": lambda s: SimConfig(reps=0, sets=2, seed=s, rest_s=25.0,
                                     rest_activities=["walk", "jog", "bench", "bend"]),
     "no lifts, gym": lambda s: SimConfig(reps=0, sets=2, seed=s, realism="gym",

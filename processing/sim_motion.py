@@ -427,7 +427,9 @@ def _fidget(p: MotionParams, rng: np.random.Generator, busy: list[tuple[float, f
     a = p.fidget_deg
     waves = {
         name: [(a * w, float(rng.uniform(0.2, 0.4)), float(rng.uniform(0, 2 * math.pi))) for w in weights]
-        for name, weights in (("trunk", (0.6, 0.4)), ("thigh", (0.5, 0.3)), ("roll", (0.6, 0.4)), ("yaw", (0.5, 0.3)))
+        # about fidget_deg on each axis of the trunk and of the body (the sum of two waves of
+        # different frequencies beats between 0.3 and 1.3 times it), a little less at the thigh
+        for name, weights in (("trunk", (0.8, 0.5)), ("thigh", (0.6, 0.4)), ("roll", (0.8, 0.5)), ("yaw", (0.8, 0.5)))
     }
     roll, thigh = Track(0.0, 0.0), Track(0.0, 0.0)
     t = float(rng.uniform(1.0, 3.0))
@@ -462,7 +464,7 @@ def _jog_gait(rng: np.random.Generator) -> Gait:
     return Gait(Track(0.0, 0.0), swing, float(rng.uniform(0.06, 0.09)))
 
 
-def _crop_time(p: MotionParams, moving: list[tuple[float, float]], rng: np.random.Generator) -> float:
+def _crop_time(moving: list[tuple[float, float]], rng: np.random.Generator) -> float:
     """Where a late recording starts: inside one of the first movements (the descent to the
     bar, an eccentric of the first set, or the first activity of a session without lifts)."""
     spans = [(a, b) for a, b in moving if b > a]
@@ -670,7 +672,7 @@ def build_motion(
         activities=activities,
     )
     if p.standing in ("late", "none"):
-        return motion.shifted(_crop_time(p, moving, rng_real))
+        return motion.shifted(_crop_time(moving, rng_real))
     return motion
 
 
