@@ -8,6 +8,7 @@ OUT/truth_angles.csv. The same arguments and seed give byte-identical files.
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 from hinge.errors import HingeUserError
@@ -62,7 +63,8 @@ def _register_realism(p: argparse.ArgumentParser, standings: tuple[str, ...], ac
     seed gives the same bytes as without them)."""
     g = p.add_argument_group("real-gym conditions (default: off)")
     g.add_argument("--realism", choices=("off", "gym"), default="off",
-                   help="gym: a seeded mix of the conditions below; options set explicitly are kept")
+                   help="gym: a seeded mix of standing, fidget, sensor errors, rates, jitter, rest "
+                   "activities and rest length; options set explicitly are kept, --exercise is yours")
     g.add_argument("--exercise", choices=("deadlift", "squat"), default="deadlift",
                    help="squat: shank inclined 25-40 deg, thigh to 90-100 deg, trunk 20-45 deg")
     g.add_argument("--standing", choices=standings, default="still",
@@ -117,7 +119,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise HingeUserError(f"simulate: {err}") from None
     sim = simulate(cfg)
-    out = write_simulation(sim, args.out, decimals=args.decimals)
+    try:
+        out = write_simulation(sim, args.out, decimals=args.decimals)
+    except OSError as err:  # a full disk while writing the truth: no half simulation left
+        shutil.rmtree(args.out, ignore_errors=True)
+        raise HingeUserError(f"{err.filename or args.out}: cannot write ({err.strerror})") from None
     kinds = f" ({', '.join(r['pattern'] for r in sim.truth_reps)})" if sim.truth_reps else ""
     print(f"{out}: {len(sim.truth_reps)} reps{kinds}, {sim.details['duration_s']:.1f} s")
     return 0
