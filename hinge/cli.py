@@ -55,6 +55,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except OSError as err:  # the machine's, not hinge's: a full disk, a missing permission
+        if args.debug:
+            raise
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"hinge: {where}{err.strerror or err}", file=sys.stderr)
+        return 2
+    except Exception as err:  # a bug in hinge: one line here, the traceback with --debug
+        if args.debug:
+            raise
+        print(f"hinge: internal error: {type(err).__name__}: {err} "
+              f"(hinge --debug {args.command} ... shows where)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -114,6 +114,15 @@ def run_session_process(spec: SessionSpec, data: Connection, control: Connection
     outbox.close()
 
 
+def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> None:
+    """SIGTERM and SIGHUP (``kill``, a service manager, a closed terminal) stop the session
+    like "stop" does, so the recording is closed properly."""
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(getattr(signal, name), stop)
+
+
 def _portable(error: BaseException | None) -> BaseException | None:
     """The error as it can cross the pipe: itself if it pickles, else a RuntimeError naming
     it; either way with the session process's traceback as a note (shown with --debug)."""
@@ -183,15 +192,18 @@ class _Session:
         self._calibration: tuple[bool, str] = (False, "")
         #: Names of tasks still alive on the loop when the session ended (should be none).
         self.leftover_tasks: list[str] = []
+        self._main: asyncio.Task | None = None
+        self._stopping = False
 
     async def main(self, control: Connection) -> None:
         loop = asyncio.get_running_loop()
-        main = asyncio.current_task()
+        main = self._main = asyncio.current_task()
         # A thread blocks on the control pipe and hands each message to the loop: portable
         # (a pipe is not a socket on Windows, where the loop cannot watch it).
         threading.Thread(
             target=self._read_controls, args=(control, loop, main), name="hinge-session-controls", daemon=True
         ).start()
+        _stop_on_signals(loop, self._stop)
         helpers = [asyncio.create_task(self._post_loop(), name="post")]
         try:
             if self.replay is not None:
@@ -220,7 +232,14 @@ class _Session:
         except (EOFError, OSError):
             pass
         with contextlib.suppress(RuntimeError):  # the loop has already closed: done anyway
-            loop.call_soon_threadsafe(main.cancel)
+            loop.call_soon_threadsafe(self._stop)
+
+    def _stop(self) -> None:
+        """(loop) End the session: its main task is cancelled once only, whoever asks
+        (the window, its pipe's end, SIGTERM, SIGHUP)."""
+        if self._main is not None and not self._stopping:
+            self._stopping = True
+            self._main.cancel()
 
     def _control(self, name: str, *args: Any) -> None:
         if self.replay is None:
@@ -335,18 +354,19 @@ class _Session:
             self._n_reps += len(upd.reps)
 
     def _finish_pipeline(self) -> None:
-        """Finish the pipeline, then close the recording (the session owns the writer)."""
+        """Close the recording (the session owns the writer), then finish the pipeline: the
+        pipeline's end adds no sample, and whatever it raises must not cost the recording."""
         pipeline, self._pipeline = self._pipeline, None
+        writer, self._writer = self._writer, None
         try:
-            if pipeline is not None:
-                self._take(pipeline.finish())
-                self._pending.finished = True
-        finally:
-            writer, self._writer = self._writer, None
             if writer is not None:
                 from processing.recording import finish_recording
 
                 finish_recording(writer)  # closed, or discarded if no sample ever came
+        finally:
+            if pipeline is not None:
+                self._take(pipeline.finish())
+                self._pending.finished = True
 
     # -- posting to the window --------------------------------------------------------------
     def _post(self) -> None:

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -190,25 +193,119 @@ def run_session(args: argparse.Namespace, source: LiveSource, title: str) -> int
 
 def run_live(source_factory, record: Path | None, duration: float | None, meta: dict) -> int:
     """Open the source (and the recording), run the pipeline headless until the source ends,
-    ``duration`` passes or Ctrl-C; finish the pipeline and close the recording."""
+    ``duration`` passes, Ctrl-C, SIGTERM or SIGHUP; close the recording, then finish the
+    pipeline. Exit code 0, or 128 + the signal's number when one stopped it (Ctrl-C: 130).
+
+    The recording is closed first and whatever happens: a crash in the pipeline (or in its
+    ``finish``) costs no sample and leaves a session.json with ``ended``, ``samples`` and
+    ``lost_samples``.
+    """
     from processing.pipeline import Pipeline
     from processing.recording import RecordingWriter, finish_recording
 
-    writer = RecordingWriter(record, ["thigh", "lumbar"], meta) if record is not None else None
-    pipeline = Pipeline(writer=writer)
-    try:
-        asyncio.run(_headless(source_factory(writer=writer), pipeline, duration))
-    except KeyboardInterrupt:
-        print("stopped", flush=True)
-    finally:
-        final = pipeline.finish()
-        for rep in final.reps:
-            print(rep_line(rep), flush=True)
-        if writer is not None:
-            kept = finish_recording(writer)
-            print(f"recorded to {record}" if kept else f"no samples arrived: {record} not kept", flush=True)
-    print(f"{len(pipeline.reps)} reps", flush=True)
-    return 0
+    stop = StopSignals()
+    code = 0
+    with stop:
+        writer = RecordingWriter(record, ["thigh", "lumbar"], meta) if record is not None else None
+        pipeline = None
+        try:
+            pipeline = Pipeline(writer=writer)
+            asyncio.run(_headless(source_factory(writer=writer), pipeline, duration, stop))
+        except KeyboardInterrupt:  # Ctrl-C, or a signal before the loop ran
+            code = stop.exit_code()
+            print(f"stopped{stop.label()}", flush=True)
+        except asyncio.CancelledError:
+            if stop.signum is None:
+                raise
+            code = stop.exit_code()
+            print(f"stopped{stop.label()}", flush=True)
+        finally:
+            stop.defer()  # a second Ctrl-C or SIGTERM does not cut the recording's close short
+            kept = None
+            try:
+                if writer is not None:
+                    kept = finish_recording(writer)
+            finally:
+                stop.restore()
+                try:
+                    if pipeline is not None:
+                        final = pipeline.finish()
+                        for rep in final.reps:
+                            print(rep_line(rep), flush=True)
+                finally:
+                    if kept is not None:
+                        print(f"recorded to {record}" if kept else f"no samples arrived: {record} not kept",
+                              flush=True)
+    if pipeline is not None:
+        print(f"{len(pipeline.reps)} reps", flush=True)
+    return code
+
+
+class StopSignals:
+    """SIGTERM and SIGHUP stop a headless session the way Ctrl-C does (service managers,
+    ``kill``, a closed terminal), so the recording is closed properly.
+
+    Within the session's event loop a signal cancels the main task (``watch``); outside it
+    (opening the recording) it raises ``KeyboardInterrupt``; while the recording closes
+    (``defer``) signals, Ctrl-C included, are only noted.
+    """
+
+    SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._saved: dict[int, object] = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self._saved[sig] = signal.signal(sig, self._interrupt)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.restore()
+        for sig, handler in self._saved.items():
+            signal.signal(sig, handler)
+        self._saved.clear()
+
+    def _interrupt(self, signum, frame) -> None:
+        self.signum = self.signum or signum
+        raise KeyboardInterrupt
+
+    def _note(self, signum, frame) -> None:
+        self.signum = self.signum or signum
+
+    def watch(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task) -> None:
+        """Inside the loop: a signal cancels ``task`` (once), as asyncio does for Ctrl-C."""
+        if not self._saved:
+            return
+
+        def cancel(signum: int) -> None:
+            if self.signum is None:
+                self.signum = signum
+                task.cancel()
+
+        for sig in self.SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, cancel, sig)
+
+    def defer(self) -> None:
+        if self._saved:
+            for sig in (*self.SIGNALS, signal.SIGINT):
+                signal.signal(sig, self._note)
+
+    def restore(self) -> None:
+        """Back to raising (the recording is closed; the rest may be interrupted)."""
+        if self._saved:
+            for sig in self.SIGNALS:
+                signal.signal(sig, self._interrupt)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def exit_code(self) -> int:
+        return 128 + (self.signum or signal.SIGINT)
+
+    def label(self) -> str:
+        return f" ({signal.Signals(self.signum).name})" if self.signum else ""
 
 
 def rep_line(rep) -> str:
@@ -217,7 +314,9 @@ def rep_line(rep) -> str:
     return line(rep)
 
 
-async def _headless(source, pipeline, duration: float | None) -> None:
+async def _headless(source, pipeline, duration: float | None, stop: StopSignals | None = None) -> None:
+    if stop is not None:
+        stop.watch(asyncio.get_running_loop(), asyncio.current_task())
     async with source:
         states = _print_status(source)
         next_status = STATUS_EVERY_S
