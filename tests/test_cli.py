@@ -23,3 +23,46 @@ def test_version():
     out = run_hinge("--version")
     assert out.returncode == 0
     assert out.stdout.strip() == f"hinge {__version__}"
+
+
+def _parser_with(func):
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="hinge")
+    parser.add_argument("--debug", action="store_true")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("boom").set_defaults(func=func)
+    return parser
+
+
+def test_a_bug_is_one_line_and_the_traceback_is_behind_debug(monkeypatch, capsys):
+    """Where this is silent the rule is: hinge never dies with a traceback."""
+    import pytest
+
+    from hinge import cli
+
+    def bug(args):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(cli, "build_parser", lambda: _parser_with(bug))
+    assert cli.main(["boom"]) == 1
+    err = capsys.readouterr().err
+    assert err == "hinge: internal error: ZeroDivisionError: division by zero (hinge --debug boom ... shows where)\n"
+    with pytest.raises(ZeroDivisionError):
+        cli.main(["--debug", "boom"])
+
+
+def test_the_machines_errors_are_one_line(monkeypatch, capsys):
+    """A full disk or a missing permission anywhere (an OSError no command turned into a
+    user error) names the file, in one line, exit 2."""
+    import errno
+    import os
+
+    from hinge import cli
+
+    def full(args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/mnt/x/truth.json")
+
+    monkeypatch.setattr(cli, "build_parser", lambda: _parser_with(full))
+    assert cli.main(["boom"]) == 2
+    assert capsys.readouterr().err == "hinge: /mnt/x/truth.json: No space left on device\n"
