@@ -31,8 +31,18 @@ import numpy as np
 import pandas as pd
 import vqf
 
-from processing.angles import FUSION_RATE_HZ, SegmentTrack, angles_from_segments, combine, compute_angles, grid_times
-from processing.calibration import calibrate, find_still_period, up_vectors
+from processing.angles import (
+    FUSION_RATE_HZ,
+    SegmentTrack,
+    angles_from_segments,
+    combine,
+    compute_angles,
+    grid_times,
+    provisional_lockouts,
+    still_candidates,
+)
+from processing.calibration import calibrate, up_vectors
+from processing.stillness import joint_still_periods, sensor_stillness
 from processing.fusion import OnlineOrientation, fuse_offline, fuse_offline_reduced
 from processing.samples import AngleFrames, SampleBatch
 from processing.streaming_angles import StreamingAngles
@@ -114,11 +124,17 @@ def bench_broad(quick: bool) -> None:
 
 
 def plain_vqf_angles(imu: dict[str, pd.DataFrame], rate_hz: float) -> pd.DataFrame:
-    """Baseline: the hinge pipeline with vqf on the raw gyro (no still-period offset)."""
+    """Baseline: the hinge pipeline with vqf on the raw gyro (no gyro offset removed)."""
     data = {s: (df.t.to_numpy(), df[["ax", "ay", "az"]].to_numpy(), df[["gx", "gy", "gz"]].to_numpy()) for s, df in imu.items()}
-    still = find_still_period(data)
+    stillness = {s: sensor_stillness(*v) for s, v in data.items()}
     fused = {seg: fuse_offline(t, acc, gyr) for seg, (t, acc, gyr) in data.items()}
-    cal = calibrate(still, data, {seg: up_vectors(f.quat) for seg, f in fused.items()})
+    evidence = {seg: (data[seg][0][::4], up_vectors(f.quat)[::4]) for seg, f in fused.items()}
+    cal = calibrate(
+        evidence,
+        still_candidates(joint_still_periods(stillness), data),
+        {s: np.zeros(3) for s in data},
+        provisional_lockouts,
+    )
     tracks = {}
     for seg, (t, acc, gyr) in data.items():
         sc = cal.segments[seg]

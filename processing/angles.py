@@ -22,16 +22,10 @@ import numpy as np
 import pandas as pd
 
 from hinge.errors import HingeUserError
-from processing.calibration import (
-    Calibration,
-    calibrate,
-    find_still_period,
-    no_still_error,
-    still_gyro_offset,
-    up_vectors,
-)
+from processing.calibration import Calibration, calibrate, up_vectors, upright
 from processing.fusion import GAP_FILL_MAX_S, fuse_offline_reduced
 from processing.samples import ANGLES_RATE_HZ, SEGMENTS_REQUIRED, AngleFrames
+from processing.stillness import StillPeriod, joint_still_periods, sensor_stillness
 
 if TYPE_CHECKING:
     from processing.recording import Recording
@@ -40,6 +34,7 @@ if TYPE_CHECKING:
 # (fusion.fuse_offline_reduced): half the filter work at 200 Hz, nothing lost for body motion.
 FUSION_RATE_HZ = 100.0
 AXIS_EVIDENCE_HZ = 25.0  # up-vectors per second used for the flexion axis (lifting is < 5 Hz)
+NO_MOVEMENT_DEG = 5.0  # neither segment tilting more than this: nothing to analyse
 
 
 @dataclass
@@ -108,26 +103,42 @@ def angles_from_segments(
     segments: dict[str, pd.DataFrame], rate_hz: float = 200.0, source: str = "recording"
 ) -> AnglesResult:
     """Angles from per-segment DataFrames with the recording columns ``t,ax..gz``
-    (a ``Recording.segments`` or a ``Simulation.imu``). ``source`` names the data in errors."""
+    (a ``Recording.segments`` or a ``Simulation.imu``). ``source`` names the data in errors.
+
+    Refuses only what has nothing to analyse: a missing segment, sensors whose data never
+    overlap in time, or no movement at all. Everything else gets angles and a calibration
+    that says how far to trust its upright reference (``processing.calibration``)."""
     missing = [s for s in SEGMENTS_REQUIRED if s not in segments]
     if missing:
         raise HingeUserError(f"{source}: missing segment(s) {', '.join(missing)}")
     data = {s: _arrays(segments[s]) for s in SEGMENTS_REQUIRED}
-    still = find_still_period(data)
-    if still is None:
-        raise no_still_error(source)
+    check_overlap(data, source)
+    stillness = {s: sensor_stillness(*data[s]) for s in SEGMENTS_REQUIRED}
+    periods = joint_still_periods(stillness)
     fused = {}
     for seg, (t, acc, gyr) in data.items():
-        # The gyro's zero-rate offset measured while standing still is removed before fusion:
-        # consumer gyros are off by up to several deg/s, beyond what vqf's bias estimator
-        # may adopt (its biasClip, 2 deg/s); vqf then tracks the remaining drift.
-        gyr = gyr - still_gyro_offset(t, gyr, still)
+        # The gyro's own zero-rate offset, measured wherever it was at rest and followed in
+        # time, is removed before fusion: consumer gyros are off by up to several deg/s,
+        # beyond what vqf's bias estimator may adopt (its biasClip, 2 deg/s); vqf then
+        # tracks what remains.
+        gyr = gyr - stillness[seg].offset.at(t)
         t_q, res = fuse_offline_reduced(t, acc, gyr, FUSION_RATE_HZ)
         fused[seg] = (gyr, t_q, res, up_vectors(res.quat))
     evidence = {}
     for seg, (_, t_q, _, u) in fused.items():
-        evidence[seg] = u[:: max(1, int(len(t_q) / (t_q[-1] - t_q[0]) / AXIS_EVIDENCE_HZ))]
-    cal = calibrate(still, data, evidence)
+        step = max(1, int(len(t_q) / max(t_q[-1] - t_q[0], 1e-9) / AXIS_EVIDENCE_HZ))
+        evidence[seg] = (t_q[::step], u[::step])
+    check_movement(evidence, source)
+    t_l, acc_l, _ = data["lumbar"]
+    _, t_ql, _, u_l = fused["lumbar"]
+    acc_q = np.column_stack([np.interp(t_ql, t_l, acc_l[:, k]) for k in range(3)])
+    cal = calibrate(
+        evidence,
+        still_candidates(periods, data),
+        {s: _offset_report(stillness[s], data[s][0]) for s in SEGMENTS_REQUIRED},
+        provisional_lockouts,
+        vertical=(t_ql, np.einsum("ij,ij->i", acc_q, u_l)),
+    )
     tracks = {}
     for seg, (gyr, t_q, res, u) in fused.items():
         axis = cal.segments[seg].axis
@@ -137,6 +148,69 @@ def angles_from_segments(
     t_end = min(tr.t[-1] for tr in tracks.values())
     frames = combine(tracks, grid_times(t_start, t_end, rate_hz)).to_dataframe()
     return AnglesResult(frames, cal)
+
+
+def check_overlap(data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], source: str) -> None:
+    """Refuse sensors whose data never overlap: there is no moment to compare them."""
+    spans = {s: (float(v[0][0]), float(v[0][-1])) for s, v in data.items() if len(v[0])}
+    if len(spans) < len(data) or any(len(v[0]) < 2 for v in data.values()):
+        short = [s for s, v in data.items() if len(v[0]) < 2]
+        raise HingeUserError(f"{source}: nothing to analyse: {', '.join(short)} has fewer than 2 samples")
+    if max(a for a, _ in spans.values()) >= min(b for _, b in spans.values()):
+        told = ", ".join(f"{s} {a:.3f}-{b:.3f} s" for s, (a, b) in spans.items())
+        raise HingeUserError(f"{source}: nothing to analyse: the sensors' data never overlap in time ({told})")
+
+
+def check_movement(evidence: dict[str, tuple[np.ndarray, np.ndarray]], source: str) -> None:
+    """Refuse a recording in which neither segment ever tilts more than NO_MOVEMENT_DEG from
+    its median posture: there is no movement to analyse."""
+    tilt = 0.0
+    for _, u in evidence.values():
+        m = np.median(u, axis=0)
+        m /= np.linalg.norm(m)
+        tilt = max(tilt, float(np.degrees(np.arccos(np.clip((u @ m).min(), -1, 1)))))
+    if tilt < NO_MOVEMENT_DEG:
+        raise HingeUserError(
+            f"{source}: nothing to analyse: no movement (neither sensor tilts more than {tilt:.1f} deg)"
+        )
+
+
+def still_candidates(
+    periods: list[StillPeriod], data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+) -> list[tuple[float, float, float, dict[str, np.ndarray]]]:
+    """Still periods with each segment's up direction over them (mean accelerometer)."""
+    out = []
+    for p in periods:
+        ups = {}
+        for seg, (t, acc, _) in data.items():
+            m = (t >= p.start_s) & (t <= p.end_s)
+            ups[seg] = upright(acc[m]) if m.any() else None
+        if all(v is not None for v in ups.values()):
+            out.append((p.start_s, p.end_s, p.gyr_dev, ups))
+    return out
+
+
+def _offset_report(st, t: np.ndarray) -> np.ndarray:
+    """The offset reported for a sensor: its median over the recording."""
+    return np.median(st.offset.at(t), axis=0) if st.offset.known else np.zeros(3)
+
+
+def provisional_lockouts(grid: np.ndarray, trunk_deg: np.ndarray, thigh_deg: np.ndarray) -> list[float]:
+    """Lockout times of the reps in provisional angles (no still standing to zero them):
+    the same detector, on frames built from the angles alone."""
+    from processing.reps import detect_reps
+
+    frames = pd.DataFrame(
+        {
+            "t": grid,
+            "trunk_deg": trunk_deg,
+            "thigh_deg": thigh_deg,
+            "hip_deg": trunk_deg + thigh_deg,
+            "knee_ext_deg_s": -np.gradient(thigh_deg, grid),
+            "hip_ext_deg_s": -np.gradient(trunk_deg, grid),
+        }
+    )
+    return [r.lockout_s for r in detect_reps(frames)]
 
 
 def compute_angles(rec: Recording, rate_hz: float = ANGLES_RATE_HZ) -> AnglesResult:

@@ -1,24 +1,34 @@
 """Sensor-to-segment calibration: where is "upright" and about which axis does the segment flex.
 
-The lifter straps the sensors on in any orientation, so neither is known from mounting.
-Both come from the data (docs/domain.md):
+The lifter straps the sensors on in any orientation, so neither is known from mounting, and
+real recordings rarely start with a clean stand (docs/domain.md, Calibration). Both come
+from the data:
 
-* **Upright pose**: every recording starts with the lifter standing upright and still for
-  at least 2 s. The first period, starting within the first 30 s, in which *both* sensors
-  are still (low smoothed gyro rate, accelerometer norm close to g, steady accelerometer)
-  for ``MIN_STILL_S`` gives, per sensor, the direction of gravity in the sensor frame
-  (``up``: the mean accelerometer reading, which at rest is gravity alone), the zero of
-  the segment's inclination, and the gyro's zero-rate offset (its mean reading).
 * **Flexion axis**: a segment in a lift hinges about one axis, horizontal at the upright
-  pose. For every sample the tilt of the segment away from upright is the rotation taking
-  the current up direction ``u`` (from the fused orientation) to the upright one; its axis
-  ``u x up`` is orthogonal to ``up`` by construction, with length sin(tilt). The flexion
-  axis is the principal direction of these tilt vectors weighted by tilt^2, so large
+  pose. For every sample the tilt of the segment away from a reference posture is the
+  rotation taking the current up direction ``u`` (from the fused orientation) to the
+  reference one; its axis ``u x up`` is orthogonal to ``up``, with length sin(tilt). The
+  flexion axis is the principal direction of these tilt vectors weighted by tilt^2, so large
   excursions (the lift) dominate and small, many-directional ones (a trunk during walking,
-  shuffling) count little. Thigh swing in walking is about the same axis and only helps.
-  Heading never enters: only gravity in the sensor frame is used, which 6D fusion observes.
-* **Sign**: in a lift both segments flex forward from upright, far more than they ever
-  extend backward; the axis sign makes the third moment (sum of sin^3) of the angle positive.
+  shuffling) count little. Heading never enters: only gravity in the sensor frame is used,
+  which 6D fusion observes.
+* **Sign**: the trunk flexes forward from upright far more than it ever extends backward:
+  the axis sign makes the third moment (sum of sin^3) of its angle positive. The thigh
+  swings both ways in walking, so its sign comes first from **co-flexion**: in every hinge
+  (a lift, a bend, sitting down) trunk and thigh flex and extend together, so the product of
+  their rates sums positive; only when that is not decisive does its own third moment decide.
+* **Upright** (``choose_upright``): in order of preference,
+  1. ``standing``: the still periods (``processing.stillness``, both sensors at rest for
+     >= 0.5 s, anywhere in the recording) whose posture is the most extended one held still
+     (least hip flexion: standing, not sitting or setting up at the bar): of the periods in
+     that posture, the first lasting 2 s, else the longest; a still posture counts only if
+     it lies near the most extended postures the recording reaches at all (sitting still
+     before a set is not upright);
+  2. ``lockouts``: with no such period, the postures at the reps' lockouts (the hip at its
+     most extended at the top of each rep), the reps found on angles zeroed at the most
+     extended postures of the recording;
+  3. ``extended-posture``: with no rep either, the most extended postures themselves.
+  Each comes with a ``confidence`` in [0, 1] and, when it is weak, a one-line ``warning``.
 
 Inclination (``inclination``): the signed rotation of the segment about its flexion axis
 away from upright, i.e. the angle, in the sagittal plane (the plane orthogonal to the axis),
@@ -32,15 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hinge.errors import HingeUserError
 
-G = 9.81
-SEARCH_S = 30.0  # the still period must start within this long from the first sample
-MIN_STILL_S = 2.0  # docs/domain.md: the lifter stands still for at least 2 s
-STILL_SMOOTH_S = 0.2  # moving-average window of the stillness test
-STILL_GYR_RAD_S = 0.1  # smoothed |gyro - offset|: above standing sway (~0.03), below movement
-STILL_ACC_REL = 0.1  # smoothed |acc| within 10 % of g (tolerates scale errors)
-STILL_ACC_STD = 0.5  # m/s^2 RMS deviation of acc from its local mean (vibration, steps)
 CONFIDENT_TILT_DEG = 30.0  # an axis seen over a tilt this large is considered known
 CONFIDENT_RATIO = 0.8  # ... and this dominant (first / first+second eigenvalue)
 SIGN_DECISIVE = 0.3  # |sum sin^3| / sum |sin|^3 that settles which way is forward
@@ -58,96 +60,6 @@ def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
     b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
     return np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
-
-
-def _moving_mean(x: np.ndarray, n: int) -> np.ndarray:
-    """Centred moving average over n samples along axis 0 (edges use the valid part)."""
-    c = np.cumsum(np.concatenate([np.zeros((1,) + x.shape[1:]), x]), axis=0)
-    i = np.arange(len(x))
-    lo = np.clip(i - n // 2, 0, len(x))
-    hi = np.clip(i + n - n // 2, 0, len(x))
-    return (c[hi] - c[lo]) / (hi - lo).reshape((-1,) + (1,) * (x.ndim - 1))
-
-
-def still_mask(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
-    """Per-sample: is this sensor still and carrying only gravity (see module thresholds).
-
-    The gyro test is on the smoothed rate minus the sensor's zero-rate offset, taken as the
-    median smoothed rate over the samples whose accelerometer looks still: a consumer gyro
-    may be off by several deg/s, which an absolute threshold would confuse with motion."""
-    if len(t) < 2:
-        return np.zeros(len(t), bool)
-    n = max(3, int(round(STILL_SMOOTH_S / np.median(np.diff(t)))))
-    g = _moving_mean(gyr, n)
-    a = _moving_mean(acc, n)
-    dev = _moving_mean(np.sum((acc - a) ** 2, axis=1), n)
-    acc_still = (np.abs(np.linalg.norm(a, axis=1) - G) < STILL_ACC_REL * G) & (dev < STILL_ACC_STD**2)
-    # The offset comes from the first MIN_STILL_S during which the gyro is also steady (low
-    # variance about its local mean, which an offset does not change): recordings start
-    # standing still, while later the lower back can look still to its accelerometer and
-    # steady to its gyro yet turn (walking a loop turns at a steady rate about vertical,
-    # which no accelerometer sees), and that would bias a median over the whole stream.
-    gdev = _moving_mean(np.sum((gyr - g) ** 2, axis=1), n)
-    quiet = acc_still & (gdev < STILL_GYR_RAD_S**2)
-    basis = _first_run(t, quiet, MIN_STILL_S)
-    if not basis.any():
-        basis = quiet if quiet.any() else acc_still
-    offset = np.median(g[basis], axis=0) if basis.any() else np.zeros(3)
-    return acc_still & (np.linalg.norm(g - offset, axis=1) < STILL_GYR_RAD_S)
-
-
-def _first_run(t: np.ndarray, mask: np.ndarray, min_s: float) -> np.ndarray:
-    """The first contiguous run of ``mask`` lasting at least ``min_s`` (empty if none)."""
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    out = np.zeros(len(mask), bool)
-    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
-        if t[b - 1] - t[a] >= min_s:
-            out[a:b] = True
-            break
-    return out
-
-
-def find_still_period(
-    streams: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
-    t_first: float | None = None,
-    ongoing_ok: bool = False,
-) -> tuple[float, float] | None:
-    """The first interval of >= MIN_STILL_S in which all sensors are still, starting within
-    SEARCH_S of ``t_first`` (default: the earliest sample). ``streams`` maps a segment to
-    ``(t, acc, gyr)``. Returns ``(start_s, end_s)`` or None. The interval extends as long as
-    the stillness lasts; with ``ongoing_ok`` (streaming) a still period still running at the
-    end of the data is returned once it is long enough."""
-    if t_first is None:
-        t_first = min(s[0][0] for s in streams.values())
-    # Only the start matters: a still period longer than this is cut here (averaging more
-    # than ~30 s of standing gains nothing), and a long recording costs nothing extra.
-    horizon = t_first + 2 * SEARCH_S
-    streams = {k: tuple(x[: np.searchsorted(v[0], horizon)] for x in v) for k, v in streams.items()}
-    if any(len(v[0]) < 2 for v in streams.values()):
-        return None
-    t_end = min(s[0][-1] for s in streams.values())
-    step = 0.01  # a 100 Hz common grid is fine enough for a >= 2 s period
-    grid = np.arange(t_first, t_end, step)
-    if len(grid) == 0:
-        return None
-    both = np.ones(len(grid), bool)
-    for t, acc, gyr in streams.values():
-        m = still_mask(t, acc, gyr)
-        j = np.clip(np.searchsorted(t, grid, side="right") - 1, 0, len(t) - 1)
-        # a grid point is still if the sample at or before it is, and it lies within the data
-        both &= m[j] & (grid >= t[0]) & (grid <= t[-1])
-    edges = np.diff(np.concatenate([[0], both.astype(np.int8), [0]]))
-    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    margin = STILL_SMOOTH_S / 2  # smoothing blurs the edges of the period by half a window
-    for a, b in zip(starts, stops):
-        t0, t1 = grid[a] + margin, grid[b - 1] - margin
-        if t0 - margin > t_first + SEARCH_S:
-            break
-        if b == len(grid) and not ongoing_ok:
-            t1 = grid[b - 1]  # the data ends still: nothing blurs that edge
-        if t1 - t0 >= MIN_STILL_S:
-            return float(t0), float(t1)
-    return None
 
 
 @dataclass
@@ -203,6 +115,13 @@ class AxisEstimate:
             a = -a
         self.axis = a
         self.sign_frozen = self.sign_frozen or (self.confident and self.decisive(abs(skew)))
+
+    def force_sign(self, sign: int) -> None:
+        """Fix the axis sign from outside evidence (the thigh's co-flexion with the trunk);
+        it never flips after that."""
+        if self.axis is not None:
+            self.axis = sign * self.axis
+            self.sign_frozen = True
 
     def decisive(self, skew: float) -> bool:
         """Does the third moment clearly say which way is forward? In a lift nearly all tilt
@@ -269,56 +188,68 @@ class SegmentCalibration:
         }
 
 
+# -- choosing upright ------------------------------------------------------------------
+SOURCES = ("standing", "lockouts", "extended-posture")
+EVIDENCE_HZ = 25.0  # common grid of the posture comparisons (body motion is slow)
+COFLEX_MIN_TRUNK_DEG_S = 15.0  # trunk rates that count for co-flexion (walking rocks slower)
+COFLEX_DECISIVE = 0.2  # |sum r_trunk r_thigh| / sum |r_trunk r_thigh| that fixes the thigh's sign
+EXTENDED_PCT = 2.0  # the recording's most extended postures: this percentile of hip flexion
+UPRIGHT_NEAR_EXTENDED_DEG = 35.0  # a still posture this much more flexed than those is not upright
+SAME_POSTURE_DEG = 8.0  # still periods whose segments are this close are the same posture
+GOOD_STILL_S = 2.0  # this much standing still makes a fully trusted reference
+CALM_GYR_DEV = 0.03  # rad/s: standing this still is fully trusted; swaying more counts less
+LOCKOUT_AVG_S = 0.1  # the posture at a lockout: mean over +- this
+HEIGHT_SMOOTH_N = 3  # evidence samples (0.12 s) of smoothing of the two accelerations
+HEIGHT_BAND_S = 2.0  # slower than this is posture (and accelerometer error), not movement
+HEIGHT_DECISIVE = 0.15  # |sum a_v hip''| / sum |a_v hip''| that settles the sign
+WEAK_CONFIDENCE = 0.5  # below this the reference gets a warning
+
+
 @dataclass
 class Calibration:
-    """Upright pose and flexion axes of all segments, found from one recording."""
+    """Upright pose and flexion axes of all segments, and where upright came from.
 
-    still_start_s: float
-    still_end_s: float
+    ``source``: ``standing`` | ``lockouts`` | ``extended-posture`` (module docstring);
+    ``periods``: the (start_s, end_s) intervals whose postures were averaged (still periods
+    or lockout windows); ``confidence`` in [0, 1]; ``warning``: one line when it is weak."""
+
+    source: str
+    periods: list[tuple[float, float]]
     segments: dict[str, SegmentCalibration]
+    confidence: float = 1.0
+    detail: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def still_start_s(self) -> float:
+        return self.periods[0][0] if self.periods else float("nan")
+
+    @property
+    def still_end_s(self) -> float:
+        return self.periods[0][1] if self.periods else float("nan")
+
+    @property
+    def warning(self) -> str | None:
+        """The one line to show when the reference or an axis is weak, else None."""
+        return "; ".join(self.warnings) if self.warnings else None
 
     def report(self) -> dict:
         """JSON-serialisable quality report (goes into ``hinge analyze --json``)."""
         return {
-            "still_period_s": [round(self.still_start_s, 3), round(self.still_end_s, 3)],
-            "still_duration_s": round(self.still_end_s - self.still_start_s, 3),
+            "source": self.source,
+            "confidence": round(self.confidence, 2),
+            "detail": self.detail,
+            "warning": self.warning,
+            "periods_s": [[round(a, 3), round(b, 3)] for a, b in self.periods],
             "segments": {k: v.report() for k, v in self.segments.items()},
         }
 
 
-def no_still_error(source: str) -> HingeUserError:
-    return HingeUserError(
-        f"{source}: no still upright period of {MIN_STILL_S:g} s with both sensors at rest "
-        f"in the first {SEARCH_S:g} s (start a recording standing tall and still)"
-    )
-
-
 def upright(acc_still: np.ndarray) -> np.ndarray:
-    """The upright pose's up direction in the sensor frame: the mean accelerometer reading
-    over the still period (at rest it measures gravity only, pointing up)."""
+    """An up direction in the sensor frame from accelerometer readings at rest (their mean
+    measures gravity only, pointing up; its length, which a scale error changes, is not used)."""
     up = acc_still.mean(axis=0)
     return up / np.linalg.norm(up)
-
-
-def still_gyro_offset(t: np.ndarray, gyr: np.ndarray, still: tuple[float, float]) -> np.ndarray:
-    """The gyro's zero-rate offset (rad/s): its mean reading over the still period."""
-    return gyr[(t >= still[0]) & (t <= still[1])].mean(axis=0)
-
-
-def calibrate(
-    still: tuple[float, float],
-    raw: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
-    up_vecs: dict[str, np.ndarray],
-) -> Calibration:
-    """Calibration of every segment: ``raw`` maps a segment to its ``(t, acc, gyr)``,
-    ``up_vecs`` to the up-vectors (N, 3) of its fused orientation over the recording (any
-    subsampling: body motion is slow); ``still`` from ``find_still_period``."""
-    segs = {}
-    for seg, (t, acc, gyr) in raw.items():
-        est = AxisEstimate(upright(acc[(t >= still[0]) & (t <= still[1])]))
-        est.add(up_vecs[seg])
-        segs[seg] = from_estimate(seg, est, still_gyro_offset(t, gyr, still))
-    return Calibration(still[0], still[1], segs)
 
 
 def from_estimate(segment: str, est: AxisEstimate, gyro_bias: np.ndarray) -> SegmentCalibration:
@@ -332,3 +263,205 @@ def from_estimate(segment: str, est: AxisEstimate, gyro_bias: np.ndarray) -> Seg
         out_of_plane_share=est.out_of_plane_share,
         max_tilt_deg=est.max_tilt_deg,
     )
+
+
+def common_grid(evidence: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """EVIDENCE_HZ grid over the time both segments' up-vectors cover."""
+    t0 = max(float(t[0]) for t, _ in evidence.values())
+    t1 = min(float(t[-1]) for t, _ in evidence.values())
+    return np.arange(t0, t1, 1.0 / EVIDENCE_HZ) if t1 > t0 else np.empty(0)
+
+
+def coflexion_sign(grid: np.ndarray, trunk_deg: np.ndarray, thigh_deg: np.ndarray) -> int:
+    """+1 or -1: the thigh sign that makes trunk and thigh flex together, 0 if undecided."""
+    if len(grid) < 3:
+        return 0
+    r_trunk = np.gradient(trunk_deg, grid)
+    # Only where the trunk really hinges: a walking trunk rocks a few deg/s at the step
+    # frequency against a swinging thigh, which says nothing about flexion.
+    prod = np.where(np.abs(r_trunk) >= COFLEX_MIN_TRUNK_DEG_S, r_trunk * np.gradient(thigh_deg, grid), 0.0)
+    tot = float(np.abs(prod).sum())
+    if tot <= 0 or abs(prod.sum()) < COFLEX_DECISIVE * tot:
+        return 0
+    return 1 if prod.sum() > 0 else -1
+
+
+def axis_estimates(
+    evidence: dict[str, tuple[np.ndarray, np.ndarray]], refs: dict[str, np.ndarray], grid: np.ndarray
+) -> dict[str, AxisEstimate]:
+    """Flexion axes about the reference up-vectors ``refs``, signed as the module docstring
+    says (trunk by its third moment, thigh by co-flexion with the trunk when decisive)."""
+    ests = {}
+    for seg, (_, u) in evidence.items():
+        est = AxisEstimate(refs[seg])
+        est.add(u)
+        ests[seg] = est
+    if "thigh" in ests and "lumbar" in ests and ests["thigh"].axis is not None and ests["lumbar"].axis is not None:
+        ang = {s: _on_grid(evidence[s], refs[s], ests[s].axis, grid) for s in ("lumbar", "thigh")}
+        if coflexion_sign(grid, ang["lumbar"], ang["thigh"]) < 0:
+            ests["thigh"].force_sign(-1)
+        elif coflexion_sign(grid, ang["lumbar"], ang["thigh"]) > 0:
+            ests["thigh"].force_sign(1)
+    return ests
+
+
+def _on_grid(ev: tuple[np.ndarray, np.ndarray], ref: np.ndarray, axis: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    t, u = ev
+    return np.interp(grid, t, angle_about(u, ref, axis))
+
+
+def _mean_up(ev: tuple[np.ndarray, np.ndarray], windows: list[tuple[float, float]]) -> np.ndarray:
+    t, u = ev
+    m = np.zeros(len(t), bool)
+    for a, b in windows:
+        m |= (t >= a) & (t <= b)
+    if not m.any():  # windows shorter than the evidence spacing: the nearest samples
+        m[[int(np.argmin(np.abs(t - 0.5 * (a + b)))) for a, b in windows]] = True
+    v = u[m].mean(axis=0)
+    return v / np.linalg.norm(v)
+
+
+def height_sign(grid: np.ndarray, hip_deg: np.ndarray, vertical: tuple[np.ndarray, np.ndarray] | None) -> int:
+    """+1 if the provisional hip angle has the right sign by the lower back's vertical
+    acceleration (``vertical``: times and specific force along up, m/s^2), -1 if mirrored, 0
+    if the data do not say. Both signals are second derivatives with their slow parts (the
+    posture-dependent error of an uncalibrated accelerometer) taken out, so nothing is
+    integrated and nothing drifts."""
+    if vertical is None or len(grid) < 4 * HEIGHT_SMOOTH_N:
+        return 0
+    av = np.interp(grid, *vertical)
+    acc_hip = np.gradient(np.gradient(hip_deg, grid), grid)
+    n = int(HEIGHT_BAND_S * EVIDENCE_HZ)
+    av = _smooth(av, HEIGHT_SMOOTH_N) - _smooth(av, n)
+    acc_hip = _smooth(acc_hip, HEIGHT_SMOOTH_N) - _smooth(acc_hip, n)
+    prod = av * acc_hip
+    tot = float(np.abs(prod).sum())
+    if tot <= 0 or abs(prod.sum()) < HEIGHT_DECISIVE * tot:
+        return 0
+    return 1 if prod.sum() < 0 else -1
+
+
+def _smooth(x: np.ndarray, n: int) -> np.ndarray:
+    from processing.stillness import moving_mean
+
+    return moving_mean(x, max(1, n))
+
+
+def choose_upright(
+    evidence: dict[str, tuple[np.ndarray, np.ndarray]],
+    still: list[tuple[float, float, float, dict[str, np.ndarray]]],
+    find_lockouts,
+    vertical: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[str, list[tuple[float, float]], dict[str, np.ndarray], float, str]:
+    """Pick the upright reference (module docstring).
+
+    ``evidence``: per segment ``(t, u)``, up-vectors of the fused orientation (any thinning);
+    ``still``: candidate still periods as ``(start_s, end_s, gyr_dev, {segment: up})``;
+    ``find_lockouts(grid, trunk_deg, thigh_deg)``: lockout times of the reps in provisional
+    angles (the rep detector, passed in so that calibration does not depend on it).
+    Returns ``(source, periods, {segment: up}, confidence, detail)``."""
+    grid = common_grid(evidence)
+    # Provisional reference: each segment's median posture; only differences matter here.
+    med = {}
+    for seg, (_, u) in evidence.items():
+        m = np.median(u, axis=0)
+        med[seg] = m / np.linalg.norm(m)
+    ests = axis_estimates(evidence, med, grid)
+    axes = {s: e.final_axis() for s, e in ests.items()}
+    ang = {s: _on_grid(evidence[s], med[s], axes[s], grid) for s in evidence}
+    # About the median posture the third moment says little (a session of continuous reps
+    # has its median mid-range). A trunk dwells most near upright (standing, walking,
+    # resting, the holds at the top), so its most frequent angle lies on the upright side
+    # of its median; the thigh follows the trunk (co-flexion) or, undecided, the same rule.
+    flip = {s: _mode(ang[s]) > float(np.median(ang[s])) for s in ang}
+    if coflexion_sign(grid, ang["lumbar"], ang["thigh"]) != 0:
+        # The hips are highest standing: when hip flexion accelerates, the lower back
+        # accelerates downwards. That physical fact, where the movement shows it clearly,
+        # outranks the dwell rule.
+        height = height_sign(grid, ang["lumbar"] + ang["thigh"], vertical)
+        if height != 0:
+            flip["lumbar"] = height < 0
+        flip["thigh"] = flip["lumbar"]
+    for s in ang:
+        if flip[s]:
+            axes[s], ang[s] = -axes[s], -ang[s]
+    hip = ang["lumbar"] + ang["thigh"]
+    extended = float(np.percentile(hip, EXTENDED_PCT)) if len(hip) else 0.0
+
+    postures = []
+    for a, b, dev, ups in still:
+        tr = float(angle_about(ups["lumbar"][None], med["lumbar"], axes["lumbar"])[0])
+        th = float(angle_about(ups["thigh"][None], med["thigh"], axes["thigh"])[0])
+        if tr + th <= extended + UPRIGHT_NEAR_EXTENDED_DEG:
+            postures.append((tr + th, tr, th, a, b, dev, ups))
+    if postures:
+        best = min(postures)
+        same = [p for p in postures if abs(p[1] - best[1]) <= SAME_POSTURE_DEG and abs(p[2] - best[2]) <= SAME_POSTURE_DEG]
+        # One period, not an average: a lifter's stands differ by a few degrees, and the
+        # first good one is the pose the lifter was asked for. The first that lasts
+        # GOOD_STILL_S, else the longest.
+        good = [p for p in same if p[4] - p[3] >= GOOD_STILL_S]
+        pick = min(good, key=lambda p: p[3]) if good else max(same, key=lambda p: p[4] - p[3])
+        refs = dict(pick[6])
+        dur, calm = pick[4] - pick[3], pick[5]
+        confidence = min(1.0, dur / GOOD_STILL_S) * min(1.0, 2 * CALM_GYR_DEV / (calm + CALM_GYR_DEV))
+        periods = [(pick[3], pick[4])]
+        detail = f"{dur:.1f} s standing still from {pick[3]:.1f} s"
+        return "standing", periods, refs, float(confidence), detail
+
+    # No still upright period: zero the angles at the most extended postures, find the reps.
+    ext = hip <= extended + 1e-9 if len(hip) else np.zeros(0, bool)
+    shift = {s: float(np.median(ang[s][ext])) if ext.any() else 0.0 for s in ang}
+    lockouts = find_lockouts(grid, ang["lumbar"] - shift["lumbar"], ang["thigh"] - shift["thigh"]) if len(grid) else []
+    if lockouts:
+        windows = [(t - LOCKOUT_AVG_S, t + LOCKOUT_AVG_S) for t in lockouts]
+        refs = {seg: _mean_up(evidence[seg], windows) for seg in evidence}
+        spread = max(
+            float(np.std(np.interp(lockouts, grid, ang[s]))) for s in ang
+        )
+        confidence = min(0.6, 0.15 * len(lockouts)) * (1.0 if spread < 5.0 else 0.5)
+        detail = f"no still standing; upright from {len(lockouts)} rep lockout(s) (spread {spread:.1f} deg)"
+        return "lockouts", windows, refs, float(confidence), detail
+    windows = _runs_of(grid, ext)
+    refs = {seg: _mean_up(evidence[seg], windows) for seg in evidence}
+    return "extended-posture", windows, refs, 0.2, "no still standing and no rep; upright from the most extended postures"
+
+
+def _mode(x: np.ndarray, bin_deg: float = 3.0) -> float:
+    """The most frequent value, to within a bin (the centre of the fullest bin)."""
+    if len(x) == 0:
+        return 0.0
+    edges = np.arange(x.min(), x.max() + bin_deg, bin_deg)
+    if len(edges) < 2:
+        return float(x.mean())
+    counts, edges = np.histogram(x, edges)
+    k = int(np.argmax(counts))
+    return float(0.5 * (edges[k] + edges[k + 1]))
+
+
+def _runs_of(grid: np.ndarray, mask: np.ndarray) -> list[tuple[float, float]]:
+    from processing.stillness import runs
+
+    return [(float(grid[a]), float(grid[b - 1])) for a, b in runs(mask)] or [(float(grid[0]), float(grid[0]))]
+
+
+def calibrate(
+    evidence: dict[str, tuple[np.ndarray, np.ndarray]],
+    still: list[tuple[float, float, float, dict[str, np.ndarray]]],
+    gyro_bias: dict[str, np.ndarray],
+    find_lockouts,
+    vertical: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Calibration:
+    """Calibration of every segment from its fused up-vectors ``evidence`` (``(t, u)``, any
+    thinning: body motion is slow) and the candidate still periods (``choose_upright``);
+    ``gyro_bias``: each sensor's zero-rate offset, for the report."""
+    source, periods, refs, confidence, detail = choose_upright(evidence, still, find_lockouts, vertical)
+    ests = axis_estimates(evidence, refs, common_grid(evidence))
+    segs = {seg: from_estimate(seg, est, gyro_bias[seg]) for seg, est in ests.items()}
+    warnings = []
+    if confidence < WEAK_CONFIDENCE:
+        warnings.append(f"weak upright reference ({detail}): stand tall and still for 2 s before the first rep")
+    for seg, sc in segs.items():
+        if not (sc.max_tilt_deg >= CONFIDENT_TILT_DEG and sc.axis_confidence >= CONFIDENT_RATIO):
+            warnings.append(f"{seg} flexion axis uncertain (tilt {sc.max_tilt_deg:.0f} deg)")
+    return Calibration(source, periods, segs, confidence, detail, warnings)

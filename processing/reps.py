@@ -54,6 +54,25 @@ MIN_LIFT_RISE_S = 0.3
 # walking uphill swing the thigh through the hip range under a trunk whose lean hardly
 # changes (a few degrees per stride).
 MIN_LIFT_TRUNK_RISE = 0.5
+# The top of a rep is judged against the lifter, not only against one number (domain.md):
+# in a continuous set lifters often stop short of standing tall, so a rise reaches the top
+# when the hip comes within ``top_within_deg`` of upright *or* back to TOP_SHARE of the
+# bottom's flexion (a 100 deg squat bottom: 25 deg). Looking for the top starts at
+# TOP_ZONE_MAX_DEG.
+TOP_SHARE = 0.25
+TOP_ZONE_MAX_DEG = 30.0
+# Not a lift: a rise from a seated posture (domain.md). Seated is the thigh near horizontal
+# (>= SEATED_THIGH_DEG) under a trunk that does not lean forward (<= SEATED_TRUNK_DEG; a
+# seated pelvis even tilts back), held SEATED_MIN_S within SEATED_LOOKBACK_S before the rise.
+# Standing on the feet with the thighs that flexed, balance needs the trunk well forward.
+SEATED_THIGH_DEG = 60.0
+SEATED_TRUNK_DEG = 20.0
+SEATED_MIN_S = 0.3
+SEATED_LOOKBACK_S = 3.0
+# Not a lift: a "top" with the thigh this far behind upright is a stride's push-off, where a
+# forward-leaning trunk and a thigh swung back make a small hip angle; a lifter at lockout
+# stands on both legs with the thigh near vertical.
+STRIDE_THIGH_BEHIND_DEG = 12.0
 # Searching back for the bottom stops where hip_deg is this far below the running maximum
 # (the descent into the bottom, or the dip of a partial pull) ...
 BOTTOM_REVERSAL_DEG = 10.0
@@ -370,7 +389,7 @@ class RepScanner:
         n = len(t)
         # Frames in the top and bottom zones from the cursor on, found once per scan.
         rest = hip[self._cursor :]
-        top_idx = self._cursor + np.flatnonzero(rest <= self.th.top_within_deg)
+        top_idx = self._cursor + np.flatnonzero(rest <= max(self.th.top_within_deg, TOP_ZONE_MAX_DEG))
         bottom_idx = self._cursor + np.flatnonzero(rest >= self.th.min_bottom_deg)
         while True:
             if self._pending is None:
@@ -390,7 +409,7 @@ class RepScanner:
             s = self._pending[0]
             self._pending = None
             self._cursor, self._zone = lockout + 1, -1
-            if self._torso_rose(s, lockout):
+            if self._torso_rose(s, lockout) and self._reached_top(s, lockout) and self._stood(lockout):
                 reps.append(self._make_rep(s, lockout, confirmed))
                 self._floor = lockout
 
@@ -425,7 +444,31 @@ class RepScanner:
         return (
             self._buf["trunk_deg"][s] >= MIN_LIFT_TRUNK_DEG
             and t[j] - t[s] >= MIN_LIFT_RISE_S
+            and not self._seated_before(t, s)
         )
+
+    def _reached_top(self, s: int, lockout: int) -> bool:
+        """The hip came within ``top_within_deg`` of upright or back to TOP_SHARE of the
+        bottom's flexion."""
+        hip = self._buf["hip_deg"]
+        return bool(hip[lockout] <= max(self.th.top_within_deg, TOP_SHARE * hip[s]))
+
+    def _stood(self, lockout: int) -> bool:
+        """At the top the thigh is near vertical, not swung behind (a stride)."""
+        return bool(self._buf["thigh_deg"][lockout] >= -STRIDE_THIGH_BEHIND_DEG)
+
+    def _seated_before(self, t: np.ndarray, s: int) -> bool:
+        """The rise starts from a seated posture (module constants): standing up from a
+        bench, not a lift."""
+        lo = max(self._floor, int(np.searchsorted(t, t[s] - SEATED_LOOKBACK_S)))
+        seated = (self._buf["thigh_deg"][lo : s + 1] >= SEATED_THIGH_DEG) & (
+            self._buf["trunk_deg"][lo : s + 1] <= SEATED_TRUNK_DEG
+        )
+        if not seated.any():
+            return False
+        edges = np.diff(np.concatenate([[0], seated.astype(np.int8), [0]]))
+        tt = t[lo : s + 1]
+        return any(tt[b - 1] - tt[a] >= SEATED_MIN_S for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
 
     def _torso_rose(self, s: int, lockout: int) -> bool:
         """The trunk came at least MIN_LIFT_TRUNK_RISE of the way up from its bottom lean."""

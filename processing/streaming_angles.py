@@ -5,68 +5,74 @@ axis, the session grid ``k / rate_hz``, grid points in long dropouts left out); 
 estimates are causal:
 
 * orientation: ``vqf.VQF`` stepped per batch (``fusion.OnlineOrientation``);
-* upright pose and gyro offset: the same still-period search as offline, re-run every
-  ``CHECK_EVERY_S`` on the data so far; while that still period lasts they keep being
-  averaged (up to ``MAX_STILL_S``), and each time the history is fused again with the new
-  gyro offset removed (as offline). Without a still period the search window slides along
-  the last ``SEARCH_S`` (a live lifter may start late) and the status asks the lifter to
-  stand still;
-* flexion axis: refined from the tilt seen so far (``calibration.AxisEstimate``); its sign is
-  frozen once the axis is confident (30 deg of tilt, dominant axis, mostly forward). Until
-  a segment has tilted ``PROVISIONAL_TILT_DEG`` its angle is the tilt magnitude (always
-  >= 0) and its rate the gyro on the current tilt direction; afterwards the signed angle
-  about the current axis. The first descent of the first rep fixes axis and sign well
-  before its concentric phase. Walking before the first rep gives the thigh axis early but
-  only a provisional sign (thigh swing goes both ways about equally): the thigh may read
-  mirrored for some strides until the first descent.
+* upright reference: the offline choice (``calibration.choose_upright``: a still standing
+  period, else the reps' lockouts, else the most extended postures) re-run every
+  ``CHECK_EVERY_S`` on the last ``HISTORY_S`` of data. The first reference is taken as soon
+  as there is one worth having (a still stand of 0.5 s, or the lockouts of
+  ``MIN_LOCKOUTS`` reps, or anything after ``SEARCH_S``); it is **provisional** and is
+  refined when a clearly better one arrives (a longer, stiller stand; a stand after
+  lockouts), which the status says. Frames already emitted, and the reps measured on them,
+  keep their values; the recording keeps the raw samples, so ``hinge analyze`` redoes them
+  with the reference of the whole recording;
+* gyro offset: each sensor's own (``processing.stillness``), set on the filter whenever the
+  reference is chosen; at the first one the history is fused again with it removed, as
+  offline;
+* flexion axis: refined from the tilt seen so far (``calibration.AxisEstimate``), its sign
+  frozen once confident. Until a segment has tilted ``PROVISIONAL_TILT_DEG`` its angle is the
+  tilt magnitude (always >= 0) and its rate the gyro on the current tilt direction.
 
-Frames before calibration are held back (up to ``SEARCH_S`` of them) and emitted in one go
-once the upright pose is known. After that, **delay bound**: every grid point up to the
-latest sample of the slower sensor is emitted by the push that delivers that sample, i.e. no
-delay beyond the sensors' own (the grid adds at most ``1 / rate_hz`` of waiting). At the very
-start each sensor's first ``fusion.OnlineOrientation`` rate window (<= 1 s) is buffered,
-which the >= 2 s standing period hides.
+Frames before the first reference are held back (up to ``SEARCH_S`` of them) and emitted in
+one go once it is known. After that, **delay bound**: every grid point up to the latest sample
+of the slower sensor is emitted by the push that delivers that sample.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from processing.angles import SegmentTrack, combine, grid_times
+from processing.angles import SegmentTrack, combine, grid_times, provisional_lockouts, still_candidates
 from processing.calibration import (
-    MIN_STILL_S,
-    SEARCH_S,
+    EVIDENCE_HZ,
+    SOURCES,
+    WEAK_CONFIDENCE,
     AxisEstimate,
     Calibration,
     angle_about,
+    axis_estimates,
+    calibrate,
+    common_grid,
     cross,
-    find_still_period,
-    from_estimate,
     up_vectors,
-    upright,
 )
 from processing.fusion import OnlineOrientation
 from processing.samples import SEGMENTS_REQUIRED, AngleFrames, SampleBatch
+from processing.stillness import joint_still_periods, sensor_stillness
 
-CHECK_EVERY_S = 0.25
+CHECK_EVERY_S = 0.5  # re-run the reference choice this often (session time)
+HISTORY_S = 60.0  # of raw samples and up-vectors kept for it
+SEARCH_S = 30.0  # after this much data without a reference, take the best there is
+MIN_LOCKOUTS = 2  # reps whose lockouts are enough for a first reference
+SHOW_REFINED_S = 3.0  # the status says the reference was refined for this long
+BETTER_BY = 0.2  # a new reference must be this much more trusted to replace the current one
 PROVISIONAL_TILT_DEG = 10.0
-MAX_STILL_S = 10.0
 AXIS_REFRESH_S = 0.05  # add evidence and re-derive the flexion axis this often
 
 
 class _Segment:
-    """One sensor's causal state: filter, raw history for the still search, fused samples
-    not yet consumed by the grid, axis evidence."""
+    """One sensor's causal state: filter, raw history (for stillness and the reference
+    choice), fused samples not yet consumed by the grid, up-vector history, axis evidence."""
 
     def __init__(self, name: str):
         self.name = name
         self.fusion = OnlineOrientation()
-        self.raw: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # until calibrated
+        self.raw: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # the last HISTORY_S
         self.t = np.empty(0)
         self.u = np.empty((0, 3))
         self.w = np.empty((0, 3))  # bias-corrected gyro, rad/s
+        self.ev: list[tuple[np.ndarray, np.ndarray]] = []  # (t, u) thinned to ~EVIDENCE_HZ
+        self.ev_next = -np.inf
         self.est: AxisEstimate | None = None
-        self.still_gyr = np.zeros(3)
+        self.gyro_offset = np.zeros(3)
         self.n_added = 0  # fused samples already fed to the axis estimate
         self.next_refresh = -np.inf
         self.last_t = -np.inf  # newest sample time received
@@ -74,15 +80,27 @@ class _Segment:
     def raw_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return tuple(np.concatenate([r[k] for r in self.raw]) for k in range(3))
 
+    def evidence(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.concatenate([e[0] for e in self.ev]), np.vstack([e[1] for e in self.ev])
+
     def trim_history(self, keep_from: float) -> None:
         while self.raw and self.raw[0][0][-1] < keep_from:
             self.raw.pop(0)
+        while self.ev and self.ev[0][0][-1] < keep_from:
+            self.ev.pop(0)
 
     def add_fused(self, t: np.ndarray, gyr: np.ndarray, quat: np.ndarray, bias: np.ndarray) -> None:
         u = up_vectors(quat)
         self.t = np.concatenate([self.t, t])
         self.u = np.vstack([self.u, u])
         self.w = np.vstack([self.w, gyr - bias])
+        keep = np.zeros(len(t), bool)
+        for i, ti in enumerate(t):  # thin to EVIDENCE_HZ (a few per batch)
+            if ti >= self.ev_next:
+                keep[i] = True
+                self.ev_next = ti + 1.0 / EVIDENCE_HZ
+        if keep.any():
+            self.ev.append((t[keep], u[keep]))
 
     def track(self) -> SegmentTrack:
         """Angle and rate of the buffered samples with the current calibration estimate."""
@@ -101,14 +119,15 @@ class _Segment:
             rate = np.einsum("ij,ij->i", self.w, tilt) / np.maximum(norm, np.sin(np.radians(1.0)))
         return SegmentTrack(self.t, ang, np.degrees(rate))
 
-    def fuse_again(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, emitted_until: float | None) -> None:
-        """Fuse the history again from its start with the still period's gyro offset removed
-        (as offline does, see ``angles.angles_from_segments``), so that frames not emitted
-        yet carry no start-up bias error, and the filter goes on from there."""
+    def fuse_again(self, emitted_until: float | None) -> None:
+        """Fuse the history again from its start with the gyro offset removed (as offline
+        does), so that frames not emitted yet carry no start-up bias error."""
+        t, acc, gyr = self.raw_arrays()
         self.fusion = OnlineOrientation()
-        self.fusion.set_gyro_offset(self.still_gyr)
+        self.fusion.set_gyro_offset(self.gyro_offset)
         t, gyr, res = self.fusion.push(t, acc, gyr)
         self.t, self.u, self.w, self.n_added = t[:0], self.u[:0], self.w[:0], 0
+        self.ev, self.ev_next = [], -np.inf
         self.add_fused(t, gyr, res.quat, res.bias)
         if emitted_until is not None:
             self.drop_before(emitted_until)
@@ -127,26 +146,37 @@ class StreamingAngles:
     def __init__(self, rate_hz: float = 100.0):
         self.rate_hz = rate_hz
         self._seg = {s: _Segment(s) for s in SEGMENTS_REQUIRED}
-        self._still: tuple[float, float] | None = None
-        self._still_frozen = False
+        self._cal: Calibration | None = None
+        self._refined = 0  # how many times the reference was replaced
+        self._refined_at = -np.inf
+        self._now = -np.inf  # session time of the newest sample of the slower sensor
         self._next_check = -np.inf
+        self._first_t: float | None = None
         self._last_grid: float | None = None
 
     @property
     def calibration(self) -> Calibration | None:
-        """The calibration as estimated so far (None until an upright still period is found)."""
-        if self._still is None:
+        """The calibration in use (None until there is an upright reference), with the
+        current axis estimates."""
+        if self._cal is None:
             return None
-        segs = {s: from_estimate(s, g.est, g.still_gyr) for s, g in self._seg.items()}
-        return Calibration(self._still[0], self._still[1], segs)
+        segs = {}
+        for s, g in self._seg.items():
+            sc = self._cal.segments[s]
+            segs[s] = type(sc)(s, g.est.up, g.est.final_axis(), g.gyro_offset, g.est.ratio, g.est.out_of_plane_share, g.est.max_tilt_deg)
+        c = self._cal
+        return Calibration(c.source, c.periods, segs, c.confidence, c.detail, c.warnings)
 
     @property
     def status(self) -> str:
         """Short text for the viewer."""
-        if self._still is None:
+        c = self._cal
+        if c is None:
             return "Stand tall and still"
-        if not self._still_frozen:
-            return "Upright pose found: lift when ready"
+        if self._refined and self._now - self._refined_at < SHOW_REFINED_S:
+            return f"Upright refined: {c.detail}"
+        if c.confidence < WEAK_CONFIDENCE:
+            return f"Upright: {c.detail} (provisional)"
         if not all(g.est.sign_frozen for g in self._seg.values()):
             return "Calibrating axes: keep lifting"
         return "calibrated"
@@ -162,66 +192,96 @@ class StreamingAngles:
                 return AngleFrames.empty()
             batch = SampleBatch(batch.segment, batch.t[keep], batch.acc[keep], batch.gyr[keep])
         seg.last_t = float(batch.t[-1])
+        if self._first_t is None:
+            self._first_t = float(batch.t[0])
         t, gyr, res = seg.fusion.push(batch.t, batch.acc, batch.gyr)
         return self._consume(seg, batch, t, gyr, res)
 
     def finish(self) -> AngleFrames:
-        """End of data: fuse what the start-up buffers still hold and emit the rest."""
+        """End of data: fuse what the start-up buffers still hold and emit the rest (with
+        the best reference there is, however weak, so that nothing received is lost)."""
         out = []
         for seg in self._seg.values():
             t, gyr, res = seg.fusion.flush()
-            out.append(self._consume(seg, None, t, gyr, res))
+            out.append(self._consume(seg, None, t, gyr, res, final=True))
         return AngleFrames.concat(out)
 
-    def _consume(self, seg: _Segment, batch: SampleBatch | None, t, gyr, res) -> AngleFrames:
-        if not self._still_frozen and batch is not None:
+    def _consume(self, seg: _Segment, batch: SampleBatch | None, t, gyr, res, final: bool = False) -> AngleFrames:
+        if batch is not None:
             seg.raw.append((batch.t, batch.acc, batch.gyr))
         if len(t):
             seg.add_fused(t, gyr, res.quat, res.bias)
-        if not self._still_frozen:
-            self._calibrate()
-            if self._still is None:
-                self._forget_old()
-                return AngleFrames.empty()
+        self._calibrate(final)
+        if self._cal is None:
+            return AngleFrames.empty()
         return self._emit()
 
-    def _calibrate(self) -> None:
-        """(Re)run the still-period search on the data so far, at most every CHECK_EVERY_S."""
-        if any(not g.raw or len(g.t) == 0 for g in self._seg.values()):
+    def _calibrate(self, final: bool) -> None:
+        """(Re)choose the upright reference on the history, at most every CHECK_EVERY_S."""
+        segs = self._seg.values()
+        if any(not g.raw or not g.ev for g in segs):
             return
-        now = min(g.raw[-1][0][-1] for g in self._seg.values())
-        if now < self._next_check:
+        now = min(g.raw[-1][0][-1] for g in segs)
+        self._now = now
+        if now < self._next_check and not final:
             return
         self._next_check = now + CHECK_EVERY_S
-        streams = {s: g.raw_arrays() for s, g in self._seg.items()}
-        t_first = min(v[0][0] for v in streams.values())
-        still = find_still_period(streams, t_first=t_first, ongoing_ok=True)
-        if still is None:
+        for g in segs:
+            g.trim_history(now - HISTORY_S)
+        data = {g.name: g.raw_arrays() for g in segs}
+        evidence = {g.name: g.evidence() for g in segs}
+        if len(common_grid(evidence)) < 3:
             return
-        # Freeze once the lifter has clearly moved off, or after MAX_STILL_S of standing
-        # (plenty for averaging; keeps the raw history bounded).
-        ended = still[1] < now - 0.5 or still[1] - still[0] >= MAX_STILL_S
-        for g in self._seg.values():
-            t_raw, acc_raw, gyr_raw = streams[g.name]
-            m = (t_raw >= still[0]) & (t_raw <= still[1])
-            g.est = AxisEstimate(upright(acc_raw[m]))
-            g.still_gyr = gyr_raw[m].mean(axis=0)
-            g.fuse_again(t_raw, acc_raw, gyr_raw, self._last_grid)
-        self._still = still
-        if ended:
-            self._still_frozen = True
-            for g in self._seg.values():
-                g.raw = []
+        stillness = {s: sensor_stillness(*data[s]) for s in data}
+        try:
+            cal = calibrate(
+                evidence,
+                still_candidates(joint_still_periods(stillness), data),
+                {s: stillness[s].offset.at(data[s][0][-1:])[0] for s in data},
+                provisional_lockouts,
+            )
+        except np.linalg.LinAlgError:
+            return
+        cur = self._cal
+        if cur is None:
+            waited = now - (self._first_t if self._first_t is not None else now)
+            enough = cal.source == "standing" or (
+                cal.source == "lockouts" and len(cal.periods) >= MIN_LOCKOUTS
+            )
+            if not (enough or waited >= SEARCH_S or final):
+                return
+        elif not self._better(cal, cur):
+            return
+        self._adopt(cal, stillness, first=cur is None)
 
-    def _forget_old(self) -> None:
-        """Before calibration, keep only the last SEARCH_S + MIN_STILL_S of data."""
-        latest = max((g.t[-1] for g in self._seg.values() if len(g.t)), default=None)
-        if latest is None:
-            return
-        keep_from = latest - SEARCH_S - MIN_STILL_S
+    @staticmethod
+    def _better(new: Calibration, cur: Calibration) -> bool:
+        rank = SOURCES.index
+        if rank(new.source) != rank(cur.source):
+            return rank(new.source) < rank(cur.source)
+        return new.confidence >= cur.confidence + BETTER_BY or (new.confidence >= 1.0 > cur.confidence)
+
+    def _adopt(self, cal: Calibration, stillness, first: bool) -> None:
+        """Use a new reference from now on (re-fusing the history the first time)."""
         for g in self._seg.values():
-            g.trim_history(keep_from)
-            g.drop_before(keep_from)
+            st = stillness[g.name]
+            if st.offset.known:
+                g.gyro_offset = st.offset.at(g.raw[-1][0][-1:])[0]
+                if first:
+                    g.fuse_again(self._last_grid)
+                else:
+                    g.fusion.set_gyro_offset(g.gyro_offset)
+        refs = {s: sc.up for s, sc in cal.segments.items()}
+        evidence = {g.name: g.evidence() for g in self._seg.values()}
+        ests = axis_estimates(evidence, refs, common_grid(evidence))
+        for g in self._seg.values():
+            g.est = ests[g.name]
+            g.n_added = len(g.t)  # the history is in the estimate already
+            g.next_refresh = -np.inf
+        if not first:
+            self._refined += 1
+            self._refined_at = self._now
+        self._cal = cal
 
     def _emit(self) -> AngleFrames:
         segs = self._seg.values()

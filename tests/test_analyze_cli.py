@@ -55,7 +55,7 @@ def test_json_schema_reps_csv_and_angles(session, tmp_path):
     doc = json.loads(out.stdout)
     assert set(doc) == {"recording", "calibration", "reps", "summary"}
     assert doc["recording"]["sensors"].keys() == {"thigh", "lumbar"}
-    assert "still_period_s" in doc["calibration"]
+    assert doc["calibration"]["source"] == "standing" and doc["calibration"]["warning"] is None
     truth = sim.truth_reps
     assert len(doc["reps"]) == len(truth)
     for r, t in zip(doc["reps"], truth):
@@ -164,3 +164,32 @@ def test_threshold_flags_change_the_analysis(session, capsys):
     assert len(doc["reps"]) == len(sim.truth_reps)
     assert all(r["pattern"] != "hips-rise-early" for r in doc["reps"])
     assert {r["set"] for r in doc["reps"]} == {1}  # the rest between sets is < 100 s
+
+
+def test_a_recording_without_still_standing_is_analysed_with_a_one_line_warning(tmp_path):
+    """The lifter started at the bar and stopped at the last lockout (no still stand): the
+    reps come out, `calibration.source` says where upright came from, and stderr carries
+    one warning line when it is weak."""
+    sim = simulate(SimConfig(reps=4, seed=7, stand_s=2.0, end_stand_s=0.0, setup_s=0.3))
+    cut = {seg: df[df.t > 2.0].reset_index(drop=True) for seg, df in sim.imu.items()}
+    rec = write_recording(tmp_path / "nostand", cut, {"source": "test"})
+    out = hinge("analyze", rec, "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["calibration"]["source"] == "lockouts"
+    assert len(doc["reps"]) == len(sim.truth_reps)
+    warning = doc["calibration"]["warning"]
+    if doc["calibration"]["confidence"] < 0.5:
+        assert out.stderr.strip() == f"hinge: warning: {rec}: {warning}"
+    else:
+        assert warning is None and out.stderr == ""
+
+
+def test_sensors_that_never_overlap_are_refused_in_one_line(tmp_path):
+    sim = simulate(SimConfig(reps=1, seed=7))
+    apart = {"thigh": sim.imu["thigh"][sim.imu["thigh"].t < 5.0], "lumbar": sim.imu["lumbar"][sim.imu["lumbar"].t > 6.0]}
+    rec = write_recording(tmp_path / "apart", {k: v.reset_index(drop=True) for k, v in apart.items()}, {"source": "test"})
+    out = hinge("analyze", rec)
+    assert out.returncode == 2
+    assert out.stderr.strip().startswith(f"hinge: {rec}: nothing to analyse: the sensors' data never overlap")
+    assert len(out.stderr.strip().splitlines()) == 1

@@ -228,10 +228,10 @@ def test_partial_pulls_small_bends_are_not_reps_and_a_full_pull_is():
             (1.0, 90, 0),  # partial, then full: one rep
             (2.0, 0, 0),
             (1.0, 0, 90),
-            (1.0, 90, 20),
-            (2.0, 20, 20),
-            (1.0, 20, 90),
-            (2.0, 90, 90),  # never up
+            (1.0, 90, 35),
+            (2.0, 35, 35),
+            (1.0, 35, 90),
+            (2.0, 90, 90),  # never up (35 deg: neither near upright nor a quarter of 90)
             (1.0, 90, 10),
             (2.0, 10, 10),
             (1.0, 10, 40),
@@ -346,3 +346,16 @@ def test_summary_names_a_form_breakdown_from_the_mixed_example():
         "knee drive broke down from rep 3 on "
         "(hips and knees together, then hips rose early)"
     )
+
+
+def test_tops_short_of_upright_count_when_the_lifter_comes_back_most_of_the_way():
+    """A continuous squat set whose lifter stands up only to 17-19 deg of hip flexion between
+    reps (domain.md: real sets do): every rep counts, judged against the bottom (a quarter of
+    100 deg); a rise that stops half way (to 50 deg) does not."""
+    legs = [(2.0, 0, 0)]
+    for top in (18, 19, 17, 18):
+        legs += [(1.0, legs[-1][2], 100), (1.2, 100, top), (0.8, top, top)]
+    legs += [(1.0, 18, 100), (1.0, 100, 50), (1.0, 50, 100), (1.2, 100, 0), (2.0, 0, 0)]
+    reps = detect_reps(_synthetic(legs))
+    assert len(reps) == 5
+    assert [round(r.lockout_s - r.start_s, 2) for r in reps][:4] == [1.2] * 4

@@ -89,9 +89,21 @@ def test_streaming_other_leg_upside_down_walking_dropouts_and_repeats():
         assert rmse(f[col][m], f.t[m], tr.t, tr[col]) < 2.0, col
 
 
-def test_no_still_start_keeps_asking_and_emits_nothing():
-    sim = simulate(SimConfig(seed=23, reps=3, stand_s=2.0, end_stand_s=0.5))
+def test_no_still_start_gives_a_provisional_reference_then_refines_it():
+    """A recording that starts at the bar (no stand before the first rep): the live angles
+    start from a provisional reference (said in the status) and switch to a better one once
+    the lifter has stood at the top; every frame received is emitted, and after the switch
+    the angles are the truth's."""
+    sim = simulate(SimConfig(seed=23, reps=3, stand_s=2.0, end_stand_s=2.0, top_hold_s=1.2))
     cut = {seg: df[df.t > 2.0].reset_index(drop=True) for seg, df in sim.imu.items()}
     f, statuses, late, sa = feed(cut, rate_hz=50.0)
-    assert statuses == ["Stand tall and still"]
-    assert sa.calibration is None and len(f) == 0
+    assert statuses[0] == "Stand tall and still"
+    assert any("provisional" in s for s in statuses[1:]), statuses
+    assert any(s.startswith("Upright refined") for s in statuses), statuses
+    assert f.t.iloc[0] - cut["lumbar"].t.iloc[0] < 0.1 and sim.truth_angles.t.iloc[-1] - f.t.iloc[-1] < 0.1
+    cal = sa.calibration
+    assert cal is not None and cal.source == "standing"
+    tail = f[f.t > cal.periods[0][1]]
+    tr = sim.truth_angles
+    assert rmse(tail.trunk_deg, tail.t, tr.t, tr.trunk_deg) < 2.0
+    assert rmse(tail.thigh_deg, tail.t, tr.t, tr.thigh_deg) < 2.0

@@ -169,6 +169,10 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         print_report(args.recording, reps, summary)
+    cal = result.calibration
+    if cal is not None and cal.warning:
+        # One line on stderr, in both modes: the numbers are only as good as upright.
+        print(f"hinge: warning: {args.recording}: {cal.warning}", file=sys.stderr)
     return 0
 
 
@@ -180,8 +184,8 @@ def print_report(path: Path, reps, summary: dict) -> None:
     console = Console()
     if not reps:
         console.print(
-            f"{path}: no reps found (a rep rises from >= 45° of hip flexion to "
-            "within 15° of upright)"
+            f"{path}: no reps found (a rep rises from >= 45° of hip flexion back "
+            "to upright; walking, sitting down and standing up are not reps)"
         )
         return
     wide = console.width >= 130  # room for the cue in the table; else cues follow it

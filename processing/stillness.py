@@ -1,0 +1,200 @@
+"""When is a sensor at rest, judged against the sensor itself, and when are both at rest.
+
+Real sensors are not calibrated (docs/domain.md, Calibration): at rest a consumer
+accelerometer may read 8 or 13 m/s^2 instead of 9.81 and differently in each posture (per-axis
+scale and offset errors), and a gyroscope may read several deg/s while nothing turns, and
+drift. So nothing here compares a reading with 9.81 m/s^2 or with a zero rate:
+
+* **quiet**: the readings do not change: the accelerometer's and the gyro's RMS deviation
+  about their own moving mean (``STILL_SMOOTH_S``) are small, and the accelerometer's
+  direction does not turn (a smooth movement at a steady rate has no deviation, but
+  gravity turns in the sensor frame). A constant specific force with no rotation is
+  gravity alone, whatever the sensor's scale says its magnitude is.
+* **own gyro offset**: the moving-mean gyro rate over quiet runs of at least ``MIN_STILL_S``,
+  one value per run; runs whose value is far from the median of all runs are a steady
+  turn (walking a loop), not an offset. Between runs the offset is interpolated in time,
+  so a gyro that drifts over a session is followed (``GyroOffset``).
+* **still**: quiet and turning by less than ``STILL_GYR_RAD_S`` after removing the offset
+  (standing sway turns a segment by a few deg/s; any movement by tens).
+
+A period in which *both* sensors are still for at least ``MIN_STILL_S`` is a candidate for
+the upright reference (``joint_still_periods``); which one is upright is decided by the
+calibration (``processing.calibration``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+STILL_SMOOTH_S = 0.2  # moving-mean window of the tests
+MIN_STILL_S = 0.5  # domain.md: 0.5 s of standing still is enough for a reference
+STILL_GYR_RAD_S = 0.1  # smoothed |gyro - own offset|: above standing sway (~0.05), below movement
+QUIET_GYR_DEV = 0.1  # rad/s RMS of the gyro about its moving mean
+QUIET_ACC_DEV_REL = 0.05  # RMS of the accelerometer about its moving mean, share of its own rest magnitude
+QUIET_ACC_DEV_MAX = 0.5  # ... and at most this (m/s^2) whatever the sensor's scale
+OFFSET_OUTLIER_RAD_S = 0.04  # a quiet run this far from the runs' median offset is a steady turn
+DRIFT_SPAN_S = 10.0  # quiet runs spread over less than this: no drift is estimated
+GRID_S = 0.01  # the common grid of the joint test (100 Hz: fine enough for >= 0.5 s periods)
+
+
+def moving_mean(x: np.ndarray, n: int) -> np.ndarray:
+    """Centred moving average over n samples along axis 0 (edges use the valid part)."""
+    c = np.cumsum(np.concatenate([np.zeros((1,) + x.shape[1:]), x]), axis=0)
+    i = np.arange(len(x))
+    lo = np.clip(i - n // 2, 0, len(x))
+    hi = np.clip(i + n - n // 2, 0, len(x))
+    return (c[hi] - c[lo]) / (hi - lo).reshape((-1,) + (1,) * (x.ndim - 1))
+
+
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Contiguous runs of True as (first, one past last) index pairs."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
+@dataclass(frozen=True)
+class GyroOffset:
+    """A gyro's zero-rate offset over time (rad/s), from one measured value per quiet run:
+    their weighted mean, plus a linear trend in time when the runs span long enough to show
+    drift (a straight line through noisy short runs, not a line joining them: the yaw of
+    standing sway biases a short run by a deg/s or so). Constant outside the runs' span.
+    With no quiet run it is zero (vqf's own bias estimator is then all there is)."""
+
+    t: np.ndarray  # (K,) mid-times of the runs
+    value: np.ndarray  # (K, 3)
+    weight: np.ndarray  # (K,)
+
+    def at(self, t: np.ndarray) -> np.ndarray:
+        if len(self.t) == 0:
+            return np.zeros((len(t), 3))
+        w = self.weight / self.weight.sum()
+        t_mean = float(w @ self.t)
+        mean = w @ self.value
+        spread = float(w @ (self.t - t_mean) ** 2)
+        if len(self.t) < 3 or spread < DRIFT_SPAN_S**2:
+            return np.tile(mean, (len(t), 1))
+        slope = (w * (self.t - t_mean)) @ (self.value - mean) / spread
+        tc = np.clip(t, self.t.min(), self.t.max()) - t_mean
+        return mean + tc[:, None] * slope
+
+    @property
+    def known(self) -> bool:
+        return len(self.t) > 0
+
+
+@dataclass(frozen=True)
+class SensorStillness:
+    """One sensor's per-sample stillness and its own offset; ``gyr_dev`` (rad/s) says how
+    still each sample is (for preferring the stillest reference)."""
+
+    t: np.ndarray
+    still: np.ndarray
+    gyr_dev: np.ndarray
+    offset: GyroOffset
+
+
+def sensor_stillness(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> SensorStillness:
+    """Stillness of one sensor judged against itself (module docstring)."""
+    if len(t) < 3:
+        return SensorStillness(t, np.zeros(len(t), bool), np.full(len(t), np.inf), GyroOffset(np.empty(0), np.empty((0, 3)), np.empty(0)))
+    dt = float(np.median(np.diff(t)))
+    n = max(3, int(round(STILL_SMOOTH_S / dt))) if dt > 0 else 3
+    g = moving_mean(gyr, n)
+    a = moving_mean(acc, n)
+    adev = np.sqrt(moving_mean(np.sum((acc - a) ** 2, axis=1), n))
+    gdev = np.sqrt(moving_mean(np.sum((gyr - g) ** 2, axis=1), n))
+    # Gravity turning in the sensor frame is rotation about a horizontal axis, which every
+    # lifting movement is; the gyro's own rate cannot say so before its offset is known.
+    # Measured between moving means a window apart (adjacent ones differ by noise only).
+    ahead, behind = np.minimum(np.arange(len(t)) + n // 2, len(t) - 1), np.maximum(np.arange(len(t)) - n // 2, 0)
+    span = np.maximum(t[ahead] - t[behind], dt)
+    turn = np.linalg.norm(np.cross(a[behind], a[ahead]), axis=1) / np.maximum(np.sum(a * a, axis=1), 1e-9) / span
+    quiet_gyr = (gdev < QUIET_GYR_DEV) & (turn < STILL_GYR_RAD_S)
+    # The sensor's own rest magnitude: |acc| where nothing changes (any scale error included).
+    rest = np.linalg.norm(a[quiet_gyr], axis=1)
+    rest_mag = float(np.median(rest)) if len(rest) else float(np.median(np.linalg.norm(a, axis=1)))
+    quiet = quiet_gyr & (adev < min(QUIET_ACC_DEV_MAX, QUIET_ACC_DEV_REL * rest_mag))
+    offset = _gyro_offset(t, g, a, quiet)
+    still = quiet & (np.linalg.norm(g - offset.at(t), axis=1) < STILL_GYR_RAD_S)
+    return SensorStillness(t, still, gdev, offset)
+
+
+def _gyro_offset(t: np.ndarray, g: np.ndarray, a: np.ndarray, quiet: np.ndarray) -> GyroOffset:
+    """One offset per quiet run of >= MIN_STILL_S: its mean rate less the rotation that the
+    accelerometer saw over the run. A slow, smooth movement (a lifter settling at the top)
+    is as quiet as standing over a short window; gravity turning in the sensor frame tells
+    the two apart (as vqf's own bias estimator does): for a pure rotation da/dt = -w x a, so
+    over the run w_perp = -(a0 x a1) / (|a|^2 T). Runs still far from the median of all runs
+    are turns about the vertical, which no accelerometer sees, not offsets."""
+    mids, vals, weights = [], [], []
+    for i, j in runs(quiet):
+        dur = t[j - 1] - t[i]
+        if dur >= MIN_STILL_S:
+            a0, a1 = a[i], a[j - 1]
+            seen = -np.cross(a0, a1) / (float(a0 @ a1) * dur)
+            mids.append(0.5 * (t[i] + t[j - 1]))
+            vals.append(g[i:j].mean(axis=0) - seen)
+            weights.append(dur)
+    if not mids:
+        return GyroOffset(np.empty(0), np.empty((0, 3)), np.empty(0))
+    vals_a = np.array(vals)
+    centre = _weighted_median(vals_a, np.array(weights))
+    keep = np.linalg.norm(vals_a - centre, axis=1) < OFFSET_OUTLIER_RAD_S
+    return GyroOffset(np.array(mids)[keep], vals_a[keep], np.array(weights)[keep])
+
+
+def _weighted_median(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Per-column weighted median of (K, 3) values."""
+    out = np.empty(x.shape[1])
+    for k in range(x.shape[1]):
+        order = np.argsort(x[:, k])
+        c = np.cumsum(w[order])
+        out[k] = x[order[int(np.searchsorted(c, 0.5 * c[-1]))], k]
+    return out
+
+
+@dataclass(frozen=True)
+class StillPeriod:
+    """An interval in which both sensors are still; ``gyr_dev`` is the mean of the sensors'
+    RMS gyro deviation over it (rad/s, smaller is stiller)."""
+
+    start_s: float
+    end_s: float
+    gyr_dev: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+def joint_still_periods(stillness: dict[str, SensorStillness]) -> list[StillPeriod]:
+    """Every interval of >= MIN_STILL_S in which all sensors are still, in time order.
+
+    A grid point counts only where each sensor has a sample within two of its sample
+    intervals: time inside one sensor's dropout is not "still", it is unknown. The smoothing
+    blurs each edge by half a window, which is trimmed, except where the data begin or end
+    still (nothing blurs those edges)."""
+    if any(len(s.t) < 3 for s in stillness.values()):
+        return []
+    t0 = max(float(s.t[0]) for s in stillness.values())
+    t1 = min(float(s.t[-1]) for s in stillness.values())
+    if t1 - t0 < MIN_STILL_S:
+        return []
+    grid = np.arange(t0, t1 + GRID_S / 2, GRID_S)
+    both = np.ones(len(grid), bool)
+    dev = np.zeros(len(grid))
+    for s in stillness.values():
+        j = np.clip(np.searchsorted(s.t, grid, side="right") - 1, 0, len(s.t) - 1)
+        near = np.abs(s.t[j] - grid) <= 2 * float(np.median(np.diff(s.t)))
+        both &= s.still[j] & near
+        dev += s.gyr_dev[j] / len(stillness)
+    margin = STILL_SMOOTH_S / 2
+    out = []
+    for a, b in runs(both):
+        start = grid[a] + (margin if a > 0 else 0.0)
+        end = grid[b - 1] - (margin if b < len(grid) else 0.0)
+        if end - start >= MIN_STILL_S:
+            out.append(StillPeriod(float(start), float(end), float(dev[a:b].mean())))
+    return out
