@@ -379,3 +379,46 @@ def test_signals_finish_the_recording_like_ctrl_c_and_kill_9_is_reported_when_re
                          timeout=300, cwd=ROOT, env=subprocess_env())
     assert out.stderr.startswith(f"hinge: warning: {killed / 'session.json'}: the recording was not closed"), out.stderr
     assert "Traceback" not in out.stderr
+
+
+class _EndlessSource(_Source):
+    """Streams the batches and then waits, as live sensors do, until stopped."""
+
+    async def _run(self):
+        async for b in super()._run():
+            yield b
+        await asyncio.Event().wait()
+
+
+def test_sigterm_stops_the_window_session_and_finishes_the_recording(tmp_path):
+    """The window's session process (run here in-process, on the main thread as there):
+    SIGTERM ends the session like the window's "stop", with the recording closed."""
+    from functools import partial
+    from multiprocessing import Pipe
+
+    from processing.pipeline import Pipeline
+    from viewer.session_process import RecordTarget, SessionSpec, _Session
+
+    batches = _live_batches()
+    spec = SessionSpec(pipeline_factory=Pipeline, source_factory=partial(_EndlessSource, batches),
+                       record=RecordTarget(tmp_path / "rec", ("thigh", "lumbar"), {"source": "test"}))
+    control, other = Pipe()
+    session = _Session(spec, lambda message: None)
+    seen = []
+    previous = signal.signal(signal.SIGTERM, lambda *a: seen.append("not handled by the session"))
+
+    async def main():
+        task = asyncio.ensure_future(session.main(control))
+        while not session._writer or session._writer.samples < 2 * len(two_segments(duration_s=6.0)["thigh"]):
+            await asyncio.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(asyncio.shield(task), 120)  # a test timeout only
+
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            asyncio.run(main())
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        other.close()
+    assert seen == []
+    _assert_finished(tmp_path / "rec", len(two_segments(duration_s=6.0)["thigh"]))
