@@ -490,7 +490,7 @@ class RecordingWriter:
             error: BaseException | None = None
             try:
                 self.flush()
-            except HingeUserError as err:
+            except Exception as err:  # session.json is finalised all the same
                 error = err
             finally:
                 for fd in self._fds.values():
