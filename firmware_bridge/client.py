@@ -545,14 +545,14 @@ class SensorSession:
             return None
         if n_bad:
             if not sensor.implausible:
-                log.warning("%s: samples with impossible values dropped (counted as lost)",
-                            sensor.segment)
+                log.warning("hinge: warning: %s sensor sent impossible values (beyond 50 g or "
+                            "50 rad/s, or not numbers): dropped and counted as lost", sensor.segment)
             sensor.implausible += n_bad
             self._save_counts(sensor, arrival)
         if packet.clipped:
             if not sensor.clipped:
-                log.warning("%s: samples clipped at the sensor's full scale (saturated)",
-                            sensor.segment)
+                log.warning("hinge: warning: %s sensor clipped at its full scale (saturated): "
+                            "angles and onsets near those samples are less certain", sensor.segment)
             sensor.clipped += packet.clipped
             self._save_counts(sensor, arrival)
         sensor.received += n - n_bad

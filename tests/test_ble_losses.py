@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -79,9 +80,19 @@ def runs(tmp_path_factory):
             out += await asyncio.gather(*(run(n, tmp) for n in names[i:i + 4]))
         return dict(zip(names, out, strict=True))
 
-    result = asyncio.run(all_runs())
-    return {name: (*result[name], json.loads((tmp / name / "session.json").read_text()))
-            for name in result}
+    warnings: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: warnings.append(record.getMessage())
+    logger = logging.getLogger("firmware_bridge.client")
+    logger.addHandler(handler)
+    try:
+        result = asyncio.run(all_runs())
+    finally:
+        logger.removeHandler(handler)
+    out = {name: (*result[name], json.loads((tmp / name / "session.json").read_text()))
+           for name in result}
+    out["warnings"] = warnings
+    return out
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
@@ -144,3 +155,5 @@ def test_clipped_gyro_is_counted_and_saved(runs):
     assert f"CLIPPED {fast}" in status["thigh"].line()
     saved = {s["segment"]: s for s in meta["sensors"]}
     assert saved["thigh"]["clipped_samples"] == fast and "clipped_samples" not in saved["lumbar"]
+    assert any("thigh sensor clipped at its full scale" in w for w in runs["warnings"])
+    assert any("sent impossible values" in w for w in runs["warnings"])
