@@ -42,7 +42,9 @@ SCENARIOS: dict[str, list[str]] = {
     "huge": ["thigh:huge@4x5"],
     "clock-jump": ["thigh:clockjump@6+1000"],
     "seq-jump": ["thigh:seqjump@6x30000"],
+    "bad-info": ["lumbar:info.acc_scale=1e300"],  # refused in one line (exit 2), no recording
 }
+HINGE_ONLY = {"seq-jump", "bad-info"}  # the hinge profile's counter and info characteristic
 #: the rate each family's driver asks for when hinge requests 200 Hz
 FAMILY_RATE = {"hinge": 200.0, "movesense": 208.0, "witmotion": 200.0}
 
@@ -67,6 +69,7 @@ def run_one(family: str, name: str, specs: list[str], args, out: Path) -> dict:
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     result = {"family": family, "name": name, "code": proc.returncode, "seconds": time.monotonic() - t0,
               "traceback": "Traceback" in proc.stderr, "stderr": proc.stderr.strip().splitlines()[-1:],
+              "lines": len(proc.stderr.strip().splitlines()),
               "meta": None, "rows": {}}
     meta_path = rec / "session.json"
     if meta_path.exists():
@@ -78,6 +81,11 @@ def run_one(family: str, name: str, specs: list[str], args, out: Path) -> dict:
 
 
 def report(r: dict, truth: dict[str, dict[str, int]]) -> tuple[list[str], bool]:
+    if r["name"] == "bad-info":  # the sensor must be refused: exit 2, one line, no recording
+        ok = r["code"] == 2 and not r["traceback"] and r["meta"] is None and r["lines"] == 1 \
+            and "refused" in r["stderr"][0]
+        return [f"{r['family']:<9} {r['name']:<12} {'yes' if ok else 'NO':<8} refused in one line "
+                f"(exit {r['code']}): {r['stderr'][0] if r['stderr'] else ''}"], ok
     survived = r["code"] == 0 and not r["traceback"]
     meta = r["meta"]
     lines, ok = [], survived
@@ -119,7 +127,7 @@ def main() -> int:
     names = args.only.split(",") if args.only else list(SCENARIOS)
     truth = taken(args.duration, args.seed)
     jobs = [(fam, name) for fam in families for name in names
-            if not (name == "seq-jump" and fam != "hinge")]  # only the hinge profile has a counter
+            if not (name in HINGE_ONLY and fam != "hinge")]
     print(f"bench_faults: {len(jobs)} scenarios, `hinge stream --virtual --headless` "
           f"--duration {args.duration:g} --speed {args.speed:g}, {args.jobs} at a time")
     print(f"{'family':<9} {'scenario':<12} {'survived':<8} {'sensor':<7} received/sent  "

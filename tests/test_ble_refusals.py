@@ -66,3 +66,30 @@ async def test_unusable_info_refuses_the_sensor_in_one_line(raw, why):
         assert why in message and "\n" not in message and message.isprintable()
         assert caught.value.__cause__ is None  # no traceback chained in
         assert not lumbar.streaming and lumbar.connection is None and thigh.connection is None
+
+
+def test_the_cli_refuses_in_one_line_without_a_traceback(tmp_path):
+    """`hinge stream --virtual` with a board whose info says acc_scale 1e300: exit 2, one
+    line on stderr naming the sensor and the reason, no recording left behind."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "rec"
+    proc = subprocess.run(
+        [sys.executable, "-m", "hinge", "stream", "--virtual", "--headless", "--duration", "3",
+         "--record", str(out), "--fault", "lumbar:info.acc_scale=1e300"],
+        capture_output=True, text=True, timeout=120,
+        env={**__import__("os").environ, "XDG_CONFIG_HOME": str(tmp_path)})
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("hinge: lumbar sensor hinge-L: refused") and "acc_scale" in proc.stderr
+    assert not out.exists()
+
+
+def test_info_fault_specs():
+    from firmware_bridge.virtual.faults import parse_faults
+
+    faults = parse_faults(["lumbar:info.v=2", 'lumbar:info.placement="\\ud800"'])
+    assert faults["lumbar"].info == (("v", 2), ("placement", "\ud800"))
+    with pytest.raises(ValueError, match="must be JSON"):
+        parse_faults(["lumbar:info.v=two"])

@@ -23,10 +23,14 @@ streaming, virtual world time), so a test can tell exactly what should be seen:
   there), while the samples go on: timestamps lie, nothing is lost.
 * ``seq_jumps``: the hinge profile's sample counter jumps by ``n`` at ``at_s`` (and
   counts on from there), while the device time goes on: the counter lies, nothing is lost.
+* ``info``: hinge profile only: keys of the info characteristic replaced by these JSON
+  values (``lumbar:info.v=2``, ``lumbar:info.acc_scale=1e300``): a firmware the host
+  must refuse.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -44,6 +48,7 @@ class Faults:
     huge: tuple[tuple[float, int], ...] = ()
     clock_jumps: tuple[tuple[float, float], ...] = ()
     seq_jumps: tuple[tuple[float, int], ...] = ()
+    info: tuple[tuple[str, object], ...] = ()
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -61,12 +66,13 @@ NO_FAULTS = Faults()
 _SPEC = re.compile(
     r"^(?P<seg>[a-z_]+):(?P<kind>drop|vanish|skip|huge|clockjump|seqjump)@(?P<at>[0-9.]+)"
     r"(?:\+(?P<for>[0-9.]+))?(?:x(?P<n>[0-9]+))?$"
-    r"|^(?P<seg2>[a-z_]+):(?P<key>ppm|offset|jitter|bunch|malformed)=(?P<value>-?[0-9.]+)$")
+    r"|^(?P<seg2>[a-z_]+):(?P<key>ppm|offset|jitter|bunch|malformed)=(?P<value>-?[0-9.]+)$"
+    r"|^(?P<seg3>[a-z_]+):info\.(?P<info_key>[a-z_]+)=(?P<info_value>.+)$")
 _KEYS = {"ppm": "clock_ppm", "offset": "clock_offset_s", "jitter": "jitter_s", "bunch": "bunch",
          "malformed": "malformed_every"}
 FAULT_HELP = ("SEG:drop@AT+FOR, SEG:vanish@AT[+FOR], SEG:skip@ATxN, SEG:huge@ATxN (absurd "
               "values), SEG:clockjump@AT+S (device clock leaps S s), SEG:seqjump@ATxN "
-              "(counter leaps N), or SEG:KEY=VALUE with KEY "
+              "(counter leaps N), SEG:info.KEY=JSON (hinge profile info), or SEG:KEY=VALUE with KEY "
               "ppm, offset (s), jitter (s), bunch (packets), malformed (every n-th); "
               "times in seconds of streaming, e.g. thigh:drop@10+2")
 
@@ -78,8 +84,14 @@ def parse_faults(specs: list[str]) -> dict[str, Faults]:
         m = _SPEC.match(spec.strip())
         if m is None:
             raise ValueError(f"bad fault {spec!r} (expected {FAULT_HELP})")
-        f = fields.setdefault(m["seg"] or m["seg2"], {})
-        if m["kind"] == "drop":
+        f = fields.setdefault(m["seg"] or m["seg2"] or m["seg3"], {})
+        if m["info_key"]:
+            try:
+                value = json.loads(m["info_value"])
+            except ValueError:
+                raise ValueError(f"bad fault {spec!r}: the value must be JSON") from None
+            f.setdefault("info", []).append((m["info_key"], value))
+        elif m["kind"] == "drop":
             if m["for"] is None:
                 raise ValueError(f"bad fault {spec!r}: a drop needs +FOR (seconds away)")
             f.setdefault("drops", []).append((float(m["at"]), float(m["for"])))

@@ -10,6 +10,7 @@ sampling), which is what lets the host count exactly what a drop cost.
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 from bumble import att
@@ -33,6 +34,10 @@ class HingeSensor(VirtualSensor):
         #: Bytes to answer info reads with instead of ``encode_info(self.info)`` (a broken
         #: or foreign firmware, for the host's refusals).
         self.raw_info: bytes | None = None
+        if self.faults.info:  # a firmware whose info the host must refuse
+            d = json.loads(hp.encode_info(self.info))
+            d.update(dict(self.faults.info))
+            self.raw_info = json.dumps(d, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
     def advertised_uuid(self) -> str:
         return hp.SERVICE_UUID
