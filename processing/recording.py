@@ -11,6 +11,7 @@ Number formatting lives in ``recording_csv.py``, the checks of the reader in
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -109,6 +110,13 @@ def read_recording(
     ``RecordingWarning`` when it drops an unterminated final line (a cut-off write).
     """
     path = Path(path)
+    try:
+        return _read_recording(path, required)
+    except OSError as e:  # a folder hinge may not look into, a link loop...: the user's to fix
+        raise RecordingError(f"{e.filename or path}: cannot read ({e.strerror or e})") from None
+
+
+def _read_recording(path: Path, required: tuple[str, ...] | list[str]) -> Recording:
     if path.is_file() and path.name == SESSION_FILE:
         path = path.parent
     if not path.exists():
@@ -151,7 +159,14 @@ def read_recording(
 def _inside(root: Path, file: Path) -> Path:
     """The real path of ``file``, refused if a link takes it out of the recording ``root``:
     a recording is read from its own folder only."""
-    target = file.resolve()
+    try:
+        target = file.resolve()
+    except RuntimeError:  # Python 3.11 on a link loop (later versions raise OSError)
+        raise RecordingError(f"{file}: a link that leads to itself") from None
+    except OSError as e:
+        if e.errno != errno.ELOOP:
+            raise
+        raise RecordingError(f"{file}: a link that leads to itself") from None
     if not target.is_relative_to(root):
         raise RecordingError(f"{file}: a link to a file outside the recording; copy the file in instead")
     return target

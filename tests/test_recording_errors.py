@@ -215,6 +215,10 @@ CASES.update({
         lambda rec: _link_outside(rec, "session.json"),
         "session.json", None, "a link to a file outside the recording",
     ),
+    "session_json_link_loop": (
+        lambda rec: ((rec / "session.json").unlink(), (rec / "session.json").symlink_to("session.json")),
+        "session.json", None, "a link that leads to itself",
+    ),
     "two_sensors_name_one_file": (
         lambda rec: _edit_json(rec, lambda m: m["sensors"][1].update(file=m["sensors"][0]["file"])),
         "session.json", lambda rec: _json_line(rec, '"lumbar"'), 'both name the file "thigh.csv"',
@@ -543,3 +547,18 @@ def test_a_recording_never_closed_gets_its_counts_from_the_csvs(tmp_path):
     assert closed.closed and closed.meta["ended"]
     assert [(s["samples"], s["lost_samples"]) for s in closed.meta["sensors"]] == [
         (len(source["thigh"]), 0), (len(lumbar), 40)]
+
+
+def test_a_folder_that_cannot_be_looked_into_is_a_one_line_error(tmp_path, monkeypatch):
+    """Permission denied on the recording's folder itself (injected: root may look anyway)."""
+    rec = write_recording(tmp_path / "rec", two_segments(duration_s=3.0))
+    real_stat = Path.stat
+
+    def denied(self, *args, **kw):
+        if self.parent == rec:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_stat(self, *args, **kw)
+
+    monkeypatch.setattr(Path, "stat", denied)
+    with pytest.raises(RecordingError, match=rf"^{rec / 'session.json'}: cannot read \(Permission denied\)$"):
+        read_recording(rec)
