@@ -86,9 +86,10 @@ def test_both_sensors_on_one_clock(streamed):
     offsets = {seg: rec.segments[seg]["t"].to_numpy() - truth[seg].t for seg in ("thigh", "lumbar")}
     late = slice(10 * 200, None)  # once the clock fits have 10 s of data
     misalignment = np.abs(offsets["thigh"][late] - offsets["lumbar"][late])
-    # samples taken at the same instant get the same session time: within 2 ms of real
-    # time, which is SPEED times that on the sped-up virtual clock
-    assert misalignment.max() < 0.002 * SPEED, f"max {misalignment.max() * 1e3:.2f} ms"
+    # samples taken at the same instant get the same session time, within 2 ms on the
+    # virtual clock: the virtual radio stamps notifications with their air time, so the
+    # machine's load (or the speed-up) does not enter the clock fit
+    assert misalignment.max() < 0.002, f"max {misalignment.max() * 1e3:.2f} ms"
 
 
 
