@@ -52,6 +52,8 @@ CHECK_EVERY_S = 0.5  # re-run the reference choice this often (session time)
 HISTORY_S = 60.0  # of raw samples and up-vectors kept for it
 SEARCH_S = 30.0  # after this much data without a reference, take the best there is
 MIN_LOCKOUTS = 2  # reps whose lockouts are enough for a first reference
+REFUSE_HISTORY_S = 15.0  # a refined reference re-fuses a history up to this long
+OFFSET_CHANGE_RAD_S = 0.005  # a smaller change of a gyro's offset is not applied later on
 SHOW_REFINED_S = 3.0  # the status says the reference was refined for this long
 BETTER_BY = 0.2  # a new reference must be this much more trusted to replace the current one
 PROVISIONAL_TILT_DEG = 10.0
@@ -266,10 +268,14 @@ class StreamingAngles:
         for g in self._seg.values():
             st = stillness[g.name]
             if st.offset.known:
-                g.gyro_offset = st.offset.at(g.raw[-1][0][-1:])[0]
-                if first:
+                new = st.offset.at(g.raw[-1][0][-1:])[0]
+                changed = np.linalg.norm(new - g.gyro_offset) > OFFSET_CHANGE_RAD_S
+                g.gyro_offset = new
+                if first or g.raw[-1][0][-1] - g.raw[0][0][0] <= REFUSE_HISTORY_S:
+                    # Early in the session re-fusing the short history is cheap and
+                    # leaves the frames still to come as offline would have them.
                     g.fuse_again(self._last_grid)
-                else:
+                elif changed:
                     g.fusion.set_gyro_offset(g.gyro_offset)
         refs = {s: sc.up for s, sc in cal.segments.items()}
         evidence = {g.name: g.evidence() for g in self._seg.values()}
