@@ -481,6 +481,7 @@ class SensorSession:
     async def _reconnect(self, sensor: _Sensor) -> None:
         """Try again and again, backing off up to BACKOFF_MAX_S; the session goes on."""
         delay = BACKOFF_START_S
+        refused = False
         while not self._closed:
             await asyncio.sleep(delay)
             if self.now() - sensor.down_since > LOST_AFTER_S:
@@ -489,6 +490,11 @@ class SensorSession:
                 await self._connect(sensor, timeout=RECONNECT_ATTEMPT_S, rescan=True)
                 log.info("%s: reconnected", sensor.segment)
                 return
+            except PacketError as err:  # it answers with nothing usable: say so, keep trying
+                if not refused:
+                    log.warning("hinge: warning: %s sensor refused on reconnect, unusable device "
+                                "description (%s); still trying", sensor.segment, _one_line(err))
+                refused = True
             except Exception as err:  # any failure of one attempt: back off and try again
                 log.debug("%s: reconnect failed: %s", sensor.segment, err)
             delay = min(delay * 2, BACKOFF_MAX_S)

@@ -93,3 +93,27 @@ def test_info_fault_specs():
     assert faults["lumbar"].info == (("v", 2), ("placement", "\ud800"))
     with pytest.raises(ValueError, match="must be JSON"):
         parse_faults(["lumbar:info.v=two"])
+
+
+async def test_a_sensor_unusable_on_reconnect_is_refused_and_its_loss_counted(caplog):
+    """After a drop the lumbar board answers with protocol version 2: the host keeps the
+    session going on the thigh, warns once, never streams from the refused board, and
+    counts the lumbar's samples from the drop to the end as lost."""
+    from firmware_bridge.virtual.faults import Faults
+    from firmware_bridge.virtual.session import VirtualSession
+
+    sources = {"thigh": still(3.0), "lumbar": still(3.0)}
+    vs = VirtualSession(sources, faults={"lumbar": Faults(drops=((1.0, 0.3),))})
+    got = {"thigh": 0, "lumbar": 0}
+    with caplog.at_level("WARNING", logger="firmware_bridge.client"):
+        async with vs:
+            vs.sensors["lumbar"].raw_info = info_text(v=2).encode()  # read on reconnect only
+            async for batch in vs:
+                got[batch.segment] += len(batch)
+    status = {s.segment: s for s in vs.status()}
+    refusals = [r for r in caplog.records if "refused on reconnect" in r.getMessage()]
+    assert len(refusals) == 1 and "protocol version 2" in refusals[0].getMessage()
+    taken = len(vs.sensors["lumbar"].source)
+    assert got["lumbar"] < 0.5 * taken
+    assert got["lumbar"] + status["lumbar"].lost_samples == taken
+    assert got["thigh"] == len(vs.sensors["thigh"].source) and status["thigh"].lost_samples == 0
