@@ -191,3 +191,12 @@ async def test_start_sets_rate_and_says_timestamps_are_reconstructed_over_real_b
     acc = np.concatenate([p.acc for p in packets])
     expected = source.resampled(100).acc[: len(acc)]
     assert np.abs(acc - expected).max() <= 16 * G / 32768 / 2 + 1e-9
+
+
+def test_samples_at_the_int16_limit_are_counted_as_clipped():
+    """Issue 11 row 14: +-2000 deg/s and +-16 g are the WT901's full scales."""
+    drv = WitMotionDriver(200)
+    frames = (wit_frame((0, 0, 2048), (32767, 0, 0)) + wit_frame((0, 0, 2048), (0, 0, 0))
+              + wit_frame((-32768, 0, 0), (0, -32768, 0)))
+    p = drv.decode(frames, arrival=0.1)
+    assert len(p) == 3 and p.clipped == 2 and p.bad is None
