@@ -20,7 +20,7 @@ import pandas as pd
 from hinge.errors import HingeUserError
 from processing.recording_csv import CORE_COLUMNS
 
-MIN_DURATION_S = 2.0  # the standing-still calibration the format promises at the start
+MIN_DURATION_S = 0.5  # shorter than this holds no movement to analyse (a rep alone takes longer)
 MAX_GYRO_RAD_S = 35.0  # ~2000 deg/s, the largest range of common MEMS gyroscopes
 G = 9.80665
 REST_GYRO_RAD_S = 0.2  # below this a sample counts as "at rest" for the unit check
@@ -341,8 +341,8 @@ def _check_values(path: Path, cols: list[np.ndarray]) -> None:
     duration = float(t[-1] - t[0])
     if duration < MIN_DURATION_S:
         raise RecordingError(
-            f"{path}: only {duration:.2f} s of data; a recording needs at least "
-            f"{MIN_DURATION_S:g} s (it starts with the lifter standing still)"
+            f"{path}: only {duration:.2f} s of data; nothing to analyse in less than "
+            f"{MIN_DURATION_S:g} s"
         )
 
 

@@ -155,8 +155,8 @@ CASES: dict[str, tuple] = {
         "lumbar.csv", 501, "time must increase strictly",
     ),
     "too_short": (
-        lambda rec: _edit_csv(rec, "thigh", lambda lines: lines[:300]),
-        "thigh.csv", None, "only 1.49 s of data",
+        lambda rec: _edit_csv(rec, "thigh", lambda lines: lines[:80]),
+        "thigh.csv", None, "only 0.39 s of data; nothing to analyse",
     ),
     "only_header": (
         lambda rec: _edit_csv(rec, "thigh", lambda lines: lines[:1]),
