@@ -57,6 +57,9 @@ MAX_MERGE = 64
 #: A gap at the start or end of a sensor's stream longer than this many sample periods is
 #: counted as lost (``SensorSession.finish_counts``).
 GAP_PERIODS = 1.5
+#: The loss before a sensor's first sample (families without a counter) is estimated once
+#: its clock fit has this much of its data, and refined when the session ends.
+START_ESTIMATE_AFTER_S = 2.0
 #: At the session's end, a sensor still streaming whose last sample is older than this is
 #: counted as lost up to the end (it went silent).
 END_SILENT_S = 0.5
@@ -138,6 +141,8 @@ class _Sensor:
     first_resets: int = 0  # clock fit restarts when it came
     last_device_t: float | None = None  # device time of the last sample received
     start_counted: bool = False  # the driver counted the loss at the start (a counter)
+    start_estimated: bool = False  # ... or the client estimated it (start_lost samples)
+    start_lost: int = 0
     started_at: float | None = None  # session time the sensor was first started
     battery_pct: int | None = None
     clock: DeviceClock = field(default_factory=DeviceClock)
@@ -311,7 +316,9 @@ class SensorSession:
         samples from the start of the session's stream, the first sample received from
         any sensor (the other sensor's clock; or the sensor's own start, if later), to its
         end, the last sample received from any sensor. The sensor's own first and last
-        samples, mapped with its final clock fit, measure the gaps in its sample periods.
+        samples, mapped with its clock fit, measure the gaps in its sample periods (the start
+        is estimated once the sensor has START_ESTIMATE_AFTER_S of data, so it shows live,
+        and refined here with the final fit).
         A gap at the end counts only when the sensor was not streaming any more, or has
         been silent for more than END_SILENT_S (a healthy sensor's last packets can still
         be on their way). The hinge profile counts the start exactly from its counter
@@ -334,11 +341,7 @@ class SensorSession:
                 if s.first_t is None:  # streamed nothing at all
                     self._add_loss(s, max(0, round((end_ref - expected_from) / period) + 1))
                     continue
-                first_t = s.first_t
-                if s.clock.resets == s.first_resets:  # re-map with the final fit
-                    first_t = float(s.clock.to_session(s.first_device_t))
-                if not s.start_counted and first_t - expected_from > GAP_PERIODS * period:
-                    self._add_loss(s, round((first_t - expected_from) / period))
+                self._estimate_start(s)  # final: with the final clock fit
                 gap = end_ref - s.last_t
                 if gap > GAP_PERIODS * period and (s.state != "streaming" or gap > END_SILENT_S):
                     self._add_loss(s, round(gap / period))
@@ -592,9 +595,32 @@ class SensorSession:
             sensor.first_resets = sensor.clock.resets
             sensor.start_counted = bool(packet.flags.get("start_counted"))
         sensor.last_device_t = float(extra["device_t"][-1])
+        if (not sensor.start_counted and not sensor.start_estimated
+                and sensor.last_t - sensor.first_t >= START_ESTIMATE_AFTER_S):
+            self._estimate_start(sensor)  # shown live; refined when the session ends
         return SampleBatch(sensor.segment, t, acc, gyr, extra)
 
+    def _estimate_start(self, s: _Sensor) -> None:
+        """Count (or correct the count of) the samples missing before a sensor's first one,
+        for families without a counter from START (``finish_counts`` explains the rule)."""
+        if s.start_counted or s.first_t is None or s.driver is None:
+            return
+        got = [x.first_t for x in self._sensors.values() if x.first_t is not None]
+        period = s.driver.period_s * (1.0 + s.clock.drift)
+        if not period > 0:
+            return
+        expected_from = max(min(got), s.started_at if s.started_at is not None else min(got))
+        first_t = s.first_t
+        if s.clock.resets == s.first_resets:  # re-map with the current fit
+            first_t = float(s.clock.to_session(s.first_device_t))
+        gap = first_t - expected_from
+        n = round(gap / period) if gap > GAP_PERIODS * period else 0
+        self._add_loss(s, n - s.start_lost)
+        s.start_lost = n
+        s.start_estimated = True
+
     def _add_loss(self, sensor: _Sensor, n: int) -> None:
+        """Count ``n`` lost samples (negative: a correction of an earlier estimate)."""
         if n:
             sensor.lost += n
             if self.writer is not None:

@@ -60,11 +60,12 @@ async def run(name: str, tmp) -> tuple[VirtualSession, dict]:
     writer = RecordingWriter(tmp / name, ["thigh", "lumbar"])
     vs = VirtualSession(sources, family=family, faults=parse_faults(specs), writer=writer,
                         rate_hz=RATE)
-    got: dict[str, list] = {"thigh": [], "lumbar": []}
+    got: dict[str, list] = {"thigh": [], "lumbar": [], "live_lost": {}}
     async with vs:
         async for batch in vs:
             got[batch.segment].append(batch)
             writer.append(batch)
+            got["live_lost"] = {s.segment: s.lost_samples for s in vs.status()}
     writer.close()
     return vs, got
 
@@ -110,12 +111,14 @@ def test_every_sample_taken_is_received_or_counted_lost(runs, name):
         assert saved[seg]["samples"] == received
 
 
-def test_a_drop_before_the_first_packet_is_counted(runs):
+def test_a_drop_before_the_first_packet_is_counted_and_shown_live(runs):
     for name in ("hinge-drop-at-start", "movesense-drop-at-start", "witmotion-drop-at-start"):
-        vs, _, _ = runs[name]
+        vs, got, _ = runs[name]
         lost = {s.segment: s.lost_samples for s in vs.status()}
         assert lost["thigh"] > 1.4 * vs.sensors["thigh"].rate_hz, (name, lost)
         assert lost["lumbar"] == 0, name
+        # already in the status while streaming, not only once the session ended
+        assert abs(got["live_lost"]["thigh"] - lost["thigh"]) <= 1, (name, got["live_lost"], lost)
 
 
 def test_a_sensor_gone_before_the_end_is_counted_to_the_end(runs):
