@@ -139,7 +139,6 @@ class _Sensor:
     first_t: float | None = None  # session time of the first sample received
     first_device_t: float | None = None  # ... and its device time
     first_resets: int = 0  # clock fit restarts when it came
-    last_device_t: float | None = None  # device time of the last sample received
     start_counted: bool = False  # the driver counted the loss at the start (a counter)
     start_estimated: bool = False  # ... or the client estimated it (start_lost samples)
     start_lost: int = 0
@@ -582,22 +581,21 @@ class SensorSession:
                 first = sensor.next_seq + packet.lost
             sensor.next_seq = first + n
             extra["seq"] = first + np.arange(n, dtype=np.float64)
+        if sensor.first_t is None:  # the first sample seen (even one dropped below)
+            sensor.first_t = float(t[0])
+            sensor.first_device_t = float(device_t[0])
+            sensor.first_resets = sensor.clock.resets
+            sensor.start_counted = bool(packet.flags.get("start_counted"))
         acc, gyr = packet.acc, packet.gyr
         if n_bad:  # impossible values never reach the pipeline or a recording
             keep = ~bad
-            if not keep.any():
-                return None
             t, acc, gyr = t[keep], acc[keep], gyr[keep]
             extra = {k: v[keep] for k, v in extra.items()}
-        if sensor.first_t is None:
-            sensor.first_t = float(t[0])
-            sensor.first_device_t = float(extra["device_t"][0])
-            sensor.first_resets = sensor.clock.resets
-            sensor.start_counted = bool(packet.flags.get("start_counted"))
-        sensor.last_device_t = float(extra["device_t"][-1])
         if (not sensor.start_counted and not sensor.start_estimated
                 and sensor.last_t - sensor.first_t >= START_ESTIMATE_AFTER_S):
             self._estimate_start(sensor)  # shown live; refined when the session ends
+        if not len(t):
+            return None
         return SampleBatch(sensor.segment, t, acc, gyr, extra)
 
     def _estimate_start(self, s: _Sensor) -> None:

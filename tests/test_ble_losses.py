@@ -37,7 +37,7 @@ SCENARIOS = {
     "movesense-drop-at-start": ("movesense", ["thigh:drop@0+1.5"]),
     "movesense-vanish": ("movesense", ["lumbar:vanish@2"]),
     "movesense-clockjump": ("movesense", ["thigh:clockjump@1.5+1000"]),
-    "movesense-huge": ("movesense", ["thigh:huge@1x3", "lumbar:huge@2.5x10"]),
+    "movesense-huge": ("movesense", ["thigh:huge@0x3", "lumbar:huge@2.5x10"]),  # at the start too
     "witmotion-drop-at-start": ("witmotion", ["thigh:drop@0+1.5"]),
     "witmotion-drop-at-end": ("witmotion", ["lumbar:drop@4+3"]),
 }
