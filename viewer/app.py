@@ -38,6 +38,8 @@ def run_viewer(
     speed: float = 1.0,
     duration_s: float | None = None,
     window_s: float = 15.0,
+    height_m: float | None = None,
+    sound: Any = None,
 ) -> int:
     """Show the viewer until the window closes (or the screenshot is saved); returns 0.
 
@@ -55,7 +57,9 @@ def run_viewer(
     session time reaches ``after_s`` (or when the session ends, if that comes first or
     ``after_s`` is None) and the viewer exits; without a display it renders offscreen.
     Ctrl-C closes the window like the close button does. An error that ended the session is
-    re-raised (``HingeUserError``s reach the CLI as one line).
+    re-raised (``HingeUserError``s reach the CLI as one line). ``height_m`` sizes the
+    side-on figure; ``sound`` (a ``hinge.sound.CuePlayer``) gets each new rep's cue and is
+    closed when the window is.
     """
     if screenshot is not None and not has_display():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
@@ -79,7 +83,12 @@ def run_viewer(
         record=record,
     )
     recording_path = record.path if record is not None else None
-    win = ViewerWindow(title, replay=src is not None, recording_path=recording_path, window_s=window_s)
+    from processing.body import DEFAULT_HEIGHT_M
+
+    win = ViewerWindow(
+        title, replay=src is not None, recording_path=recording_path, window_s=window_s,
+        height_m=height_m or DEFAULT_HEIGHT_M, report_source=getattr(replay, "path", None), sound=sound,
+    )
     win.attach(worker)
     saved: list[bool] = []
     if screenshot is not None:
@@ -110,6 +119,8 @@ def run_viewer(
         wake.stop()
         signal.signal(signal.SIGINT, previous)
         worker.stop()
+        if sound is not None:
+            sound.close()
     if worker.error is not None:
         raise worker.error
     if screenshot is not None and saved != [True]:

@@ -192,6 +192,25 @@ class AnglePlots(pg.GraphicsLayoutWidget):
         j = int(np.searchsorted(t, self.now, side="right"))
         return AngleFrames(*(self._buf.view(c, i)[: j - i] for c in ANGLE_COLUMNS))
 
+    def frames_recent(self, seconds: float = 4.0) -> AngleFrames:
+        """Views of the frames in the ``seconds`` up to ``now`` (the side view's figure and
+        trail)."""
+        if not len(self._buf) or self.now is None:
+            return AngleFrames.empty()
+        t = self._buf.view("t")
+        i = int(np.searchsorted(t, self.now - seconds, side="left"))
+        j = int(np.searchsorted(t, self.now, side="right"))
+        return AngleFrames(*(self._buf.view(c, i)[: j - i] for c in ANGLE_COLUMNS))
+
+    def frames_between(self, t0: float, t1: float) -> AngleFrames:
+        """A copy of the frames received with ``t0 <= t <= t1`` (session time)."""
+        if not len(self._buf):
+            return AngleFrames.empty()
+        t = self._buf.view("t")
+        i = int(np.searchsorted(t, t0, side="left"))
+        j = int(np.searchsorted(t, t1, side="right"))
+        return AngleFrames(*(np.array(self._buf.view(c, i)[: j - i]) for c in ANGLE_COLUMNS))
+
     def redraw(self, wall: float | None = None) -> bool:
         """Show the session as of the display clock's now at wall time ``wall`` (default:
         ``time.perf_counter``, fine-grained everywhere); True if that changed what is shown."""

@@ -42,6 +42,7 @@ class ReplayState:
     duration_s: float
     speed: float
     playing: bool
+    fast: bool = False  # running unpaced to a target (a seek or a rep jump)
 
 
 class ReplaySource:
@@ -110,7 +111,7 @@ class ReplaySource:
 
     # -- controls (call on the source's loop) ---------------------------------------------
     def state(self) -> ReplayState:
-        return ReplayState(self.position_s, self.duration_s, self.speed, self.playing)
+        return ReplayState(self.position_s, self.duration_s, self.speed, self.playing, self.fast_until is not None)
 
     @property
     def at_end(self) -> bool:

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from hinge.commands.analyze import add_threshold_args, thresholds_from_args
-from hinge.commands.window import add_window_args, wants_window
+from hinge.commands.window import add_window_args, cue_player, height_from_args, wants_window
 from hinge.errors import HingeUserError
 
 CHUNK_S = (
@@ -108,9 +108,10 @@ def rep_line(rep) -> str:
 
 
 def replay_headless(
-    rec, thresholds, speed: float, as_json: bool, rate_hz: float = 100.0
+    rec, thresholds, speed: float, as_json: bool, rate_hz: float = 100.0, sound=None
 ) -> int:
-    """Feed the recording through the ``Pipeline``; print each rep as it is emitted."""
+    """Feed the recording through the ``Pipeline``; print each rep as it is emitted (and
+    hand it to ``sound``, a ``hinge.sound.CuePlayer``, which never waits)."""
     from processing.pipeline import Pipeline
 
     pipeline = Pipeline(thresholds=thresholds, rate_hz=rate_hz)
@@ -126,6 +127,8 @@ def replay_headless(
             else:
                 line = rep_line(rep)
             print(line, flush=True)
+            if sound is not None:
+                sound.play(rep.pattern, rep.index)
 
     try:
         for batch in chunked_batches(rec):
@@ -142,6 +145,9 @@ def replay_headless(
             print(f"{len(pipeline.reps)} reps")
     except BrokenPipeError:  # the reader (e.g. `| head`) has had enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    finally:
+        if sound is not None:
+            sound.close()
     return 0
 
 
@@ -155,6 +161,8 @@ def run(args: argparse.Namespace) -> int:
         raise HingeUserError(
             f"--speed: must be 0 (as fast as possible) or positive, got {speed}"
         )
+    height = height_from_args(args)
+    sound = cue_player(args)
     if not args.json and wants_window(args):  # JSON Lines are for a program: no window
         from processing.pipeline import Pipeline
         from viewer.app import run_viewer
@@ -166,5 +174,7 @@ def run(args: argparse.Namespace) -> int:
             speed=speed or 1.0,
             screenshot=args.screenshot,
             after_s=args.after,
+            height_m=height,
+            sound=sound,
         )
-    return replay_headless(rec, th, speed, args.json, rate_hz=args.rate_hz)
+    return replay_headless(rec, th, speed, args.json, rate_hz=args.rate_hz, sound=sound)

@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 
 from firmware_bridge.virtual.faults import FAULT_HELP
-from hinge.commands.window import add_window_args, wants_window
+from hinge.commands.window import add_window_args, cue_player, height_from_args, wants_window
 from hinge.errors import HingeUserError
 
 #: Headless status lines: every STATUS_EVERY_S of session time, and on every state change.
@@ -171,8 +171,10 @@ def run(args: argparse.Namespace) -> int:
 
 def run_session(args: argparse.Namespace, source: LiveSource, title: str) -> int:
     """The live session in the viewer window, or headless when asked or without a display."""
+    height = height_from_args(args)
+    sound = cue_player(args)
     if not wants_window(args):
-        return run_live(source.factory, args.record, source.duration, source.meta)
+        return run_live(source.factory, args.record, source.duration, source.meta, sound=sound)
     from viewer.app import run_viewer
     from viewer.session_process import RecordTarget
 
@@ -184,6 +186,8 @@ def run_session(args: argparse.Namespace, source: LiveSource, title: str) -> int
         duration_s=source.duration,
         screenshot=args.screenshot,
         after_s=args.after,
+        height_m=height,
+        sound=sound,
     )
     if args.record is not None:  # the session process discards a recording without samples
         kept = args.record.exists()
@@ -191,14 +195,15 @@ def run_session(args: argparse.Namespace, source: LiveSource, title: str) -> int
     return code
 
 
-def run_live(source_factory, record: Path | None, duration: float | None, meta: dict) -> int:
+def run_live(source_factory, record: Path | None, duration: float | None, meta: dict, sound=None) -> int:
     """Open the source (and the recording), run the pipeline headless until the source ends,
     ``duration`` passes, Ctrl-C, SIGTERM or SIGHUP; close the recording, then finish the
     pipeline. Exit code 0, or 128 + the signal's number when one stopped it (Ctrl-C: 130).
 
     The recording is closed first and whatever happens: a crash in the pipeline (or in its
     ``finish``) costs no sample and leaves a session.json with ``ended``, ``samples`` and
-    ``lost_samples``.
+    ``lost_samples``. ``sound`` (a ``hinge.sound.CuePlayer``) gets each rep's pattern; it
+    never waits.
     """
     from processing.pipeline import Pipeline
     from processing.recording import RecordingWriter, finish_recording
@@ -210,7 +215,7 @@ def run_live(source_factory, record: Path | None, duration: float | None, meta: 
         pipeline = None
         try:
             pipeline = Pipeline(writer=writer)
-            asyncio.run(_headless(source_factory(writer=writer), pipeline, duration, stop))
+            asyncio.run(_headless(source_factory(writer=writer), pipeline, duration, stop, sound))
         except KeyboardInterrupt:  # Ctrl-C, or a signal before the loop ran
             code = stop.exit_code()
             print(f"stopped{stop.label()}", flush=True)
@@ -232,7 +237,11 @@ def run_live(source_factory, record: Path | None, duration: float | None, meta: 
                         final = pipeline.finish()
                         for rep in final.reps:
                             print(rep_line(rep), flush=True)
+                            if sound is not None:
+                                sound.play(rep.pattern, rep.index)
                 finally:
+                    if sound is not None:
+                        sound.close()
                     if kept is not None:
                         print(f"recorded to {record}" if kept else f"no samples arrived: {record} not kept",
                               flush=True)
@@ -314,7 +323,8 @@ def rep_line(rep) -> str:
     return line(rep)
 
 
-async def _headless(source, pipeline, duration: float | None, stop: StopSignals | None = None) -> None:
+async def _headless(source, pipeline, duration: float | None, stop: StopSignals | None = None,
+                    sound=None) -> None:
     if stop is not None:
         stop.watch(asyncio.get_running_loop(), asyncio.current_task())
     async with source:
@@ -325,6 +335,8 @@ async def _headless(source, pipeline, duration: float | None, stop: StopSignals 
             update = pipeline.push(batch)
             for rep in update.reps:
                 print(rep_line(rep), flush=True)
+                if sound is not None:
+                    sound.play(rep.pattern, rep.index)
             now = source.now()
             if time.monotonic() >= next_check:  # look for state changes a few times a second
                 next_check = time.monotonic() + STATE_CHECK_S
