@@ -20,10 +20,12 @@ from the data:
 * **Upright** (``choose_upright``): in order of preference,
   1. ``standing``: the still periods (``processing.stillness``, both sensors at rest for
      >= 0.5 s, anywhere in the recording) whose posture is the most extended one held still
-     (least hip flexion: standing, not sitting or setting up at the bar): of the periods in
-     that posture, the first lasting 2 s, else the longest; a still posture counts only if
-     it lies near the most extended postures the recording reaches at all (sitting still
-     before a set is not upright);
+     (least hip flexion: standing, not sitting or setting up at the bar); of the stands in
+     that posture (still pieces close in time are one stand, its posture averaged over all
+     of it so that sway cancels) the first deliberate one (2 s long, 1 s of it still), else
+     the tallest held still for 1 s, else the longest;
+     a still posture counts only if it lies near the most extended postures the recording
+     reaches at all (sitting still before a set is not upright);
   2. ``lockouts``: with no such period, the postures at the reps' lockouts (the hip at its
      most extended at the top of each rep), the reps found on angles zeroed at the most
      extended postures of the recording;
@@ -197,11 +199,14 @@ EXTENDED_PCT = 2.0  # the recording's most extended postures: this percentile of
 UPRIGHT_NEAR_EXTENDED_DEG = 35.0  # a still posture this much more flexed than those is not upright
 SAME_POSTURE_DEG = 8.0  # still periods whose segments are this close are the same posture
 GOOD_STILL_S = 2.0  # this much standing still makes a fully trusted reference
+TRUSTED_STILL_S = 1.0  # a stand held still this long (in all) may be chosen for being tallest
+TALLER_BY_DEG = 1.0  # stands closer than this in hip flexion are equally tall: the first wins
+STAND_GAP_S = 1.5  # still periods this close in time, in one posture, are one stand
 CALM_GYR_DEV = 0.03  # rad/s: standing this still is fully trusted; swaying more counts less
 LOCKOUT_AVG_S = 0.1  # the posture at a lockout: mean over +- this
-HEIGHT_SMOOTH_N = 3  # evidence samples (0.12 s) of smoothing of the two accelerations
+HEIGHT_SMOOTH_N = 15  # evidence samples (0.6 s) of smoothing: lifts live below 1 Hz, strides and steps above
 HEIGHT_BAND_S = 2.0  # slower than this is posture (and accelerometer error), not movement
-HEIGHT_DECISIVE = 0.15  # |sum a_v hip''| / sum |a_v hip''| that settles the sign
+HEIGHT_DECISIVE = 0.1  # |sum a_v hip''| / sum |a_v hip''| that settles the sign
 WEAK_CONFIDENCE = 0.5  # below this the reference gets a warning
 
 
@@ -395,19 +400,11 @@ def choose_upright(
         if tr + th <= extended + UPRIGHT_NEAR_EXTENDED_DEG:
             postures.append((tr + th, tr, th, a, b, dev, ups))
     if postures:
-        best = min(postures)
-        same = [p for p in postures if abs(p[1] - best[1]) <= SAME_POSTURE_DEG and abs(p[2] - best[2]) <= SAME_POSTURE_DEG]
-        # One period, not an average: a lifter's stands differ by a few degrees, and the
-        # first good one is the pose the lifter was asked for. The first that lasts
-        # GOOD_STILL_S, else the longest.
-        good = [p for p in same if p[4] - p[3] >= GOOD_STILL_S]
-        pick = min(good, key=lambda p: p[3]) if good else max(same, key=lambda p: p[4] - p[3])
-        refs = dict(pick[6])
-        dur, calm = pick[4] - pick[3], pick[5]
-        confidence = min(1.0, dur / GOOD_STILL_S) * min(1.0, 2 * CALM_GYR_DEV / (calm + CALM_GYR_DEV))
-        periods = [(pick[3], pick[4])]
-        detail = f"{dur:.1f} s standing still from {pick[3]:.1f} s"
-        return "standing", periods, refs, float(confidence), detail
+        ep = _choose_stand(_stands(postures))
+        refs = {seg: _mean_up(evidence[seg], [(ep.start_s, ep.end_s)]) for seg in evidence}
+        confidence = min(1.0, ep.still_s / GOOD_STILL_S) * min(1.0, 2 * CALM_GYR_DEV / (ep.calm + CALM_GYR_DEV))
+        detail = f"{ep.still_s:.1f} s standing still from {ep.start_s:.1f} s"
+        return "standing", [(ep.start_s, ep.end_s)], refs, float(confidence), detail
 
     # No still upright period: zero the angles at the most extended postures, find the reps.
     ext = hip <= extended + 1e-9 if len(hip) else np.zeros(0, bool)
@@ -425,6 +422,62 @@ def choose_upright(
     windows = _runs_of(grid, ext)
     refs = {seg: _mean_up(evidence[seg], windows) for seg in evidence}
     return "extended-posture", windows, refs, 0.2, "no still standing and no rep; upright from the most extended postures"
+
+
+@dataclass
+class _Stand:
+    """Still periods in one posture, close in time: one stand (sway and weight shifts break
+    a stand into pieces; its posture is the mean over all of it, which sway averages out)."""
+
+    start_s: float
+    end_s: float
+    still_s: float
+    hip_deg: float
+    calm: float  # duration-weighted RMS gyro deviation, rad/s
+
+
+def _stands(postures: list[tuple]) -> list[_Stand]:
+    """Group candidate still periods ``(hip, trunk, thigh, start, end, dev, ups)`` into
+    stands: consecutive in time (gaps <= STAND_GAP_S) and in the same posture."""
+    out: list[list[tuple]] = []
+    for p in sorted(postures, key=lambda p: p[3]):
+        last = out[-1][-1] if out else None
+        if (
+            last is not None
+            and p[3] - last[4] <= STAND_GAP_S
+            and abs(p[1] - out[-1][0][1]) <= SAME_POSTURE_DEG
+            and abs(p[2] - out[-1][0][2]) <= SAME_POSTURE_DEG
+        ):
+            out[-1].append(p)
+        else:
+            out.append([p])
+    stands = []
+    for group in out:
+        w = np.array([p[4] - p[3] for p in group])
+        stands.append(
+            _Stand(
+                group[0][3],
+                group[-1][4],
+                float(w.sum()),
+                float(np.average([p[0] for p in group], weights=w)),
+                float(np.average([p[5] for p in group], weights=w)),
+            )
+        )
+    return stands
+
+
+def _choose_stand(stands: list[_Stand]) -> _Stand:
+    """The stand the lifter was asked for: the first that lasts GOOD_STILL_S and is held
+    still for TRUSTED_STILL_S of it (a deliberate stand, sway and all). Else, of the stands
+    held still that long, the tallest (least hip flexion: a relaxed stand between sets often
+    slouches a few degrees); else the longest."""
+    trusted = [s for s in stands if s.still_s >= TRUSTED_STILL_S]
+    deliberate = [s for s in trusted if s.end_s - s.start_s >= GOOD_STILL_S]
+    if deliberate:
+        return min(deliberate, key=lambda s: s.start_s)
+    if trusted:
+        return min(trusted, key=lambda s: (round(s.hip_deg / TALLER_BY_DEG), s.start_s))
+    return max(stands, key=lambda s: s.still_s)
 
 
 def _mode(x: np.ndarray, bin_deg: float = 3.0) -> float:

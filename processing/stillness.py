@@ -30,7 +30,7 @@ import numpy as np
 
 STILL_SMOOTH_S = 0.2  # moving-mean window of the tests
 MIN_STILL_S = 0.5  # domain.md: 0.5 s of standing still is enough for a reference
-STILL_GYR_RAD_S = 0.1  # smoothed |gyro - own offset|: above standing sway (~0.05), below movement
+STILL_GYR_RAD_S = 0.2  # smoothed |gyro - own offset|: above standing sway (2 deg at 0.4 Hz on three axes: ~0.15), below any lift (> 0.5)
 QUIET_GYR_DEV = 0.1  # rad/s RMS of the gyro about its moving mean
 QUIET_ACC_DEV_REL = 0.05  # RMS of the accelerometer about its moving mean, share of its own rest magnitude
 QUIET_ACC_DEV_MAX = 0.5  # ... and at most this (m/s^2) whatever the sensor's scale

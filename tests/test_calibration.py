@@ -35,7 +35,8 @@ UP = np.array([0.0, 0.0, 1.0])
 def test_finds_mounting_up_and_flexion_axis(kw):
     sim = simulate(SimConfig(**{"reps": 3, "noise": "typical", **kw}))
     cal = angles_from_segments(sim.imu).calibration
-    assert cal.still_start_s < 0.5 and 2.0 <= cal.still_end_s - cal.still_start_s <= sim.config.stand_s
+    # the initial stand (its end blurs into the first 0.1 s of a slow start)
+    assert cal.still_start_s < 0.5 and 2.0 <= cal.still_end_s - cal.still_start_s <= sim.config.stand_s + 0.1
     for seg, sc in cal.segments.items():
         mount = sim.mounts[seg]  # sensor -> segment
         true_axis = mount.T @ SEG_AXIS[seg]
