@@ -275,8 +275,10 @@ class _Session:
                 # The recording is complete before the sensors disconnect (which can take
                 # long with a sensor out of range), and before any await; the losses at the
                 # start and end of each stream are counted into it first.
-                getattr(source, "finish_counts", lambda: None)()
-                self._finish_pipeline()
+                try:
+                    getattr(source, "finish_counts", lambda: None)()
+                finally:
+                    self._finish_pipeline()
                 poll.cancel()
                 await asyncio.gather(poll, return_exceptions=True)
         if hasattr(source, "status"):
