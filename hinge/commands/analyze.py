@@ -93,6 +93,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help=f"also write t,trunk_deg,thigh_deg,hip_deg at {ANGLES_RATE_HZ:.0f} Hz as CSV",
     )
+    p.add_argument(
+        "--report", type=Path, metavar="FILE.html",
+        help="also write the HTML report (as `hinge report REC -o FILE.html`)",
+    )
     add_threshold_args(p)
     p.set_defaults(func=run)
 
@@ -154,6 +158,13 @@ def run(args: argparse.Namespace) -> int:
             if status:
                 status.update("writing angles")
             _write(args.angles, _angles_csv(result.frames))
+        if args.report:
+            if status:
+                status.update("writing the report")
+            from hinge.commands.report import write
+            from processing.body import DEFAULT_HEIGHT_M
+
+            write(result, args.report, DEFAULT_HEIGHT_M)
 
     if args.json:
         calibration = (
