@@ -143,11 +143,21 @@ class CuePlayer:
 
     def _run(self) -> None:
         try:
-            while (item := self._queue.get()) is not None:
-                try:
-                    self._handle(*item)
-                except OSError as err:
-                    self._say_once(f"hinge: --sound: {err}")
+            ending = False
+            while not ending:
+                items = [self._queue.get()]
+                with contextlib.suppress(queue.Empty):
+                    while True:  # whatever else is waiting: a burst (a fast replay)
+                        items.append(self._queue.get_nowait())
+                ending = None in items
+                cues = [it for it in items if it is not None]
+                if self.wav_dir is None:
+                    cues = cues[-1:]  # audible: only the newest of a burst
+                for item in cues:
+                    try:
+                        self._handle(*item)
+                    except OSError as err:
+                        self._say_once(f"hinge: --sound: {err}")
         finally:
             self._reap()
             if self._tmp is not None and not any(p.poll() is None for p in self._procs):
@@ -170,8 +180,8 @@ class CuePlayer:
         if not self._command:
             return
         now = time.monotonic()
-        if now - self._last_start < MIN_INTERVAL_S or not self._queue.empty():
-            return  # a burst (a fast replay): only the newest cue, and not on top of the last
+        if now - self._last_start < MIN_INTERVAL_S:
+            return  # not on top of the last one (a fast replay)
         self._last_start = now
         self._reap()
         self._procs.append(subprocess.Popen([*self._command, str(self._file(pattern))],
