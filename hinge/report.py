@@ -87,8 +87,12 @@ class _Svg:
             fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
         svg = buf.getvalue()
         svg = svg[svg.index("<svg"):]
-        prefix = f"f{self._n}-"
-        svg = re.sub(r'(\sid="|href="#|url\(#)', lambda m: m.group(1) + prefix, svg)
+        # ids numbered in order of appearance, per figure: unique in the page, and the same
+        # bytes every time (matplotlib's clip-path ids vary from run to run)
+        names: dict[str, str] = {}
+        for name in re.findall(r'\sid="([^"]+)"', svg):
+            names.setdefault(name, f"f{self._n}-{len(names)}")
+        svg = re.sub(r'(\sid="|href="#|url\(#)([^")]+)', lambda m: m.group(1) + names.get(m.group(2), m.group(2)), svg)
         return svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
 
 
