@@ -120,10 +120,10 @@ class AxisEstimate:
 
     def force_sign(self, sign: int) -> None:
         """Fix the axis sign from outside evidence (the thigh's co-flexion with the trunk);
-        it never flips after that."""
+        once the axis is confident it never flips after that."""
         if self.axis is not None:
             self.axis = sign * self.axis
-            self.sign_frozen = True
+            self.sign_frozen = self.sign_frozen or self.confident
 
     def decisive(self, skew: float) -> bool:
         """Does the third moment clearly say which way is forward? In a lift nearly all tilt
@@ -194,6 +194,7 @@ class SegmentCalibration:
 SOURCES = ("standing", "lockouts", "extended-posture")
 EVIDENCE_HZ = 25.0  # common grid of the posture comparisons (body motion is slow)
 COFLEX_MIN_TRUNK_DEG_S = 15.0  # trunk rates that count for co-flexion (walking rocks slower)
+COFLEX_MIN_TILT_DEG = 20.0  # both segments tilted this far before co-flexion counts
 COFLEX_DECISIVE = 0.2  # |sum r_trunk r_thigh| / sum |r_trunk r_thigh| that fixes the thigh's sign
 EXTENDED_PCT = 2.0  # the recording's most extended postures: this percentile of hip flexion
 UPRIGHT_NEAR_EXTENDED_DEG = 35.0  # a still posture this much more flexed than those is not upright
@@ -301,7 +302,9 @@ def axis_estimates(
         est = AxisEstimate(refs[seg])
         est.add(u)
         ests[seg] = est
-    if "thigh" in ests and "lumbar" in ests and ests["thigh"].axis is not None and ests["lumbar"].axis is not None:
+    # Co-flexion says something only once both segments have really moved (before that
+    # the "angles" are sway and noise about an axis not yet known).
+    if all(s in ests and ests[s].axis is not None and ests[s].max_tilt_deg >= COFLEX_MIN_TILT_DEG for s in ("thigh", "lumbar")):
         ang = {s: _on_grid(evidence[s], refs[s], ests[s].axis, grid) for s in ("lumbar", "thigh")}
         if coflexion_sign(grid, ang["lumbar"], ang["thigh"]) < 0:
             ests["thigh"].force_sign(-1)

@@ -142,6 +142,11 @@ class _Segment:
         self.n_added = max(0, self.n_added - i)
 
 
+def _same_stand(a: Calibration, b: Calibration) -> bool:
+    """The same reference, grown: same source, and the same stand (its start within a second)."""
+    return a.source == b.source == "standing" and abs(a.periods[0][0] - b.periods[0][0]) < 1.0
+
+
 class StreamingAngles:
     """Feed per-sensor ``SampleBatch``es with ``push``; get new ``AngleFrames`` back."""
 
@@ -254,7 +259,7 @@ class StreamingAngles:
                 return
         elif not self._better(cal, cur):
             return
-        self._adopt(cal, stillness, first=cur is None)
+        self._adopt(cal, stillness, first=cur is None, news=cur is not None and not _same_stand(cal, cur))
 
     @staticmethod
     def _better(new: Calibration, cur: Calibration) -> bool:
@@ -263,8 +268,10 @@ class StreamingAngles:
             return rank(new.source) < rank(cur.source)
         return new.confidence >= cur.confidence + BETTER_BY or (new.confidence >= 1.0 > cur.confidence)
 
-    def _adopt(self, cal: Calibration, stillness, first: bool) -> None:
-        """Use a new reference from now on (re-fusing the history the first time)."""
+    def _adopt(self, cal: Calibration, stillness, first: bool, news: bool) -> None:
+        """Use a new reference from now on (re-fusing the history the first time); ``news``:
+        it is another stand or source, which the status announces (a stand that only grew
+        longer is taken silently)."""
         for g in self._seg.values():
             st = stillness[g.name]
             if st.offset.known:
@@ -284,7 +291,7 @@ class StreamingAngles:
             g.est = ests[g.name]
             g.n_added = len(g.t)  # the history is in the estimate already
             g.next_refresh = -np.inf
-        if not first:
+        if news:
             self._refined += 1
             self._refined_at = self._now
         self._cal = cal

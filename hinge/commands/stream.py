@@ -331,8 +331,12 @@ async def _headless(source, pipeline, duration: float | None, stop: StopSignals 
         states = _print_status(source)
         next_status = STATUS_EVERY_S
         next_check = time.monotonic()
+        calibration = ""
         async for batch in source:
             update = pipeline.push(batch)
+            if pipeline.status != calibration:  # the upright reference: found, refined, weak
+                calibration = pipeline.status
+                print(f"[{source.now():6.1f} s] calibration: {calibration}", flush=True)
             for rep in update.reps:
                 print(rep_line(rep), flush=True)
                 if sound is not None:
