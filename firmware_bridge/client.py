@@ -35,7 +35,13 @@ from firmware_bridge.clock import DeviceClock
 from firmware_bridge.drivers import driver_by_name, driver_for
 from firmware_bridge.drivers.base import PacketError, SensorDriver
 from firmware_bridge.status import SensorStatus
-from hinge.errors import HingeUserError
+from processing.errors import (
+    BluetoothError,
+    ConfigError,
+    NoSensorsError,
+    SensorError,
+    SensorNotFoundError,
+)
 from processing.samples import SampleBatch
 
 log = logging.getLogger(__name__)
@@ -67,14 +73,13 @@ END_SILENT_S = 0.5
 COUNTS_EVERY_S = 1.0
 
 
-class NoBluetoothError(HingeUserError):
-    """This machine has no usable Bluetooth adapter."""
+#: This machine has no usable Bluetooth adapter (the name before ``processing.errors``).
+NoBluetoothError = BluetoothError
 
 
-def no_bluetooth(err: BaseException) -> NoBluetoothError:
+def no_bluetooth(err: BaseException) -> BluetoothError:
     detail = str(err) or type(err).__name__
-    return NoBluetoothError(
-        f"no Bluetooth adapter available ({detail}); try `hinge scan --virtual` or `hinge demo`")
+    return BluetoothError(f"no Bluetooth adapter available ({detail})")
 
 
 @dataclass
@@ -97,7 +102,7 @@ class Found:
 async def scan(timeout: float = 5.0, *, backend=None, want: Callable[[dict], bool] | None = None,
                **bleak_kwargs) -> dict[str, Found]:
     """Scan once; stop early as soon as ``want(found)`` is true. Errors of a missing adapter
-    become ``NoBluetoothError`` (one line, exit 2)."""
+    become ``BluetoothError``."""
     found: dict[str, Found] = {}
     done = asyncio.Event()
 
@@ -226,9 +231,7 @@ class SensorSession:
             saved = config.load_sensors()
             roles = {seg: entry["address"] for seg, entry in saved.items()}
             if not roles:
-                raise HingeUserError(
-                    "no sensors given and none saved: use --thigh ID --lumbar ID "
-                    "(`hinge scan` lists sensors in range)")
+                raise NoSensorsError("no sensors given and none saved")
         self._saved = saved or config.load_sensors()
         self._sensors = {seg: _Sensor(seg, wanted) for seg, wanted in roles.items()}
         self._scanner_backend = scanner_backend
@@ -267,11 +270,11 @@ class SensorSession:
                 try:
                     await self._connect(sensor, timeout=self.connect_timeout)
                 except (BleakError, asyncio.TimeoutError) as err:
-                    raise HingeUserError(
+                    raise SensorError(
                         f"{sensor.segment} sensor {sensor.found.name or sensor.found.address}: "
                         f"could not connect ({err or type(err).__name__})") from err
                 except PacketError as err:  # it answered, but with nothing hinge can use
-                    raise HingeUserError(
+                    raise SensorError(
                         f"{sensor.segment} sensor {sensor.found.name or sensor.found.address}: "
                         f"refused, unusable device description ({_one_line(err)})") from None
         except BaseException:
@@ -373,7 +376,7 @@ class SensorSession:
                 continue
             f = hits[0]
             if not self._allowed(f):
-                raise HingeUserError(
+                raise SensorError(
                     f"{sensor.segment} sensor {sensor.wanted!r}: no hinge driver recognises "
                     f"{f.name or f.address} (uuids {', '.join(f.adv.service_uuids) or 'none'})")
             if f.driver is None:  # a saved address: use the driver saved with it
@@ -382,18 +385,17 @@ class SensorSession:
                 try:
                     f.driver = driver_by_name(saved.get("driver", ""))
                 except KeyError as err:
-                    raise HingeUserError(f"{config.sensors_path()}: {err.args[0]}") from None
+                    raise ConfigError(f"{config.sensors_path()}: {err.args[0]}") from None
             sensor.found = f
             sensor.driver = f.driver(self.rate_hz)
             sensor.driver.clock = self.now
             # a clock reconstructed from the nominal rate may be off by per cent, not ppm
             sensor.clock = DeviceClock(max_drift=getattr(f.driver, "max_clock_drift", 1e-3))
         if missing:
-            raise HingeUserError("; ".join(missing) + f" after scanning {self.scan_timeout:g} s "
-                                 "(is it on and advertising? `hinge scan` lists sensors in range)")
+            raise SensorNotFoundError("; ".join(missing) + f" after scanning {self.scan_timeout:g} s")
         used = [s.found.address for s in sensors]
         if len(set(used)) != len(used):
-            raise HingeUserError("the same sensor was given for two roles")
+            raise SensorError("the same sensor was given for two roles")
 
     async def _connect(self, sensor: _Sensor, timeout: float, rescan: bool = False) -> None:
         """One connect + driver start, holding the session's connect lock (no other scan or

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from hinge.errors import HingeUserError
+from processing.errors import ConfigError
 
 
 def config_dir() -> Path:
@@ -35,10 +35,10 @@ def load_sensors() -> dict[str, dict]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
-        raise HingeUserError(f"{path}: unreadable saved sensors ({err}); delete it to start over")
+        raise ConfigError(f"{path}: unreadable saved sensors ({err}); delete it to start over")
     if not isinstance(data, dict) or not all(
             isinstance(v, dict) and isinstance(v.get("address"), str) for v in data.values()):
-        raise HingeUserError(f"{path}: expected {{role: {{address, name, driver}}}}")
+        raise ConfigError(f"{path}: expected {{role: {{address, name, driver}}}}")
     return data
 
 

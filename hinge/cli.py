@@ -1,8 +1,9 @@
 """The ``hinge`` command line: one subcommand per module in ``hinge.commands``.
 
 Each command module exposes ``register(subparsers)`` which adds its parser and sets
-``func(args) -> int``. User errors (``HingeUserError``) become one line on stderr and exit
-code 2; ``--debug`` shows the traceback instead.
+``func(args) -> int``. User errors (``HingeError``, from any package) become one line on
+stderr, with the command line's hint for their class (``hinge.errors.hint``), and exit code 2;
+``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 
 from hinge import __version__
 from hinge.commands import COMMANDS
-from hinge.errors import HingeUserError
+from hinge.errors import HingeError, one_line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,10 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.showwarning = _one_line_warning
     try:
         return int(args.func(args) or 0)
-    except HingeUserError as err:
+    except HingeError as err:
         if args.debug:
             raise
-        print(f"hinge: {err}", file=sys.stderr)
+        print(f"hinge: {one_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hinge.errors import HingeUserError
+from processing.errors import HingeError, RecordingError
 from processing.recording_csv import (
     CORE_COLUMNS,
     decimals_for_columns,
@@ -36,7 +36,6 @@ from processing.recording_csv import (
     iter_rows,
 )
 from processing.recording_read import (
-    RecordingError,
     RecordingWarning,
     read_segment_csv,
     read_session_json,
@@ -244,7 +243,7 @@ def _write_json_atomic(path: Path, data: dict) -> None:
 
 def _refuse_existing(path: Path) -> None:
     if path.exists() or path.is_symlink():
-        raise HingeUserError(f"{path}: already exists; a recording is never overwritten (choose a new name)")
+        raise RecordingError(f"{path}: already exists; a recording is never overwritten (choose a new name)")
 
 
 def _check_samples(segment: str, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, after: float | None) -> None:
@@ -307,9 +306,9 @@ class RecordingWriter:
             self.path.mkdir()
         except FileExistsError:
             _refuse_existing(self.path)  # it appeared meanwhile
-            raise HingeUserError(f"{self.path}: cannot create the recording (a parent is a file)") from None
+            raise RecordingError(f"{self.path}: cannot create the recording (a parent is a file)") from None
         except OSError as e:
-            raise HingeUserError(f"{self.path}: cannot create the recording ({e.strerror})") from None
+            raise RecordingError(f"{self.path}: cannot create the recording ({e.strerror})") from None
         self._session = _session_dict({**(meta or {}), "ended": None}, self._sensors)
         self._fds: dict[str, int] = {}
         self._columns: dict[str, list[str]] = {}
@@ -325,7 +324,7 @@ class RecordingWriter:
         self._closed = False
         self._lock = threading.RLock()
         self._stop = threading.Event()
-        self._flush_error: HingeUserError | None = None
+        self._flush_error: HingeError | None = None
         try:
             for entry in self._sensors:
                 seg = entry["segment"]
@@ -338,7 +337,7 @@ class RecordingWriter:
             _write_json_atomic(self.path / SESSION_FILE, self._session)
         except OSError as e:  # a full disk, no inodes left...: leave nothing behind
             self._remove_files()
-            raise HingeUserError(f"{self.path}: cannot create the recording ({e.strerror})") from None
+            raise RecordingError(f"{self.path}: cannot create the recording ({e.strerror})") from None
         self._last_flush = time.monotonic()
         self._timer = threading.Thread(target=self._flush_on_time, name="hinge-recording-flush", daemon=True)
         self._timer.start()
@@ -439,7 +438,7 @@ class RecordingWriter:
         except OSError as e:
             with contextlib.suppress(OSError):
                 (self.path / f".{SESSION_FILE}.tmp").unlink(missing_ok=True)
-            raise HingeUserError(f"{self.path / SESSION_FILE}: cannot write ({e.strerror})") from None
+            raise RecordingError(f"{self.path / SESSION_FILE}: cannot write ({e.strerror})") from None
 
     def _flush_on_time(self) -> None:
         """(timer thread) Flush whenever the interval has passed, so what arrived is on disk
@@ -456,7 +455,7 @@ class RecordingWriter:
                     continue  # an append flushed meanwhile
                 try:
                     self.flush()
-                except HingeUserError as err:  # told to the streaming side on its next append
+                except HingeError as err:  # told to the streaming side on its next append
                     self._flush_error = err
                     return
 
@@ -486,7 +485,7 @@ class RecordingWriter:
                 except OSError as e:  # disk full, USB stick pulled...: the user's to fix
                     self._unwritten[seg] = bytes(view)
                     file = self.path / self._by_segment[seg]["file"]
-                    error = error or HingeUserError(f"{file}: cannot write ({e.strerror})")
+                    error = error or RecordingError(f"{file}: cannot write ({e.strerror})")
             if error is not None:
                 raise error
 
@@ -525,7 +524,7 @@ class RecordingWriter:
             self._session["sensors"] = sensors
             try:
                 self._write_session()
-            except HingeUserError as err:
+            except HingeError as err:
                 error = error or err
         if threading.current_thread() is not self._timer:
             self._timer.join(timeout=5.0)
@@ -594,7 +593,7 @@ def write_recording(
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     except OSError as e:
-        raise HingeUserError(f"{path}: cannot create the recording ({e.strerror})") from None
+        raise RecordingError(f"{path}: cannot create the recording ({e.strerror})") from None
     try:
         for entry in sensors:
             seg = entry["segment"]
@@ -627,7 +626,7 @@ def write_recording(
         os.rename(tmp, path)
     except OSError as e:  # a full disk, a folder gone read-only: nothing left behind
         shutil.rmtree(tmp, ignore_errors=True)
-        raise HingeUserError(f"{path}: cannot write the recording ({e.strerror})") from None
+        raise RecordingError(f"{path}: cannot write the recording ({e.strerror})") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

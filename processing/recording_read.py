@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hinge.errors import HingeUserError
+from processing.errors import RecordingError
 from processing.recording_csv import CORE_COLUMNS
 
 MIN_DURATION_S = 0.5  # shorter than this holds no movement to analyse (a rep alone takes longer)
@@ -33,10 +33,6 @@ DEG_S_MIN_SAMPLES = 10
 DEG_S_MIN_FRACTION = 0.002
 MAX_HEADER_BYTES = 1 << 20  # a header line longer than this is not a CSV header
 MAX_SESSION_JSON_BYTES = 16 << 20
-
-
-class RecordingError(HingeUserError):
-    """A recording that cannot be read: ``"<file>[:<line>]: <problem>"``."""
 
 
 class RecordingWarning(UserWarning):

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hinge.errors import HingeUserError
+from processing.errors import OutputError
 from viewer.display import has_display
 from viewer.replay_source import ReplaySource
 
@@ -57,7 +57,7 @@ def run_viewer(
     session time reaches ``after_s`` (or when the session ends, if that comes first or
     ``after_s`` is None) and the viewer exits; without a display it renders offscreen.
     Ctrl-C closes the window like the close button does. An error that ended the session is
-    re-raised (``HingeUserError``s reach the CLI as one line). ``height_m`` sizes the
+    re-raised (``HingeError``s reach the CLI as one line). ``height_m`` sizes the
     side-on figure; ``sound`` (a ``hinge.sound.CuePlayer``) gets each new rep's cue and is
     closed when the window is.
     """
@@ -124,7 +124,7 @@ def run_viewer(
     if worker.error is not None:
         raise worker.error
     if screenshot is not None and saved != [True]:
-        raise HingeUserError(f"{screenshot}: could not save the screenshot")
+        raise OutputError(f"{screenshot}: could not save the screenshot")
     return 0
 
 
