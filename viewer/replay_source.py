@@ -59,6 +59,7 @@ class ReplaySource:
         self.speed = 1.0
         self.playing = True
         self.fast_until: float | None = None
+        self.path: Any = None  # the recording's directory, when made from one (the window's report)
         self._play_after_fast = True
         self._restart = False
         self._changed = asyncio.Event()  # binds to the loop that first waits on it
@@ -68,7 +69,9 @@ class ReplaySource:
     @classmethod
     def from_recording(cls, recording: Any) -> ReplaySource:
         """From ``processing.recording.Recording`` (``.segments``, ``.batch(segment)``, ``.meta``)."""
-        return cls({seg: recording.batch(seg) for seg in recording.segments}, getattr(recording, "meta", None))
+        src = cls({seg: recording.batch(seg) for seg in recording.segments}, getattr(recording, "meta", None))
+        src.path = getattr(recording, "path", None)
+        return src
 
     def __getstate__(self) -> dict:
         """Picklable (the viewer's session process gets a copy): the event binds to a loop."""

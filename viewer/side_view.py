@@ -8,7 +8,9 @@ each rep, from its start until ``HOLD_S`` after its lockout, the knee joint ligh
 the knee onset and the hip joint from the hip onset, each numbered in the order it started
 (and in the colours of the velocity plot's onset lines), so the order is visible. Live, a rep
 is known only once the detector has confirmed it (within 0.5 s of its lockout): both joints
-light up then, numbered.
+light up then, numbered. A replay keeps the reps of its earlier passes (the same recording
+gives the same reps), so after a seek back, or on a second play, they light up at their
+onsets.
 
 Painting cost: a few plain Qt items moved per frame (a ``PlotDataItem`` for the bones, one
 for the dashed assumed bones, one for the trail; the head and the joints are ellipse items
@@ -119,10 +121,15 @@ class SideView(pg.PlotWidget):
         self._hide(True)
 
     def add_rep(self, rep: Any) -> None:
+        index = _get(rep, "index")
+        self.reps = [r for r in self.reps if _get(r, "index") != index]
         self.reps.append(rep)
+        self.reps.sort(key=lambda r: _get(r, "start_s"))
 
-    def reset(self) -> None:
-        self.reps.clear()
+    def reset(self, keep_reps: bool = False) -> None:
+        """Forget the figure (and the reps, unless ``keep_reps``: a replay starting over)."""
+        if not keep_reps:
+            self.reps.clear()
         self.now = None
         self.pose = None
         self.trail.setData([], [])

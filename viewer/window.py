@@ -114,6 +114,9 @@ class ViewerWindow(QtWidgets.QMainWindow):
         worker.signals.sensors.connect(self.status.set_sensors)
         worker.signals.stopped.connect(self.on_stopped)
         self.reps.rep_chosen.connect(self.coordination.highlight)
+        if self.report_source is None and worker.replay_path is not None:
+            self.report_source = Path(worker.replay_path)
+            self._update_report_button()
         if self.controls is not None:
             self.controls.play_requested.connect(lambda play: worker.control("play" if play else "pause"))
             self.controls.speed_requested.connect(lambda s: worker.control("set_speed", s))
@@ -128,7 +131,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
     def on_update(self, u: ViewerUpdate) -> None:
         if u.reset:
             self.plots.reset()
-            self.side.reset()
+            self.side.reset(keep_reps=self.controls is not None)
             self.coordination.reset()
             self.reps.clear_reps()
             self.cue.reset()

@@ -70,6 +70,8 @@ class SessionWorker:
         self.leftover_tasks: list[str] = []
         #: The replay's position, speed and play state as of the latest update.
         self.replay_state: ReplayState | None = replay.state() if replay is not None else None
+        #: The replayed recording's directory (None: live, or not from a recording).
+        self.replay_path = getattr(replay, "path", None)
 
     def start(self) -> None:
         """Spawn the session process (the spec is pickled to it now)."""
