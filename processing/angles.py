@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from hinge.errors import HingeUserError
+from processing.errors import AnalysisError
+from processing import acc_calibration
 from processing.calibration import Calibration, calibrate, up_vectors, upright
 from processing.fusion import GAP_FILL_MAX_S, fuse_offline_reduced
 from processing.samples import ANGLES_RATE_HZ, SEGMENTS_REQUIRED, AngleFrames
@@ -110,11 +111,18 @@ def angles_from_segments(
     that says how far to trust its upright reference (``processing.calibration``)."""
     missing = [s for s in SEGMENTS_REQUIRED if s not in segments]
     if missing:
-        raise HingeUserError(f"{source}: missing segment(s) {', '.join(missing)}")
+        raise AnalysisError(f"{source}: missing segment(s) {', '.join(missing)}")
     data = {s: _arrays(segments[s]) for s in SEGMENTS_REQUIRED}
     check_overlap(data, source)
     stillness = {s: sensor_stillness(*data[s]) for s in SEGMENTS_REQUIRED}
     periods = joint_still_periods(stillness)
+    acc_cal = {}
+    for seg, (t, acc, gyr) in data.items():
+        # An uncalibrated accelerometer's gains and offsets, where the recording shows them
+        # (processing.acc_calibration); everything after sees the corrected readings.
+        acc_cal[seg] = acc_calibration.fit(t, acc, gyr, stillness[seg].still, stillness[seg].offset)
+        if acc_cal[seg] is not None:
+            data[seg] = (t, acc_cal[seg].apply(acc), gyr)
     fused = {}
     for seg, (t, acc, gyr) in data.items():
         # The gyro's own zero-rate offset, measured wherever it was at rest and followed in
@@ -139,6 +147,7 @@ def angles_from_segments(
         provisional_lockouts,
         vertical=(t_ql, np.einsum("ij,ij->i", acc_q, u_l)),
     )
+    cal.accelerometers = {s: (c.report() if c is not None else None) for s, c in acc_cal.items()}
     tracks = {}
     for seg, (gyr, t_q, res, u) in fused.items():
         axis = cal.segments[seg].axis
@@ -155,10 +164,10 @@ def check_overlap(data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], so
     spans = {s: (float(v[0][0]), float(v[0][-1])) for s, v in data.items() if len(v[0])}
     if len(spans) < len(data) or any(len(v[0]) < 2 for v in data.values()):
         short = [s for s, v in data.items() if len(v[0]) < 2]
-        raise HingeUserError(f"{source}: nothing to analyse: {', '.join(short)} has fewer than 2 samples")
+        raise AnalysisError(f"{source}: nothing to analyse: {', '.join(short)} has fewer than 2 samples")
     if max(a for a, _ in spans.values()) >= min(b for _, b in spans.values()):
         told = ", ".join(f"{s} {a:.3f}-{b:.3f} s" for s, (a, b) in spans.items())
-        raise HingeUserError(f"{source}: nothing to analyse: the sensors' data never overlap in time ({told})")
+        raise AnalysisError(f"{source}: nothing to analyse: the sensors' data never overlap in time ({told})")
 
 
 def check_movement(evidence: dict[str, tuple[np.ndarray, np.ndarray]], source: str) -> None:
@@ -170,7 +179,7 @@ def check_movement(evidence: dict[str, tuple[np.ndarray, np.ndarray]], source: s
         m /= np.linalg.norm(m)
         tilt = max(tilt, float(np.degrees(np.arccos(np.clip((u @ m).min(), -1, 1)))))
     if tilt < NO_MOVEMENT_DEG:
-        raise HingeUserError(
+        raise AnalysisError(
             f"{source}: nothing to analyse: no movement (neither sensor tilts more than {tilt:.1f} deg)"
         )
 

@@ -225,6 +225,7 @@ class Calibration:
     confidence: float = 1.0
     detail: str = ""
     warnings: list[str] = field(default_factory=list)
+    accelerometers: dict[str, dict | None] = field(default_factory=dict)  # per segment, if fitted
 
     @property
     def still_start_s(self) -> float:
@@ -248,6 +249,7 @@ class Calibration:
             "warning": self.warning,
             "periods_s": [[round(a, 3), round(b, 3)] for a, b in self.periods],
             "segments": {k: v.report() for k, v in self.segments.items()},
+            "accelerometers": self.accelerometers,
         }
 
 

@@ -1,0 +1,158 @@
+"""An uncalibrated accelerometer's per-axis gain and offset, from the recording itself.
+
+Consumer accelerometers are off by up to +-35 % per axis in gain and by an offset
+(docs/domain.md, Calibration): at rest one reads 13 m/s^2 standing and 9 sitting. The
+direction of gravity it reports is then wrong by several degrees, differently in each
+posture, and every inclination with it. What the data give to fix that (the classic
+multi-position calibration, with the positions and the turns between them taken from the
+recording instead of a calibration rig):
+
+* every still run of the sensor is a posture in which the accelerometer measures gravity
+  alone: ``m_k = S (g u_k) + o`` with ``u_k`` the unit up direction in the sensor frame,
+  ``S = diag(s)`` the gains and ``o`` the offsets;
+* between two still runs close in time, the gyroscope (its offset removed) says how the
+  sensor turned, so ``u_{k+1} = R_k^T u_k`` (a gyro is accurate over seconds, where an
+  accelerometer error does not average out).
+
+Least squares over ``s``, ``o`` and the ``u_k`` (weak priors ``s = 1``, ``o = 0`` for what the
+postures do not show, e.g. the gain along the flexion axis) gives the calibration, which is
+used only when the postures are different enough to show it (``MIN_SPREAD_DEG``), the
+sensor reads a different |g| in different postures (``MIN_MAGNITUDE_SPREAD``: a calibrated
+one does not), and the fit explains the turns clearly better than no correction
+(``MIN_IMPROVEMENT``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from processing.stillness import GyroOffset, runs
+
+G = 9.81
+MIN_RUN_S = 0.3  # a still run this long is a posture
+MAX_POSTURES = 60
+MAX_TURN_GAP_S = 10.0  # the gyro links postures at most this far apart (its drift)
+MIN_MAGNITUDE_SPREAD = 0.03  # still |acc| must differ this much (share) across postures
+MIN_SPREAD_DEG = 25.0  # postures must differ this much for gains and offsets to show
+MIN_IMPROVEMENT = 0.5  # the fit must halve the turn residuals to be used
+SIGMA_ACC = 0.05  # m/s^2: the mean of a still run
+SIGMA_TURN_RAD = 0.01  # gravity direction after a gyro-measured turn, plus per second:
+SIGMA_TURN_RATE = 0.003
+PRIOR_GAIN = 0.3  # 1-sigma of the gains about 1 (the +-35 % of consumer sensors)
+PRIOR_OFFSET = 2.0  # m/s^2, 1-sigma of the offsets
+GAIN_RANGE = (0.5, 1.6)  # a fit outside this is not believed
+
+
+@dataclass(frozen=True)
+class AccCalibration:
+    """``gain`` and ``offset`` per axis: the true specific force is ``(acc - offset) / gain``;
+    ``turn_rms_deg`` before/after: how well still postures and gyro turns agree."""
+
+    gain: np.ndarray
+    offset: np.ndarray
+    postures: int
+    turn_rms_before_deg: float
+    turn_rms_after_deg: float
+
+    def apply(self, acc: np.ndarray) -> np.ndarray:
+        return (acc - self.offset) / self.gain
+
+    def report(self) -> dict:
+        return {
+            "gain": [round(float(v), 4) for v in self.gain],
+            "offset_m_s2": [round(float(v), 3) for v in self.offset],
+            "postures": self.postures,
+            "turn_rms_deg": [round(self.turn_rms_before_deg, 2), round(self.turn_rms_after_deg, 2)],
+        }
+
+
+def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise Hamilton product of (N, 4) quaternions (w, x, y, z)."""
+    w1, x1, y1, z1 = a.T
+    w2, x2, y2, z2 = b.T
+    return np.column_stack(
+        [
+            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
+            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
+        ]
+    )
+
+
+def _turn(t: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The rotation matrix of the body-frame gyro ``w`` (rad/s) integrated over ``t``: the
+    product of the per-interval rotations, multiplied pairwise (log-depth, vectorised)."""
+    v = 0.5 * (w[1:] + w[:-1]) * np.diff(t)[:, None]
+    ang = np.linalg.norm(v, axis=1)
+    axis = v / np.where(ang > 0, ang, 1.0)[:, None]
+    q = np.column_stack([np.cos(ang / 2), np.sin(ang / 2)[:, None] * axis])
+    if len(q) == 0:
+        return np.eye(3)
+    while len(q) > 1:
+        if len(q) % 2:
+            q = np.vstack([q, [1.0, 0.0, 0.0, 0.0]])
+        q = _quat_mul(q[0::2], q[1::2])
+    w0, x, y, z = q[0] / np.linalg.norm(q[0])
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w0 * z), 2 * (x * z + w0 * y)],
+            [2 * (x * y + w0 * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w0 * x)],
+            [2 * (x * z - w0 * y), 2 * (y * z + w0 * x), 1 - 2 * (x * x + y * y)],
+        ]
+    )
+
+
+def fit(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, still: np.ndarray, offset: GyroOffset) -> AccCalibration | None:
+    """The accelerometer's calibration from one sensor's recording, or None when the
+    recording does not show it (too few or too similar postures, or no better fit)."""
+    idx = [(a, b) for a, b in runs(still) if t[b - 1] - t[a] >= MIN_RUN_S]
+    if len(idx) > MAX_POSTURES:  # the longest ones, in time order (the fit grows with them)
+        idx = sorted(sorted(idx, key=lambda ab: t[ab[0]] - t[ab[1] - 1])[:MAX_POSTURES])
+    if len(idx) < 3:
+        return None
+    m = np.array([acc[a:b].mean(axis=0) for a, b in idx])
+    dirs = m / np.linalg.norm(m, axis=1, keepdims=True)
+    spread = float(np.degrees(np.arccos(np.clip((dirs @ dirs.T).min(), -1, 1))))
+    mags = np.linalg.norm(m, axis=1)
+    if spread < MIN_SPREAD_DEG or np.ptp(mags) < MIN_MAGNITUDE_SPREAD * np.median(mags):
+        # A calibrated accelerometer reads the same |g| in every posture; gains and offsets
+        # that matter make it differ. Without that, turn residuals are the gyro's, not
+        # the accelerometer's, and fitting them would only add error.
+        return None
+    w = gyr - offset.at(t)
+    links = []  # (k, R_k, sigma) for consecutive postures the gyro can join
+    for k in range(len(idx) - 1):
+        i, j = (idx[k][0] + idx[k][1]) // 2, (idx[k + 1][0] + idx[k + 1][1]) // 2
+        dt = t[j] - t[i]
+        if dt <= MAX_TURN_GAP_S:
+            links.append((k, _turn(t[i : j + 1], w[i : j + 1]), SIGMA_TURN_RAD + SIGMA_TURN_RATE * dt))
+    if len(links) < 2:
+        return None
+
+    from scipy.optimize import least_squares
+
+    n = len(m)
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        s, o, v = x[:3], x[3:6], x[6:].reshape(n, 3)
+        u = v / np.linalg.norm(v, axis=1, keepdims=True)
+        r = [((s * G * u + o - m) / SIGMA_ACC).ravel(), np.linalg.norm(v, axis=1) - 1.0]
+        r += [(u[k + 1] - R.T @ u[k]) / sig for k, R, sig in links]
+        r += [(s - 1.0) / PRIOR_GAIN, o / PRIOR_OFFSET]
+        return np.concatenate([np.ravel(x) for x in r])
+
+    def turn_rms(u: np.ndarray) -> float:
+        err = [np.arccos(np.clip(u[k + 1] @ (R.T @ u[k]), -1, 1)) for k, R, _ in links]
+        return float(np.degrees(np.sqrt(np.mean(np.square(err)))))
+
+    x0 = np.concatenate([np.ones(3), np.zeros(3), dirs.ravel()])
+    sol = least_squares(residuals, x0, method="trf", x_scale="jac")
+    s, o = sol.x[:3], sol.x[3:6]
+    v = sol.x[6:].reshape(n, 3)
+    before, after = turn_rms(dirs), turn_rms(v / np.linalg.norm(v, axis=1, keepdims=True))
+    if not (GAIN_RANGE[0] < s.min() and s.max() < GAIN_RANGE[1]) or after > MIN_IMPROVEMENT * before:
+        return None
+    return AccCalibration(s, o, n, before, after)

@@ -1,0 +1,61 @@
+"""An uncalibrated accelerometer's gains and offsets, fitted from the recording's still
+postures and the gyro's turns between them, against the simulator's drawn errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from processing import acc_calibration
+from processing.angles import _arrays, angles_from_segments
+from processing.simulator import SimConfig, simulate
+from processing.stillness import sensor_stillness
+
+
+def _rmse(res, sim, col):
+    f, tr = res.frames, sim.truth_angles
+    return float(np.sqrt(np.mean((f[col].to_numpy() - np.interp(f.t, tr.t, tr[col])) ** 2)))
+
+
+@pytest.fixture(scope="module")
+def uncalibrated():
+    # Two sets with a bench between them: standing, set-up, seated and top postures.
+    return simulate(SimConfig(reps=3, sets=2, seed=5, acc_scale_max=0.3, acc_offset_max=2.0,
+                              rest_s=20.0, rest_activities=["bench"]))
+
+
+def test_fit_finds_the_drawn_gains_and_offsets_in_the_sagittal_plane(uncalibrated):
+    sim = uncalibrated
+    for seg in ("thigh", "lumbar"):
+        t, acc, gyr = _arrays(sim.imu[seg])
+        st = sensor_stillness(t, acc, gyr)
+        cal = acc_calibration.fit(t, acc, gyr, st.still, st.offset)
+        assert cal is not None, seg
+        truth = sim.details["errors"][seg]["uncalibrated"]
+        gain, offset = np.array(truth["acc_gain_diag"]), np.array(truth["acc_offset"])
+        # What matters: gravity as the corrected sensor sees it in the postures it took.
+        still = acc[st.still]
+        true_f = (still - offset) / gain
+        fitted_f = cal.apply(still)
+        err = np.degrees(np.arccos(np.clip(np.einsum("ij,ij->i", true_f, fitted_f)
+                                           / np.linalg.norm(true_f, axis=1) / np.linalg.norm(fitted_f, axis=1), -1, 1)))
+        raw = np.degrees(np.arccos(np.clip(np.einsum("ij,ij->i", true_f, still)
+                                           / np.linalg.norm(true_f, axis=1) / np.linalg.norm(still, axis=1), -1, 1)))
+        assert np.median(err) < 0.5 * np.median(raw), seg
+
+
+def test_the_angles_with_uncalibrated_accelerometers_are_better_than_without_the_fit(uncalibrated, monkeypatch):
+    sim = uncalibrated
+    fitted = angles_from_segments(sim.imu)
+    assert all(v is not None for v in fitted.calibration.accelerometers.values())
+    monkeypatch.setattr(acc_calibration, "fit", lambda *a: None)
+    raw = angles_from_segments(sim.imu)
+    for col in ("trunk_deg", "thigh_deg"):
+        assert _rmse(fitted, sim, col) < 1.0
+        assert _rmse(fitted, sim, col) < _rmse(raw, sim, col), col
+
+
+def test_a_calibrated_accelerometer_is_left_alone():
+    sim = simulate(SimConfig(reps=3, sets=2, seed=5, rest_s=20.0, rest_activities=["bench"]))
+    res = angles_from_segments(sim.imu)
+    assert res.calibration.accelerometers == {"thigh": None, "lumbar": None}
