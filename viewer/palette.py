@@ -33,7 +33,7 @@ PATTERN_CUES: dict[str, str] = {
 
 #: Patterns told apart without colour too (colour-blind readers): a marker shape and a line
 #: style each, the same in the window (pyqtgraph names) and the report (matplotlib names).
-PATTERN_SYMBOLS: dict[str, str] = {"knee-first": "o", "simultaneous": "s", "hips-rise-early": "t"}
+PATTERN_SYMBOLS: dict[str, str] = {"knee-first": "o", "simultaneous": "s", "hips-rise-early": "t1"}  # t1: ▲
 PATTERN_MPL_MARKERS: dict[str, str] = {"knee-first": "o", "simultaneous": "s", "hips-rise-early": "^"}
 PATTERN_LINESTYLES: dict[str, str] = {"knee-first": "solid", "simultaneous": "dash", "hips-rise-early": "dot"}
 PATTERN_MPL_LINESTYLES: dict[str, object] = {"knee-first": "-", "simultaneous": (0, (6, 3)), "hips-rise-early": (0, (1.5, 2))}
