@@ -84,3 +84,55 @@ def test_without_any_player_on_path_the_cues_are_silent_with_one_line(tmp_path, 
     p.close()
     assert len(said) == 1 and "no audio output found" in said[0]
     assert p.done == []
+
+
+def test_demo_headless_with_sound_wav_cues_every_rep(tmp_path):
+    """The live path (virtual BLE sensors, `run_live`): one cue per rep, in its tone."""
+    out = subprocess.run(
+        [sys.executable, "-m", "hinge", "demo", "--headless", "--speed", "8", "--duration", "30",
+         "--sound-wav", str(tmp_path / "cues")],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr
+    files = sorted((tmp_path / "cues").glob("cue-*.wav"))
+    assert [f.name.split("-", 2)[2] for f in files] == [
+        "knee-first.wav", "knee-first.wav", "simultaneous.wav", "hips-rise-early.wav", "hips-rise-early.wav"]
+    for f in files:
+        pattern = f.name.split("-", 2)[2].removesuffix(".wav")
+        assert tone_of(*read_wav(f))[0] == pytest.approx(CUE_TONES[pattern].freq_hz, abs=3)
+
+
+def test_window_cues_reps_while_playing_not_while_seeking(qtbot, tmp_path):
+    from processing.pipeline import Pipeline
+    from processing.recording import read_recording
+    from viewer.replay_source import ReplaySource
+    from viewer.window import ViewerWindow
+    from viewer.worker import SessionWorker
+
+    rec = read_recording(ROOT / "recordings" / "mixed-set")
+    player = CuePlayer(wav_dir=tmp_path / "played")
+    src = ReplaySource.from_recording(rec)
+    src.set_speed(8.0)
+    worker = SessionWorker(Pipeline, replay=src)
+    win = ViewerWindow("sound", replay=True, sound=player)
+    qtbot.addWidget(win)
+    win.attach(worker)
+    win.show()
+    worker.start()
+    try:
+        qtbot.waitUntil(lambda: win.finished, timeout=60_000)
+        player.close()
+        played = sorted(p.name for p in (tmp_path / "played").glob("*.wav"))
+        assert played == [f"cue-{r['index']:03d}-{r['pattern']}.wav" for r in win.reps.reps()]
+        assert len(played) == 5
+        # A seek back runs unpaced through the reps again: no cue for those.
+        win.sound = seek_player = CuePlayer(wav_dir=tmp_path / "seek")
+        with qtbot.waitSignal(win.updated, timeout=60_000, check_params_cb=lambda u: u.reset):
+            worker.control("seek", 33.0, False)
+        qtbot.waitUntil(lambda: win.reps.rowCount() == 5 and not worker.replay_state.fast
+                        and not worker.replay_state.playing, timeout=60_000)
+        seek_player.close()
+        assert seek_player.done == []
+    finally:
+        win.close()
+        worker.stop()
