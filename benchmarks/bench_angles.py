@@ -31,12 +31,12 @@ import numpy as np
 import pandas as pd
 import vqf
 
-from processing.angles import (
+from hinge import AngleFrames, SampleBatch, compute_angles
+from processing.angles import (  # the internals measured here
     FUSION_RATE_HZ,
     SegmentTrack,
     angles_from_segments,
     combine,
-    compute_angles,
     grid_times,
     provisional_lockouts,
     still_candidates,
@@ -44,7 +44,6 @@ from processing.angles import (
 from processing.calibration import calibrate, up_vectors
 from processing.stillness import joint_still_periods, sensor_stillness
 from processing.fusion import OnlineOrientation, fuse_offline, fuse_offline_reduced
-from processing.samples import AngleFrames, SampleBatch
 from processing.streaming_angles import StreamingAngles
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,7 +164,7 @@ def rmse(frames: pd.DataFrame, truth: pd.DataFrame, col: str, after: float = -np
 
 
 def bench_lifter(quick: bool) -> None:
-    from processing.simulator import SimConfig, simulate
+    from hinge import SimConfig, simulate
 
     patterns = ["knee-first", "simultaneous", "hips-rise-early"]
     mountings = {
@@ -222,8 +221,7 @@ def bench_lifter(quick: bool) -> None:
 
 
 def bench_throughput(quick: bool) -> None:
-    from processing.recording import read_recording, write_recording
-    from processing.simulator import SimConfig, simulate
+    from hinge import SimConfig, read_recording, simulate, write_recording
 
     minutes = 10.0 if quick else 60.0
     sim = simulate(SimConfig(reps=5, sets=3, rest_s=10.0, walk_rest=True, rates_hz={"thigh": 200.0, "lumbar": 200.0}, seed=7))

@@ -33,7 +33,7 @@ import numpy as np
 from firmware_bridge.clock import DeviceClock
 from firmware_bridge.drivers import hinge_profile as hp
 from firmware_bridge.virtual.peripheral import SampleSource
-from firmware_bridge.virtual.session import VirtualSession
+from hinge import VirtualSession
 
 RATE = 200.0
 

@@ -23,12 +23,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hinge.commands.replay import chunked_batches  # noqa: E402
-from processing.angles import compute_angles  # noqa: E402
-from processing.pipeline import Pipeline  # noqa: E402
-from processing.recording import read_recording  # noqa: E402
-from processing.samples import AngleFrames  # noqa: E402
-from processing.simulator import SimConfig, simulate, write_simulation  # noqa: E402
+from hinge import (  # noqa: E402
+    AngleFrames,
+    Pipeline,
+    SimConfig,
+    chunked_batches,
+    compute_angles,
+    read_recording,
+    simulate,
+    write_simulation,
+)
 
 AFTER_S = 4.0
 EARLY_S = 0.5

@@ -51,7 +51,7 @@ FAMILY_RATE = {"hinge": 200.0, "movesense": 208.0, "witmotion": 200.0}
 
 def taken(duration: float, seed: int) -> dict[str, dict[str, int]]:
     """Samples each virtual sensor takes, per family (its source at the driver's rate)."""
-    from firmware_bridge.virtual.session import simulated_sources
+    from hinge import simulated_sources
 
     sources = simulated_sources(duration, seed=seed, rate_hz=200.0)
     return {fam: {seg: len(src.resampled(rate)) for seg, src in sources.items()}

@@ -90,7 +90,7 @@ POSE_GAP_S = 0.5
 def write_rec(path: Path, segments: dict[str, pd.DataFrame], meta: dict) -> None:
     """A hinge recording via the library's writer; by hand per the format doc if it moved."""
     try:
-        from processing.recording import write_recording
+        from hinge import write_recording
     except ImportError:
         write_recording = None
     if write_recording is not None:

@@ -45,7 +45,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from processing.simulator import GYM_RATES_HZ, SimConfig, simulate, write_simulation  # noqa: E402
+from hinge import SimConfig, simulate, write_simulation  # noqa: E402
+from processing.simulator import GYM_RATES_HZ  # noqa: E402
 
 BASELINE_COMMIT = "198bc27"
 ALL = ["knee-first", "simultaneous", "hips-rise-early"]

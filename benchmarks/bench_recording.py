@@ -20,8 +20,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from helpers_recording import segment_frame  # noqa: E402
 
-from processing.recording import RecordingWriter, read_recording, write_recording  # noqa: E402
-from processing.samples import SampleBatch  # noqa: E402
+from hinge import RecordingWriter, SampleBatch, read_recording, write_recording  # noqa: E402
 
 
 def timed(fn, repeat: int = 1) -> tuple[float, float]:

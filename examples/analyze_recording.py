@@ -3,8 +3,8 @@
 What `hinge analyze` does, in two calls: read the recording, then ``analyze`` it (segment
 angles by non-causal sensor fusion, reps, set summary); print the reps as a pandas table and
 the set summary (pattern counts, mean hip lag, trend through the set). ``result.frames``
-holds the angles, the steps behind ``analyze`` are public too (``processing.angles``,
-``processing.reps``).
+holds the angles, the steps behind ``analyze`` are public too (``hinge.compute_angles``,
+``hinge.detect_reps``, ``hinge.summarize``).
 
     uv run python examples/analyze_recording.py                       # recordings/mixed-set
     uv run python examples/analyze_recording.py recordings/knee-first
@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from processing.analysis import analyze
-from processing.recording import read_recording
-from processing.reps import reps_dataframe
+from hinge import analyze, read_recording, reps_dataframe
 
 COLUMNS = ["index", "pattern", "hip_lag_ms", "knee_done_at_hip_onset_pct", "trunk_lean_change_deg"]
 

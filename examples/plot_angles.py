@@ -23,9 +23,7 @@ def main() -> None:
 
     import pyqtgraph as pg
 
-    from processing.angles import compute_angles
-    from processing.recording import read_recording
-    from processing.reps import detect_reps
+    from hinge import compute_angles, detect_reps, read_recording
     from viewer.palette import CURVE_COLOURS, CURVE_LABELS
 
     frames = compute_angles(read_recording(args.recording)).frames

@@ -16,11 +16,7 @@ from __future__ import annotations
 
 import argparse
 
-from hinge.commands.replay import chunked_batches
-from processing.angles import compute_angles
-from processing.pipeline import Pipeline
-from processing.recording import read_recording
-from processing.reps import detect_reps
+from hinge import Pipeline, chunked_batches, compute_angles, detect_reps, read_recording
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Score hinge against the virtual lifter's exact truth.
 
-Simulates a set with every pattern (``processing.simulator``), writes it as a recording with
+Simulates a set with every pattern (``hinge.simulate``), writes it as a recording with
 its ``truth.json`` into a temporary directory, analyses the recording as any other, and
 compares each detected rep with the truth rep nearest in time: knee and hip onset errors in
 ms, and whether the pattern agrees.
@@ -16,10 +16,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from processing.angles import compute_angles
-from processing.recording import read_recording
-from processing.reps import detect_reps
-from processing.simulator import SimConfig, simulate, write_simulation
+from hinge import SimConfig, compute_angles, detect_reps, read_recording, simulate, write_simulation
 
 
 def main() -> None:

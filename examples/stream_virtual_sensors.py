@@ -17,11 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from firmware_bridge.virtual.session import VirtualSession, simulated_sources
-from processing.pipeline import Pipeline
-from processing.reps import Rep
-
-PATTERNS = ("knee-first", "simultaneous", "hips-rise-early")
+from hinge import PATTERNS, Pipeline, Rep, VirtualSession, simulated_sources
 
 
 def show(reps: list[Rep]) -> None:

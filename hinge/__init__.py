@@ -1,8 +1,143 @@
-"""hinge: knees first, then hips — deadlift timing from two IMUs."""
+"""hinge: knees first, then hips — deadlift timing from two IMUs.
 
+``import hinge`` is the front door of the library; everything a script needs is here::
+
+    import hinge
+
+    result = hinge.analyze(hinge.read_recording("recordings/mixed-set"))
+    print(hinge.reps_dataframe(result.reps)[["index", "pattern", "hip_lag_ms"]])
+
+- recordings: ``read_recording``, ``write_recording``, ``Recording``, ``RecordingWriter``,
+  ``chunked_batches`` (a recording as a live session delivers it), ``RecordingWarning``;
+- the data that flows: ``SampleBatch`` (one sensor's samples), ``AngleFrames`` (segment
+  angles and extension velocities);
+- offline analysis: ``analyze`` -> ``Analysis``; ``compute_angles``, ``detect_reps``,
+  ``summarize``, ``reps_dataframe``; ``Rep``, ``RepThresholds``, ``PATTERNS`` (the pattern
+  names);
+- live: ``Pipeline`` (``push(batch) -> PipelineUpdate``), fed by ``SensorSession`` (real
+  sensors over bleak; ``scan`` lists them, ``SensorStatus`` is what it reports) or by the
+  virtual sensors (``VirtualSession``, ``simulated_sources``, ``VirtualWorld``,
+  ``VirtualLifter``, ``HingeSensor``, ``MovesenseSensor``, ``WitMotionSensor``);
+- the virtual lifter: ``simulate(SimConfig(...)) -> Simulation``, ``write_simulation``;
+- errors: ``HingeError`` and its subclasses (``processing.errors``).
+
+Names are imported on first use (PEP 562), so ``import hinge`` itself costs next to nothing
+and ``hinge --version`` does not load numpy, bleak or Qt for them.
+"""
+
+from __future__ import annotations
+
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("hinge-imu")
 except PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0"
+
+#: name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # recordings
+    "Recording": "processing.recording",
+    "RecordingWarning": "processing.recording",
+    "RecordingWriter": "processing.recording",
+    "chunked_batches": "processing.recording",
+    "read_recording": "processing.recording",
+    "write_recording": "processing.recording",
+    # the data that flows
+    "AngleFrames": "processing.samples",
+    "SampleBatch": "processing.samples",
+    # offline analysis
+    "Analysis": "processing.analysis",
+    "analyze": "processing.analysis",
+    "compute_angles": "processing.angles",
+    "PATTERNS": "processing.reps",
+    "Rep": "processing.reps",
+    "RepThresholds": "processing.reps",
+    "detect_reps": "processing.reps",
+    "reps_dataframe": "processing.reps",
+    "summarize": "processing.reps",
+    # live
+    "Pipeline": "processing.pipeline",
+    "PipelineUpdate": "processing.pipeline",
+    "SensorSession": "firmware_bridge.client",
+    "scan": "firmware_bridge.client",
+    "SensorStatus": "firmware_bridge.status",
+    # virtual sensors
+    "HingeSensor": "firmware_bridge.virtual.hinge_sensor",
+    "MovesenseSensor": "firmware_bridge.virtual.movesense_sensor",
+    "WitMotionSensor": "firmware_bridge.virtual.witmotion_sensor",
+    "VirtualLifter": "firmware_bridge.virtual.peripheral",
+    "VirtualSession": "firmware_bridge.virtual.session",
+    "simulated_sources": "firmware_bridge.virtual.session",
+    "VirtualWorld": "firmware_bridge.virtual.world",
+    # the virtual lifter
+    "SimConfig": "processing.simulator",
+    "Simulation": "processing.simulator",
+    "simulate": "processing.simulator",
+    "write_simulation": "processing.simulator",
+    # errors
+    "AnalysisError": "processing.errors",
+    "BluetoothError": "processing.errors",
+    "ConfigError": "processing.errors",
+    "HingeError": "processing.errors",
+    "NoSensorsError": "processing.errors",
+    "OutputError": "processing.errors",
+    "RecordingError": "processing.errors",
+    "SensorError": "processing.errors",
+    "SensorNotFoundError": "processing.errors",
+    "UsageError": "processing.errors",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, __getattr__ below
+    from firmware_bridge.client import SensorSession, scan
+    from firmware_bridge.status import SensorStatus
+    from firmware_bridge.virtual.hinge_sensor import HingeSensor
+    from firmware_bridge.virtual.movesense_sensor import MovesenseSensor
+    from firmware_bridge.virtual.peripheral import VirtualLifter
+    from firmware_bridge.virtual.session import VirtualSession, simulated_sources
+    from firmware_bridge.virtual.witmotion_sensor import WitMotionSensor
+    from firmware_bridge.virtual.world import VirtualWorld
+    from processing.analysis import Analysis, analyze
+    from processing.angles import compute_angles
+    from processing.errors import (
+        AnalysisError,
+        BluetoothError,
+        ConfigError,
+        HingeError,
+        NoSensorsError,
+        OutputError,
+        RecordingError,
+        SensorError,
+        SensorNotFoundError,
+        UsageError,
+    )
+    from processing.pipeline import Pipeline, PipelineUpdate
+    from processing.recording import (
+        Recording,
+        RecordingWarning,
+        RecordingWriter,
+        chunked_batches,
+        read_recording,
+        write_recording,
+    )
+    from processing.reps import PATTERNS, Rep, RepThresholds, detect_reps, reps_dataframe, summarize
+    from processing.samples import AngleFrames, SampleBatch
+    from processing.simulator import SimConfig, Simulation, simulate, write_simulation
+
+
+def __getattr__(name: str) -> Any:
+    """Import ``name`` from its module on first use, then keep it here (PEP 562)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

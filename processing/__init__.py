@@ -1,0 +1,16 @@
+"""The analysis, with no hardware and no window: everything from a sample to a rep.
+
+- ``samples``: the data that flows (``SampleBatch``, ``AngleFrames``).
+- ``recording`` (``recording_read``, ``recording_csv``): the recording format, read and
+  written; ``chunked_batches`` replays one as a live session delivers it.
+- ``fusion``, ``stillness``, ``calibration``, ``angles``, ``streaming_angles``: sensor
+  orientation (VQF), the upright reference and the segment angles, offline and live.
+- ``reps``, ``streaming_reps``: rep detection and the set summary (``docs/domain.md``).
+- ``analysis``: ``analyze``, the offline front end; ``pipeline``: ``Pipeline``, the live one.
+- ``body``, ``coordination``: the side-on figure and the coordination plot's geometry.
+- ``simulator`` (``sim_motion``, ``sim_jet``, ``sim_imu``, ``sim_truth``): the virtual lifter.
+- ``errors``: hinge's exceptions, at the bottom of the import graph.
+
+Imports point down: ``processing`` imports nothing of ``firmware_bridge``, ``viewer`` or
+``hinge``. Use the names through ``import hinge``; this package imports nothing by itself.
+"""

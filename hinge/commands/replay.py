@@ -12,7 +12,6 @@ time (1.0) by default.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import math
 import os
@@ -21,8 +20,6 @@ import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
-
-import numpy as np
 
 from hinge.commands.analyze import add_threshold_args, thresholds_from_args
 from hinge.commands.window import add_window_args, cue_player, height_from_args, wants_window
@@ -69,31 +66,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def chunked_batches(rec, chunk_s: float = CHUNK_S) -> Iterator:
-    """The recording's samples as ``SampleBatch``es of at most ``chunk_s`` per sensor, all
-    sensors interleaved in the order their last samples arrive (as a live session delivers
-    them)."""
-    from processing.samples import SampleBatch
+    """``processing.recording.chunked_batches`` (``hinge.chunked_batches``), kept here for
+    old imports."""
+    from processing.recording import chunked_batches
 
-    parts = []
-    for seg in rec.segments:
-        whole = rec.batch(seg)
-        t = whole.t
-        edges = np.searchsorted(
-            t, np.arange(t[0], t[-1] + chunk_s, chunk_s), side="left"
-        )
-        edges = np.unique(np.append(edges, len(t)))
-        for a, b in itertools.pairwise(edges):
-            if b > a:
-                parts.append((float(t[b - 1]), seg, a, b, whole))
-    parts.sort(key=lambda p: (p[0], p[1]))
-    for _, seg, a, b, whole in parts:
-        yield SampleBatch(
-            seg,
-            whole.t[a:b],
-            whole.acc[a:b],
-            whole.gyr[a:b],
-            {k: v[a:b] for k, v in whole.extra.items()},
-        )
+    return chunked_batches(rec, chunk_s)
 
 
 def rep_line(rep) -> str:
