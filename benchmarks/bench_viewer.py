@@ -36,10 +36,15 @@ import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
 from PySide6 import QtWidgets  # noqa: E402
 
-from processing.pipeline import Pipeline  # noqa: E402
-from processing.recording import read_recording  # noqa: E402
-from processing.samples import AngleFrames, SampleBatch  # noqa: E402
-from processing.simulator import SimConfig, simulate, write_simulation  # noqa: E402
+from hinge import (  # noqa: E402
+    AngleFrames,
+    Pipeline,
+    SampleBatch,
+    SimConfig,
+    read_recording,
+    simulate,
+    write_simulation,
+)
 from viewer.palette import CURVE_COLOURS  # noqa: E402
 from viewer.plots import ANGLE_CURVES, VELOCITY_CURVES, AnglePlots  # noqa: E402
 from viewer.replay_source import ReplaySource  # noqa: E402
@@ -174,7 +179,7 @@ def live(app, rec, naive: bool, seconds: float, demo: bool = False) -> tuple[flo
     source instead: two virtual sensors streaming at 200 Hz over the virtual BLE link
     (real time only, so the window fills at 1x first)."""
     if demo:
-        from firmware_bridge.virtual.session import VirtualSession, simulated_sources
+        from hinge import VirtualSession, simulated_sources
 
         sources = simulated_sources(WINDOW_S + seconds + 30.0, reps=8, patterns=("knee-first", "hips-rise-early"))
         worker = SessionWorker(Pipeline, source_factory=partial(VirtualSession, sources, keep_log=False))
