@@ -16,7 +16,7 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from hinge.errors import HingeUserError
+from hinge.errors import OutputError, UsageError
 from processing.samples import ANGLES_RATE_HZ  # numpy only: the parser stays light
 
 PATTERN_STYLE = {
@@ -59,13 +59,13 @@ def thresholds_from_args(args: argparse.Namespace):
 
     th = RepThresholds(**{name: getattr(args, name) for name, _, _ in THRESHOLD_OPTIONS})
     if not 0.0 < th.onset_fraction < 1.0:
-        raise HingeUserError(
+        raise UsageError(
             f"--onset-fraction: must be between 0 and 1, got {th.onset_fraction}"
         )
     if not th.top_within_deg < th.min_bottom_deg:
-        raise HingeUserError("--top-within-deg: must be below --min-bottom-deg")
+        raise UsageError("--top-within-deg: must be below --min-bottom-deg")
     if th.set_break_s <= 0:
-        raise HingeUserError(f"--set-break-s: must be positive, got {th.set_break_s}")
+        raise UsageError(f"--set-break-s: must be positive, got {th.set_break_s}")
     return th
 
 
@@ -114,7 +114,7 @@ def _write(path: Path, data: bytes | str) -> None:
     try:
         path.write_bytes(data) if isinstance(data, bytes) else path.write_text(data)
     except OSError as err:
-        raise HingeUserError(f"{path}: cannot write: {err.strerror or err}") from None
+        raise OutputError(f"{path}: cannot write: {err.strerror or err}") from None
 
 
 def _angles_csv(frames) -> bytes:

@@ -18,7 +18,7 @@ from hinge.commands.stream import (
     run_session,
     virtual_faults,
 )
-from hinge.errors import HingeUserError
+from hinge.errors import UsageError
 
 #: The demo's set tires as it goes, so that every pattern and its cue shows up once.
 DEMO_PATTERNS = "knee-first,knee-first,simultaneous,hips-rise-early,hips-rise-early"
@@ -47,13 +47,13 @@ def demo_source(args: argparse.Namespace) -> LiveSource:
     from firmware_bridge.virtual.session import VirtualSession, simulated_sources
 
     if args.reps < 1:
-        raise HingeUserError(f"--reps: must be at least 1, got {args.reps}")
+        raise UsageError(f"--reps: must be at least 1, got {args.reps}")
     patterns = tuple(p.strip() for p in args.pattern.split(",") if p.strip())
     try:
         sources = simulated_sources(args.duration, seed=args.seed, rate_hz=args.rate,
                                     reps=args.reps, patterns=patterns)
     except ValueError as err:
-        raise HingeUserError(f"demo: {err}") from None
+        raise UsageError(f"demo: {err}") from None
     virtual = partial(VirtualSession, sources, family=args.family, speed=args.speed,
                       faults=virtual_faults(args), rate_hz=args.rate, keep_log=False)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hinge.errors import HingeUserError
+from hinge.errors import OutputError, RecordingError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from processing.recording_read import read_segment_csv
 
     if not args.input.is_file():
-        raise HingeUserError(f"{args.input}: no such file")
+        raise RecordingError(f"{args.input}: no such file")
     df = read_segment_csv(args.input)
     t = df["t"].to_numpy()
     acc = np.ascontiguousarray(df[["ax", "ay", "az"]].to_numpy())
@@ -52,6 +52,6 @@ def run(args: argparse.Namespace) -> int:
             f.write(format_header(cols))
             f.write(format_rows([t, *quat.T], [6, 9, 9, 9, 9]))
     except OSError as err:
-        raise HingeUserError(f"{args.out}: cannot write ({err.strerror})") from err
+        raise OutputError(f"{args.out}: cannot write ({err.strerror})") from err
     print(f"{args.out}: {len(t)} orientations ({args.mode})")
     return 0

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from hinge.commands.analyze import add_threshold_args, thresholds_from_args
 from hinge.commands.window import add_window_args, cue_player, height_from_args, wants_window
-from hinge.errors import HingeUserError
+from hinge.errors import UsageError
 
 CHUNK_S = (
     0.05  # a BLE notification carries a few samples; 50 ms chunks are close to that
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     th = thresholds_from_args(args)
     speed = args.speed if args.speed is not None else (0.0 if args.json else 1.0)
     if speed < 0:
-        raise HingeUserError(
+        raise UsageError(
             f"--speed: must be 0 (as fast as possible) or positive, got {speed}"
         )
     height = height_from_args(args)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from hinge.errors import HingeUserError
+from hinge.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if not args.timeout > 0:
-        raise HingeUserError(f"--timeout: must be positive, got {args.timeout}")
+        raise UsageError(f"--timeout: must be positive, got {args.timeout}")
     found = asyncio.run(_scan_virtual(args.timeout) if args.virtual else _scan(args.timeout))
     rows = [f for f in found.values() if args.all or f.driver is not None]
     rows.sort(key=lambda f: -f.adv.rssi)

@@ -11,7 +11,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from hinge.errors import HingeUserError
+from hinge.errors import OutputError, UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -93,7 +93,7 @@ def _rates(text: str) -> dict[str, float]:
     except ValueError:
         parts = []
     if len(parts) not in (1, 2):
-        raise HingeUserError(f"--rate: expected HZ or THIGH,LUMBAR, got {text!r}")
+        raise UsageError(f"--rate: expected HZ or THIGH,LUMBAR, got {text!r}")
     return {"thigh": parts[0], "lumbar": parts[-1]}
 
 
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from processing.simulator import SimConfig, simulate, write_simulation
 
     if args.out.exists():
-        raise HingeUserError(f"{args.out}: already exists; choose a new directory")
+        raise OutputError(f"{args.out}: already exists; choose a new directory")
     mounting = {"thigh": args.mounting, "lumbar": "standard" if args.mounting == "front" else args.mounting}
     cfg = SimConfig(
         patterns=[p.strip() for p in args.pattern.split(",")], pattern_cycle=args.cycle,
@@ -117,13 +117,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg.validate()
     except ValueError as err:
-        raise HingeUserError(f"simulate: {err}") from None
+        raise UsageError(f"simulate: {err}") from None
     sim = simulate(cfg)
     try:
         out = write_simulation(sim, args.out, decimals=args.decimals)
     except OSError as err:  # a full disk while writing the truth: no half simulation left
         shutil.rmtree(args.out, ignore_errors=True)
-        raise HingeUserError(f"{err.filename or args.out}: cannot write ({err.strerror})") from None
+        raise OutputError(f"{err.filename or args.out}: cannot write ({err.strerror})") from None
     kinds = f" ({', '.join(r['pattern'] for r in sim.truth_reps)})" if sim.truth_reps else ""
     print(f"{out}: {len(sim.truth_reps)} reps{kinds}, {sim.details['duration_s']:.1f} s")
     return 0

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from firmware_bridge.virtual.faults import FAULT_HELP
 from hinge.commands.window import add_window_args, cue_player, height_from_args, wants_window
-from hinge.errors import HingeUserError
+from hinge.errors import RecordingError, UsageError
 
 #: Headless status lines: every STATUS_EVERY_S of session time, and on every state change.
 STATUS_EVERY_S = 5.0
@@ -77,23 +77,23 @@ def virtual_faults(args: argparse.Namespace) -> dict:
     try:
         faults = parse_faults(args.fault)
     except ValueError as err:
-        raise HingeUserError(f"--fault: {err}") from None
+        raise UsageError(f"--fault: {err}") from None
     unknown = set(faults) - {"thigh", "lumbar"}
     if unknown:
-        raise HingeUserError(f"--fault: no virtual sensor {', '.join(sorted(unknown))} "
-                             "(thigh, lumbar)")
+        raise UsageError(f"--fault: no virtual sensor {', '.join(sorted(unknown))} "
+                         "(thigh, lumbar)")
     return faults
 
 
 def check_live_args(args: argparse.Namespace) -> None:
     if args.duration is not None and not args.duration > 0:
-        raise HingeUserError(f"--duration: must be positive, got {args.duration}")
+        raise UsageError(f"--duration: must be positive, got {args.duration}")
     if not (args.speed > 0 and math.isfinite(args.speed)):
-        raise HingeUserError(f"--speed: must be positive, got {args.speed}")
+        raise UsageError(f"--speed: must be positive, got {args.speed}")
     if not 10.0 <= args.rate <= 2000.0:
-        raise HingeUserError(f"--rate: must be 10-2000 Hz, got {args.rate}")
+        raise UsageError(f"--rate: must be 10-2000 Hz, got {args.rate}")
     if args.record is not None and (args.record.exists() or args.record.is_symlink()):
-        raise HingeUserError(f"{args.record}: already exists; a recording is never overwritten")
+        raise RecordingError(f"{args.record}: already exists; a recording is never overwritten")
 
 
 def recording_sources(path: Path) -> dict:
@@ -129,7 +129,7 @@ def live_source(args: argparse.Namespace) -> LiveSource:
         from firmware_bridge.virtual.session import VirtualSession, simulated_sources
 
         if args.thigh or args.lumbar:
-            raise HingeUserError("stream: --virtual brings its own sensors; drop --thigh/--lumbar")
+            raise UsageError("stream: --virtual brings its own sensors; drop --thigh/--lumbar")
         if args.source is not None:
             sources = recording_sources(args.source)
             if args.duration is not None:
@@ -142,15 +142,15 @@ def live_source(args: argparse.Namespace) -> LiveSource:
         return LiveSource(virtual, None, {"source": f"hinge stream --virtual ({args.family})"})
 
     if args.source is not None:
-        raise HingeUserError("stream: --from needs --virtual")
+        raise UsageError("stream: --from needs --virtual")
     if args.fault:
-        raise HingeUserError("stream: --fault only applies to --virtual sensors")
+        raise UsageError("stream: --fault only applies to --virtual sensors")
     if args.speed != 1.0:
-        raise HingeUserError("stream: --speed only applies to --virtual sensors")
+        raise UsageError("stream: --speed only applies to --virtual sensors")
     roles = {seg: getattr(args, seg) for seg in ("thigh", "lumbar") if getattr(args, seg)}
     if roles and len(roles) != 2:
-        raise HingeUserError("stream: give both --thigh ID and --lumbar ID (or neither, to use "
-                             "the pair saved by the last session)")
+        raise UsageError("stream: give both --thigh ID and --lumbar ID (or neither, to use "
+                         "the pair saved by the last session)")
 
     ble = partial(_sensor_session, roles or None, args.scan_timeout, args.rate)
     wanted = " and ".join(f"{seg} {i}" for seg, i in roles.items()) or "the saved pair"

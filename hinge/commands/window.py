@@ -34,12 +34,12 @@ def add_height_arg(p: argparse.ArgumentParser) -> None:
 
 
 def height_from_args(args: argparse.Namespace) -> float:
-    from hinge.errors import HingeUserError
+    from hinge.errors import UsageError
     from processing.body import HEIGHT_RANGE_M
 
     lo, hi = HEIGHT_RANGE_M
     if not lo <= args.height <= hi:
-        raise HingeUserError(f"--height: metres, {lo:g}-{hi:g}, got {args.height:g}")
+        raise UsageError(f"--height: metres, {lo:g}-{hi:g}, got {args.height:g}")
     return float(args.height)
 
 
