@@ -140,4 +140,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+    """The public names (what tab completion offers), loaded or not."""
+    return list(__all__)
