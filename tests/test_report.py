@@ -120,3 +120,16 @@ def test_a_bad_recording_is_one_line(tmp_path):
     r = hinge("report", str(tmp_path / "missing"), "-o", str(tmp_path / "x.html"))
     assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.html").exists()
+
+
+def test_a_recording_without_reps_gets_a_short_valid_page(tmp_path):
+    import html5lib
+
+    rec = tmp_path / "walk"
+    r = hinge("simulate", str(rec), "--reps", "0", "--rest-activities", "walk", "--seed", "2")
+    assert r.returncode == 0, r.stderr
+    r = hinge("report", str(rec), "-o", str(tmp_path / "walk.html"))
+    assert r.returncode == 0, r.stderr
+    data = (tmp_path / "walk.html").read_bytes()
+    html5lib.HTMLParser(strict=True).parse(data)
+    assert b"No reps found" in data and b"<article" not in data

@@ -129,3 +129,16 @@ def test_screenshot_shows_the_side_view_and_the_coordination_plot(tmp_path):
     for pattern, colour in PATTERN_COLOURS.items():
         n = int((np.abs(bottom_left - colour).sum(axis=2) <= 6).sum())
         assert n >= 40, f"{pattern} trace: {n} px"
+
+
+def test_a_recorded_live_session_offers_its_report_once_it_ended(qtbot):
+    from processing.samples import AngleFrames
+    from viewer.window import ViewerWindow
+    from viewer.worker import ViewerUpdate
+
+    win = ViewerWindow("live", recording_path=MIXED)  # as `hinge stream --record DIR` opens it
+    qtbot.addWidget(win)
+    assert not win.report_button.isEnabled() and win.report_recording() is None  # still recording
+    win.on_update(ViewerUpdate(AngleFrames.empty(), [], None, None, False, "", finished=True))
+    assert win.report_button.isEnabled() and win.report_recording() == MIXED
+    win.close()

@@ -94,7 +94,6 @@ class ViewerWindow(QtWidgets.QMainWindow):
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([780, 500])
         self.setCentralWidget(splitter)
-        self._update_report_button()
 
         self.session_t: float | None = None
         self.finished = False
@@ -105,6 +104,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self._timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self.redraw)
         self._timer.start(REDRAW_INTERVAL_MS)
+        self._update_report_button()
 
     def attach(self, worker: SessionWorker) -> None:
         """Show this worker's updates and drive its replay with the controls."""
