@@ -14,7 +14,7 @@ from pathlib import Path
 
 from hinge.commands.analyze import add_threshold_args, thresholds_from_args
 from hinge.commands.window import add_height_arg, height_from_args
-from hinge.errors import HingeUserError
+from hinge.errors import OutputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,7 +44,7 @@ def write(analysis, out: Path, height_m: float) -> int:
     try:
         return write_report(analysis, out, height_m)
     except OSError as err:
-        raise HingeUserError(f"{out}: cannot write: {err.strerror or err}") from None
+        raise OutputError(f"{out}: cannot write: {err.strerror or err}") from None
 
 
 def run(args: argparse.Namespace) -> int:
