@@ -16,6 +16,7 @@ import pandas as pd
 
 from processing.angles import compute_angles
 from processing.calibration import Calibration
+from processing.flight import flights_of
 from processing.recording import Recording
 from processing.reps import DEFAULT_THRESHOLDS, Rep, RepThresholds, detect_reps, mark_gaps, sample_gaps, summarize
 from processing.samples import ANGLES_RATE_HZ
@@ -46,7 +47,8 @@ def analyze(
     angles = compute_angles(rec, rate_hz=rate_hz)
     if progress:
         progress("detecting reps")
-    reps = detect_reps(angles.frames, thresholds)
+    flight = flights_of({s: (df["t"].to_numpy(), df[["ax", "ay", "az"]].to_numpy()) for s, df in rec.segments.items() if s in ("thigh", "lumbar")})
+    reps = detect_reps(angles.frames, thresholds, veto=flight.near)
     for df in rec.segments.values():
         mark_gaps(reps, sample_gaps(df["t"].to_numpy()))
     return Analysis(rec, angles.frames, reps, summarize(reps), angles.calibration)

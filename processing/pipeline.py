@@ -20,6 +20,7 @@ from processing.reps import (
     RepThresholds,
     mark_gaps,
 )
+from processing.flight import FlightDetector
 from processing.samples import AngleFrames, SampleBatch
 from processing.streaming_reps import StreamingRepDetector
 
@@ -50,7 +51,8 @@ class Pipeline:
 
         self.writer = writer
         self.angles = StreamingAngles(rate_hz=rate_hz)
-        self.detector = StreamingRepDetector(thresholds)
+        self.flight = FlightDetector()
+        self.detector = StreamingRepDetector(thresholds, veto=self.flight.near)
         self.session_t = float("nan")
         self.gaps: list[tuple[float, float]] = []  # sample dropouts seen, any sensor
         self._last_t: dict[str, float] = {}
@@ -78,6 +80,7 @@ class Pipeline:
         if len(batch.t) and not batch.t[-1] <= self.session_t:
             self.session_t = float(batch.t[-1])
         self._note_gaps(batch)
+        self.flight.push(batch.segment, batch.t, batch.acc)
         frames = self.angles.push(batch)
         reps = self.detector.push(frames)
         mark_gaps(reps, self.gaps)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -329,8 +330,15 @@ class RepScanner:
     dropped, so live memory stays bounded.
     """
 
-    def __init__(self, thresholds: RepThresholds = DEFAULT_THRESHOLDS) -> None:
+    def __init__(
+        self,
+        thresholds: RepThresholds = DEFAULT_THRESHOLDS,
+        veto: Callable[[float, float], bool] | None = None,
+    ) -> None:
         self.th = thresholds
+        # veto(start_s, lockout_s): evidence beyond the angles that a rise is no lift
+        # (processing.flight: a jump's push-off or a landing's recovery).
+        self.veto = veto
         self._buf = {c: np.empty(0) for c in ANGLE_COLUMNS}
         self._zone = 0  # last definite zone: +1 bottom, -1 top, 0 unknown (start)
         self._cursor = 0  # frames before this have been zone-scanned
@@ -409,7 +417,12 @@ class RepScanner:
             s = self._pending[0]
             self._pending = None
             self._cursor, self._zone = lockout + 1, -1
-            if self._torso_rose(s, lockout) and self._reached_top(s, lockout) and self._stood(lockout):
+            if (
+                self._torso_rose(s, lockout)
+                and self._reached_top(s, lockout)
+                and self._stood(lockout)
+                and not (self.veto is not None and self.veto(float(t[s]), float(t[lockout])))
+            ):
                 reps.append(self._make_rep(s, lockout, confirmed))
                 self._floor = lockout
 
@@ -528,11 +541,14 @@ class RepScanner:
 
 
 def detect_reps(
-    frames: pd.DataFrame | AngleFrames, thresholds: RepThresholds = DEFAULT_THRESHOLDS
+    frames: pd.DataFrame | AngleFrames,
+    thresholds: RepThresholds = DEFAULT_THRESHOLDS,
+    veto: Callable[[float, float], bool] | None = None,
 ) -> list[Rep]:
-    """Every rep in a whole recording's angle frames (``ANGLE_COLUMNS``)."""
+    """Every rep in a whole recording's angle frames (``ANGLE_COLUMNS``); ``veto`` as
+    ``RepScanner``'s."""
     cols = _as_arrays(frames)
-    scanner = RepScanner(thresholds)
+    scanner = RepScanner(thresholds, veto)
     reps = scanner.push(cols) + scanner.finish()
     _refine_ends(cols, reps)
     return reps

@@ -19,9 +19,9 @@ class StreamingRepDetector:
     """Feed ``AngleFrames`` in time order with ``push``; call ``finish`` at the end of the
     session to close a rep whose lockout the data ended on."""
 
-    def __init__(self, thresholds: RepThresholds = DEFAULT_THRESHOLDS) -> None:
+    def __init__(self, thresholds: RepThresholds = DEFAULT_THRESHOLDS, veto=None) -> None:
         self.thresholds = thresholds
-        self._scanner = RepScanner(thresholds)
+        self._scanner = RepScanner(thresholds, veto)
         self.reps: list[Rep] = []
 
     def push(self, frames: AngleFrames | pd.DataFrame) -> list[Rep]:
