@@ -94,3 +94,19 @@ def test_nothing_to_analyse_is_a_clear_user_error():
     still = {seg: df[df.t < 1.5].reset_index(drop=True) for seg, df in sim.imu.items()}
     with pytest.raises(HingeUserError, match=r"^rec/y: nothing to analyse: no movement"):
         angles_from_segments(still, source="rec/y")
+
+
+def test_a_sensor_gap_at_the_start_is_not_still_and_crashes_nothing():
+    """Issue 11 row 1: the thigh sends one sample, then nothing for 3 s (its link dropped
+    right after streaming started). Time inside that gap is unknown, not "still": the old
+    still-period search averaged an empty window there and crashed (LinAlgError)."""
+    sim = simulate(SimConfig(reps=3, seed=9))
+    thigh = sim.imu["thigh"]
+    gapped = {"thigh": thigh[(thigh.t < 0.011) | (thigh.t > 3.0)].reset_index(drop=True), "lumbar": sim.imu["lumbar"]}
+    res = angles_from_segments(gapped)
+    for a, b in res.calibration.periods:
+        assert a > 3.0 or b < 0.011  # no reference period inside the thigh's gap
+    tr = sim.truth_angles
+    late = res.frames[res.frames.t > 3.0]
+    err = late.thigh_deg.to_numpy() - np.interp(late.t, tr.t, tr.thigh_deg)
+    assert np.sqrt(np.mean(err**2)) < 2.0
