@@ -61,6 +61,7 @@ class ViewerUpdate:
     reset: bool = False  # a replay pass restarted: forget everything shown before
     replay: ReplayState | None = None
     finished: bool = False  # the source ended and the pipeline was finished
+    cue: list[Any] = field(default_factory=list)  # the reps to sound: those emitted live or while playing
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,7 @@ class _Outbox:
 class _Pending:
     frames: list[AngleFrames] = field(default_factory=list)
     reps: list[Any] = field(default_factory=list)
+    cue: list[Any] = field(default_factory=list)  # reps that came while playing at pace
     reset: bool = False
     finished: bool = False
 
@@ -356,6 +358,11 @@ class _Session:
         if upd.reps:
             self._pending.reps.extend(upd.reps)
             self._n_reps += len(upd.reps)
+            # Judged now, not when the update is posted (later, under load: the replay may
+            # have reached its end or a seek may have begun by then).
+            r = self.replay
+            if r is None or (r.playing and r.fast_until is None):
+                self._pending.cue.extend(upd.reps)
 
     def _finish_pipeline(self) -> None:
         """Close the recording (the session owns the writer), then finish the pipeline: the
@@ -395,6 +402,7 @@ class _Session:
                 reset=p.reset,
                 replay=state,
                 finished=p.finished,
+                cue=p.cue,
             ),
         ))
 

@@ -146,8 +146,9 @@ class ViewerWindow(QtWidgets.QMainWindow):
             self.coordination.add_trace(rep_trace(f.t, f.thigh_deg, f.trunk_deg, rep))
         if u.reps:
             self.cue.show_rep(u.reps[-1])
-            if self.sound is not None and (u.replay is None or (u.replay.playing and not u.replay.fast)):
-                self.sound.play(u.reps[-1].pattern, u.reps[-1].index)
+        if self.sound is not None:
+            for rep in u.cue:  # every rep its cue, even two in one update (a slow window)
+                self.sound.play(rep.pattern, rep.index)
         if u.session_t is not None:
             self.session_t = u.session_t
             self.status.set_calibration(u.session_t, u.session_start, u.calibrated, u.calibration_text)
