@@ -132,27 +132,65 @@ def fit(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, still: np.ndarray, offs
     if len(links) < 2:
         return None
 
-    from scipy.optimize import least_squares
-
     n = len(m)
+    k_from = np.array([k for k, _, _ in links])
+    rots = np.array([R for _, R, _ in links])
+    sigmas = np.array([sig for _, _, sig in links])
 
     def residuals(x: np.ndarray) -> np.ndarray:
         s, o, v = x[:3], x[3:6], x[6:].reshape(n, 3)
         u = v / np.linalg.norm(v, axis=1, keepdims=True)
-        r = [((s * G * u + o - m) / SIGMA_ACC).ravel(), np.linalg.norm(v, axis=1) - 1.0]
-        r += [(u[k + 1] - R.T @ u[k]) / sig for k, R, sig in links]
-        r += [(s - 1.0) / PRIOR_GAIN, o / PRIOR_OFFSET]
-        return np.concatenate([np.ravel(x) for x in r])
+        turned = np.einsum("lji,lj->li", rots, u[k_from])  # R_k^T u_k
+        return np.concatenate(
+            [
+                ((s * G * u + o - m) / SIGMA_ACC).ravel(),
+                np.linalg.norm(v, axis=1) - 1.0,
+                ((u[k_from + 1] - turned) / sigmas[:, None]).ravel(),
+                (s - 1.0) / PRIOR_GAIN,
+                o / PRIOR_OFFSET,
+            ]
+        )
 
     def turn_rms(u: np.ndarray) -> float:
-        err = [np.arccos(np.clip(u[k + 1] @ (R.T @ u[k]), -1, 1)) for k, R, _ in links]
-        return float(np.degrees(np.sqrt(np.mean(np.square(err)))))
+        cos = np.einsum("li,li->l", u[k_from + 1], np.einsum("lji,lj->li", rots, u[k_from]))
+        return float(np.degrees(np.sqrt(np.mean(np.arccos(np.clip(cos, -1, 1)) ** 2))))
 
     x0 = np.concatenate([np.ones(3), np.zeros(3), dirs.ravel()])
-    sol = least_squares(residuals, x0, method="trf", x_scale="jac")
-    s, o = sol.x[:3], sol.x[3:6]
-    v = sol.x[6:].reshape(n, 3)
+    x = _levenberg_marquardt(residuals, x0)
+    s, o = x[:3], x[3:6]
+    v = x[6:].reshape(n, 3)
     before, after = turn_rms(dirs), turn_rms(v / np.linalg.norm(v, axis=1, keepdims=True))
     if not (GAIN_RANGE[0] < s.min() and s.max() < GAIN_RANGE[1]) or after > MIN_IMPROVEMENT * before:
         return None
     return AccCalibration(s, o, n, before, after)
+
+
+def _levenberg_marquardt(f, x: np.ndarray, iterations: int = 50) -> np.ndarray:
+    """Minimise |f(x)|^2 (Levenberg-Marquardt, forward-difference Jacobian): a small dense
+    problem (under 200 unknowns), for which scipy.optimize would cost more to import than
+    the whole fit takes."""
+    r = f(x)
+    cost = float(r @ r)
+    lam = 1e-3
+    for _ in range(iterations):
+        h = 1e-6 * np.maximum(1.0, np.abs(x))
+        jac = np.empty((len(r), len(x)))
+        for i in range(len(x)):
+            dx = np.zeros_like(x)
+            dx[i] = h[i]
+            jac[:, i] = (f(x + dx) - r) / h[i]
+        jtj, jtr = jac.T @ jac, jac.T @ r
+        while True:
+            step = np.linalg.solve(jtj + lam * np.diag(np.maximum(np.diag(jtj), 1e-12)), -jtr)
+            r_new = f(x + step)
+            c_new = float(r_new @ r_new)
+            if c_new < cost:
+                x, r, lam = x + step, r_new, max(lam / 10, 1e-9)
+                improved, cost = cost - c_new, c_new
+                break
+            lam *= 10
+            if lam > 1e9:
+                return x
+        if improved < 1e-9 * max(cost, 1.0):
+            break
+    return x
