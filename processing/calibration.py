@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from processing.stillness import moving_mean, runs
+
 
 CONFIDENT_TILT_DEG = 30.0  # an axis seen over a tilt this large is considered known
 CONFIDENT_RATIO = 0.8  # ... and this dominant (first / first+second eigenvalue)
@@ -352,8 +354,6 @@ def height_sign(grid: np.ndarray, hip_deg: np.ndarray, vertical: tuple[np.ndarra
 
 
 def _smooth(x: np.ndarray, n: int) -> np.ndarray:
-    from processing.stillness import moving_mean
-
     return moving_mean(x, max(1, n))
 
 
@@ -498,8 +498,6 @@ def _mode(x: np.ndarray, bin_deg: float = 3.0) -> float:
 
 
 def _runs_of(grid: np.ndarray, mask: np.ndarray) -> list[tuple[float, float]]:
-    from processing.stillness import runs
-
     return [(float(grid[a]), float(grid[b - 1])) for a, b in runs(mask)] or [(float(grid[0]), float(grid[0]))]
 
 
