@@ -1,7 +1,9 @@
 """The ``hinge`` command line: one subcommand per module in ``hinge.commands``.
 
 Each command module exposes ``register(subparsers)`` which adds its parser and sets
-``func(args) -> int``. User errors (``HingeError``, from any package) become one line on
+``func(args) -> int``. Only the module of the command being run is imported (the others are
+listed by their one-line help from ``hinge.commands.COMMANDS``), so ``hinge --help`` and
+``hinge --version`` start in a few tens of milliseconds. User errors (``HingeError``, from any package) become one line on
 stderr, with the command line's hint for their class (``hinge.errors.hint``), and exit code 2;
 ``--debug`` shows the traceback instead.
 """
@@ -9,6 +11,7 @@ stderr, with the command line's hint for their class (``hinge.errors.hint``), an
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import warnings
 from collections.abc import Sequence
@@ -18,7 +21,8 @@ from hinge.commands import COMMANDS
 from hinge.errors import HingeError, one_line
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser for ``command``; every other command is a stub carrying its help."""
     parser = argparse.ArgumentParser(
         prog="hinge",
         description=(
@@ -29,9 +33,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hinge {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMANDS:
-        module.register(sub)
+    for name, summary in COMMANDS.items():
+        if name == command:
+            importlib.import_module(f"hinge.commands.{name}").register(sub)
+        else:
+            sub.add_parser(name, help=summary, add_help=False)
     return parser
+
+
+def command_in(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` runs: its first word that is not an option, unless a help option
+    comes first (then the listing of all commands is what argparse prints)."""
+    for word in argv:
+        if word in ("-h", "--help"):
+            return None
+        if not word.startswith("-"):
+            return word
+    return None
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -40,7 +58,8 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(command_in(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

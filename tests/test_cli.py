@@ -13,8 +13,31 @@ def run_hinge(*args: str, **kw) -> subprocess.CompletedProcess:
 def test_help_lists_every_command():
     out = run_hinge("--help")
     assert out.returncode == 0
-    for cmd in ("demo", "scan", "stream", "replay", "analyze", "fuse", "simulate"):
+    for cmd in ("demo", "scan", "stream", "replay", "analyze", "report", "fuse", "simulate"):
         assert cmd in out.stdout
+    assert "write a recording of the virtual lifter plus its truth" in out.stdout
+
+
+def test_help_and_version_load_no_command():
+    """Only the command being run is imported: --help and --version start without numpy,
+    pandas, bleak or Qt (what made every start-up cost a second)."""
+    probe = (
+        "import sys, contextlib, io\n"
+        "from hinge.cli import main\n"
+        "for argv in (['--help'], ['--version'], ['-h', 'analyze']):\n"
+        "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "        main(argv)\n"
+        "heavy = [m for m in ('numpy', 'pandas', 'bleak', 'PySide6') if m in sys.modules]\n"
+        "print(heavy, [m for m in sys.modules if m.startswith('hinge.commands.')])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "[] []", out.stderr
+
+
+def test_a_command_gets_its_own_options_and_help():
+    out = run_hinge("analyze", "--help")
+    assert out.returncode == 0
+    assert "--set-break-s" in out.stdout
 
 
 def test_version():
@@ -44,7 +67,7 @@ def test_a_bug_is_one_line_and_the_traceback_is_behind_debug(monkeypatch, capsys
     def bug(args):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(cli, "build_parser", lambda: _parser_with(bug))
+    monkeypatch.setattr(cli, "build_parser", lambda command=None: _parser_with(bug))
     assert cli.main(["boom"]) == 1
     err = capsys.readouterr().err
     assert err == "hinge: internal error: ZeroDivisionError: division by zero (hinge --debug boom ... shows where)\n"
@@ -63,6 +86,6 @@ def test_the_machines_errors_are_one_line(monkeypatch, capsys):
     def full(args):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/mnt/x/truth.json")
 
-    monkeypatch.setattr(cli, "build_parser", lambda: _parser_with(full))
+    monkeypatch.setattr(cli, "build_parser", lambda command=None: _parser_with(full))
     assert cli.main(["boom"]) == 2
     assert capsys.readouterr().err == "hinge: /mnt/x/truth.json: No space left on device\n"

@@ -1,5 +1,17 @@
-"""Subcommands of ``hinge``, in the order ``hinge --help`` lists them."""
+"""Subcommands of ``hinge``: name -> the one line ``hinge --help`` shows, in its order.
 
-from hinge.commands import analyze, demo, fuse, replay, report, scan, simulate, stream
+Each name is a module here whose ``register(subparsers)`` adds the command's parser and
+sets ``func(args) -> int``. ``hinge.cli`` imports only the module of the command being run,
+so ``hinge --help`` and ``hinge --version`` load none of them (numpy, pandas, bleak, Qt).
+"""
 
-COMMANDS = [demo, stream, scan, replay, analyze, report, fuse, simulate]
+COMMANDS: dict[str, str] = {
+    "demo": "two virtual sensors carry a simulated set through the whole live path",
+    "stream": "live session from the thigh and lumbar sensors (or --virtual ones)",
+    "scan": "list sensors in range (name, address, driver, RSSI)",
+    "replay": "replay a recording through the live pipeline (window, or --headless lines)",
+    "analyze": "analyse recordings: one row per rep (knees or hips first) and the set summary",
+    "report": "write one HTML file of a recording's analysis, to send to a coach (opens offline)",
+    "fuse": "orientation quaternions of one sensor CSV (vqf)",
+    "simulate": "write a recording of the virtual lifter plus its truth",
+}

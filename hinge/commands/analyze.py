@@ -72,7 +72,6 @@ def thresholds_from_args(args: argparse.Namespace):
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "analyze",
-        help="analyse a recording: one row per rep (knees or hips first) and the set summary",
         description="Analyse a recording offline: per rep, did the knees or the hips do the early "
         "work, and how did it change across each set.",
     )

@@ -27,7 +27,6 @@ DEMO_PATTERNS = "knee-first,knee-first,simultaneous,hips-rise-early,hips-rise-ea
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
-        help="two virtual sensors carry a simulated set through the whole live path",
         description="No hardware needed: two virtual IMUs stream a simulated deadlift set over "
         "a virtual Bluetooth LE link into the live pipeline; reps print as they happen.",
     )

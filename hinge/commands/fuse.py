@@ -17,7 +17,6 @@ from hinge.errors import OutputError, RecordingError
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "fuse",
-        help="orientation quaternions of one sensor CSV (vqf)",
         description="Fuse one sensor's accelerometer and gyroscope (recording CSV columns "
         "t,ax,ay,az,gx,gy,gz) into sensor-to-earth quaternions t,qw,qx,qy,qz (earth z up).",
     )

@@ -33,7 +33,6 @@ CHUNK_S = (
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "replay",
-        help="replay a recording through the live pipeline (window, or --headless lines)",
         description="Replay a recording through the live streaming path: reps appear as the "
         "live detector emits them.",
     )

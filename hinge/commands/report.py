@@ -20,7 +20,6 @@ from hinge.errors import OutputError
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report",
-        help="write one HTML file of a recording's analysis, to send to a coach (opens offline)",
         description="Analyse a recording and write one self-contained HTML report: the set summary "
         "and trend, per rep the coordination trace, the extension velocities with the onsets, four "
         "side-on figures and the cue; several sets are compared.",

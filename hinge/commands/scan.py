@@ -17,7 +17,6 @@ from hinge.errors import UsageError
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "scan",
-        help="list sensors in range (name, address, driver, RSSI)",
         description="Scan for Bluetooth LE IMU sensors hinge can stream from.",
     )
     p.add_argument("--timeout", type=float, default=5.0, metavar="S",

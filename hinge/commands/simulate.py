@@ -20,7 +20,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "simulate",
-        help="write a recording of the virtual lifter plus its truth",
         description="Simulate a deadlift or squat session on two virtual IMUs (thigh, lumbar) and "
         "write it as a recording with truth.json and truth_angles.csv inside.",
     )

@@ -50,7 +50,6 @@ def add_live_args(p: argparse.ArgumentParser) -> None:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "stream",
-        help="live session from the thigh and lumbar sensors (or --virtual ones)",
         description="Stream the thigh and lumbar IMUs over Bluetooth LE, detect reps live, "
         "optionally record. IDs are addresses or advertised names (see `hinge scan`); without "
         "them the pair of the last session is used.",
