@@ -14,6 +14,9 @@
 - offline analysis: ``analyze`` -> ``Analysis``; ``compute_angles``, ``detect_reps``,
   ``summarize``, ``reps_dataframe``; ``Rep``, ``RepThresholds``, ``PATTERNS`` (the pattern
   names);
+- many recordings, one table: ``analyze_many(paths, map=...)`` -> ``RecordingResult`` per
+  recording (``map`` may be a process pool's, Dask's or Ray's), ``results_table``,
+  ``find_recordings``, ``analyze_recording`` (one recording, never raising);
 - live: ``Pipeline`` (``push(batch) -> PipelineUpdate``), fed by ``SensorSession`` (real
   sensors over bleak; ``scan`` lists them, ``SensorStatus`` is what it reports) or by the
   virtual sensors (``VirtualSession``, ``simulated_sources``, ``VirtualWorld``,
@@ -58,6 +61,12 @@ _EXPORTS: dict[str, str] = {
     "detect_reps": "processing.reps",
     "reps_dataframe": "processing.reps",
     "summarize": "processing.reps",
+    # many recordings
+    "RecordingResult": "processing.batch",
+    "analyze_many": "processing.batch",
+    "analyze_recording": "processing.batch",
+    "find_recordings": "processing.batch",
+    "results_table": "processing.batch",
     # live
     "Pipeline": "processing.pipeline",
     "PipelineUpdate": "processing.pipeline",
@@ -103,6 +112,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, __getattr__ b
     from firmware_bridge.virtual.world import VirtualWorld
     from processing.analysis import Analysis, analyze
     from processing.angles import compute_angles
+    from processing.batch import RecordingResult, analyze_many, analyze_recording, find_recordings, results_table
     from processing.errors import (
         AnalysisError,
         BluetoothError,

@@ -37,7 +37,7 @@ def test_help_and_version_load_no_command():
 def test_a_command_gets_its_own_options_and_help():
     out = run_hinge("analyze", "--help")
     assert out.returncode == 0
-    assert "--set-break-s" in out.stdout
+    assert "--jobs" in out.stdout and "--set-break-s" in out.stdout
 
 
 def test_version():

@@ -1,10 +1,15 @@
-"""`hinge analyze REC`: one row per rep — did the knees or the hips do the early work.
+"""`hinge analyze REC...`: one row per rep — did the knees or the hips do the early work.
 
-The recording is read and validated first (a bad file is the user's to fix, and says so
+One recording: it is read and validated first (a bad file is the user's to fix, and says so
 before any work), then ``processing.analysis.analyze`` computes the segment angles offline
 (non-causal, the most accurate form) and detects the reps on them. Output: a table coloured
 by pattern plus the set summary, or ``--json`` (schema: ``docs/analysis-json.md``), and on
-request the rep table as CSV and the angle curves as CSV.
+request the rep table as CSV or Parquet and the angle curves as CSV.
+
+Many recordings (several, or directories searched for them): ``processing.batch`` analyses
+them on every core (``--jobs``), one table of every rep (``--csv``/``--parquet``) with a row
+per recording that failed; ``--json`` prints JSON Lines, one document per recording. A
+failed recording never stops the others; the exit code is 2 if any failed.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
-from contextlib import nullcontext
+from collections.abc import Callable
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from hinge.errors import OutputError, UsageError
@@ -76,15 +83,27 @@ def register(sub: argparse._SubParsersAction) -> None:
         "work, and how did it change across each set.",
     )
     p.add_argument(
-        "recording", type=Path, help="recording directory (session.json + CSVs)"
+        "recordings", type=Path, nargs="+", metavar="REC",
+        help="recording directory (session.json + CSVs); several, or directories searched "
+        "for recordings, make one table of every rep",
     )
     p.add_argument(
         "--json",
         action="store_true",
-        help="print one JSON document (docs/analysis-json.md) instead of the table",
+        help="print one JSON document (docs/analysis-json.md) instead of the table; for many "
+        "recordings one per line (JSON Lines)",
     )
     p.add_argument(
-        "--csv", type=Path, metavar="FILE", help="also write the rep table as CSV"
+        "--csv", type=Path, metavar="FILE",
+        help="also write the rep table as CSV (many recordings: one row per rep of each, "
+        "and one per recording that failed, with its error)",
+    )
+    p.add_argument(
+        "--parquet", type=Path, metavar="FILE", help="also write the rep table as Parquet"
+    )
+    p.add_argument(
+        "-j", "--jobs", type=int, metavar="N",
+        help="recordings analysed at once (default: every core)",
     )
     p.add_argument(
         "--angles",
@@ -109,11 +128,29 @@ def _progress(enabled: bool):
     return Console(stderr=True).status("computing segment angles")
 
 
-def _write(path: Path, data: bytes | str) -> None:
+def _write(path: Path, data: bytes | str | Callable[[Path], object]) -> None:
+    """Write ``data`` (or let ``data(file)`` write it) to a temporary file beside ``path``,
+    then rename it over ``path``: an existing file is replaced whole or not at all."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.write_bytes(data) if isinstance(data, bytes) else path.write_text(data)
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        elif isinstance(data, str):
+            tmp.write_text(data)
+        else:
+            data(tmp)
+        os.replace(tmp, path)
     except OSError as err:
         raise OutputError(f"{path}: cannot write: {err.strerror or err}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_table(args: argparse.Namespace, table) -> None:
+    if args.csv:
+        _write(args.csv, table.to_csv(index=False))
+    if args.parquet:
+        _write(args.parquet, lambda f: table.to_parquet(f, index=False))
 
 
 def _angles_csv(frames) -> bytes:
@@ -126,33 +163,32 @@ def _angles_csv(frames) -> bytes:
     )
 
 
-def recording_info(rec) -> dict:
-    """What the JSON says about the recording itself."""
-    sensors = {}
-    for seg, df in rec.segments.items():
-        t = df["t"].to_numpy()
-        rate = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else None
-        sensors[seg] = {"samples": len(t), "rate_hz": rate}
-    t0 = min(float(df["t"].iloc[0]) for df in rec.segments.values())
-    t1 = max(float(df["t"].iloc[-1]) for df in rec.segments.values())
-    return {"path": str(rec.path), "duration_s": t1 - t0, "sensors": sensors}
-
-
 def run(args: argparse.Namespace) -> int:
+    from processing.batch import is_recording
+
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs: must be at least 1, got {args.jobs}")
+    paths = args.recordings
+    if len(paths) == 1 and not (paths[0].is_dir() and not is_recording(paths[0])):
+        return run_one(args, paths[0])
+    return run_many(args, paths)
+
+
+def run_one(args: argparse.Namespace, path: Path) -> int:
     from processing.recording import read_recording
 
     # Validation first: a bad file is the user's to fix, and is named before any work.
-    rec = read_recording(args.recording)
+    rec = read_recording(path)
     th = thresholds_from_args(args)
 
     from processing.analysis import analyze
+    from processing.batch import analysis_document
     from processing.reps import reps_dataframe
 
     with _progress(sys.stderr.isatty() and not args.json) as status:
         result = analyze(rec, th, progress=status.update if status else None)
         reps, summary = result.reps, result.summary
-        if args.csv:
-            _write(args.csv, reps_dataframe(reps).to_csv(index=False))
+        _write_table(args, reps_dataframe(reps))
         if args.angles:
             if status:
                 status.update("writing angles")
@@ -166,24 +202,97 @@ def run(args: argparse.Namespace) -> int:
             write(result, args.report, DEFAULT_HEIGHT_M)
 
     if args.json:
-        calibration = (
-            result.calibration.report() if result.calibration is not None else None
-        )
-        doc = {
-            "recording": recording_info(rec),
-            "calibration": calibration,
-            "reps": [r.to_dict() for r in reps],
-            "summary": summary,
-        }
-        json.dump(doc, sys.stdout, indent=1, allow_nan=False)
+        json.dump(analysis_document(result), sys.stdout, indent=1, allow_nan=False)
         sys.stdout.write("\n")
     else:
-        print_report(args.recording, reps, summary)
+        print_report(path, reps, summary)
     cal = result.calibration
     if cal is not None and cal.warning:
         # One line on stderr, in both modes: the numbers are only as good as upright.
-        print(f"hinge: warning: {args.recording}: {cal.warning}", file=sys.stderr)
+        print(f"hinge: warning: {path}: {cal.warning}", file=sys.stderr)
     return 0
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def run_many(args: argparse.Namespace, paths: list[Path]) -> int:
+    """Every recording in ``paths``, ``--jobs`` at a time: JSON Lines or a table per
+    recording on stdout, the table of every rep to ``--csv``/``--parquet``; exit 2 if any
+    recording failed (after all were analysed and the table written)."""
+    if args.angles or args.report:
+        raise UsageError("--angles and --report: take one recording (give one REC)")
+    th = thresholds_from_args(args)
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    from processing.batch import analyze_many, find_recordings, results_table
+
+    recordings = find_recordings(paths)
+    if not recordings:
+        raise UsageError(f"{', '.join(map(str, paths))}: no recordings found (directories with session.json)")
+    jobs = min(args.jobs or _cores(), len(recordings))
+    pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    mapper = partial(pool.map, chunksize=1) if pool else map
+    results = []
+    with pool or nullcontext(), _batch_progress(len(recordings), sys.stderr.isatty()) as advance:
+        for r in analyze_many(recordings, th, map=mapper):
+            results.append(r)
+            advance()
+            for w in r.warnings:
+                print(f"hinge: warning: {w}", file=sys.stderr)
+            if r.error is not None:
+                where = "" if r.error.startswith(str(r.path)) else f"{r.path}: "
+                print(f"hinge: {where}{r.error}", file=sys.stderr)
+            if args.json:
+                doc = r.document or {"recording": {"path": str(r.path)}, "error": r.error}
+                print(json.dumps(doc, allow_nan=False), flush=True)
+    _write_table(args, results_table(results))
+    if not args.json:
+        print_batch(results)
+    return 2 if any(r.error is not None for r in results) else 0
+
+
+@contextmanager
+def _batch_progress(total: int, enabled: bool):
+    """A progress bar over the recordings on stderr, only for a person at a terminal;
+    yields the function that advances it."""
+    if not enabled:
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("analysing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True)) as progress:
+        task = progress.add_task("recordings", total=total)
+        yield lambda: progress.advance(task)
+
+
+def print_batch(results) -> None:
+    """One line per recording: its reps by pattern, or that it failed (the error itself is
+    on stderr, and in the table's ``error`` column)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from processing.reps import PATTERNS
+
+    failed = sum(r.error is not None for r in results)
+    title = f"{len(results)} recordings" + (f", {failed} failed" if failed else "")
+    table = Table(title=title, title_justify="left")
+    table.add_column("recording", overflow="fold")
+    for col in ("reps", "sets", *PATTERNS):
+        table.add_column(col, justify="right")
+    for r in results:
+        if r.error is not None:
+            table.add_row(str(r.path), "failed", *[""] * (1 + len(PATTERNS)), style="red")
+            continue
+        reps = r.document["reps"]
+        counts = [str(sum(rep["pattern"] == p for rep in reps)) for p in PATTERNS]
+        table.add_row(str(r.path), str(len(reps)), str(len(r.document["summary"]["sets"])), *counts)
+    Console().print(table)
 
 
 def print_report(path: Path, reps, summary: dict) -> None:
