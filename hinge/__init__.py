@@ -12,8 +12,8 @@
 - the data that flows: ``SampleBatch`` (one sensor's samples), ``AngleFrames`` (segment
   angles and extension velocities);
 - offline analysis: ``analyze`` -> ``Analysis``; ``compute_angles``, ``detect_reps``,
-  ``summarize``, ``reps_dataframe``; ``Rep``, ``RepThresholds``, ``PATTERNS`` (the pattern
-  names);
+  ``summarize``, ``reps_dataframe``; ``Rep``, ``RepThresholds``, ``Pattern`` (each
+  pattern's name, colour and cue), ``PATTERNS`` (the names);
 - many recordings, one table: ``analyze_many(paths, map=...)`` -> ``RecordingResult`` per
   recording (``map`` may be a process pool's, Dask's or Ray's), ``results_table``,
   ``find_recordings``, ``analyze_recording`` (one recording, never raising);
@@ -56,6 +56,7 @@ _EXPORTS: dict[str, str] = {
     "analyze": "processing.analysis",
     "compute_angles": "processing.angles",
     "PATTERNS": "processing.reps",
+    "Pattern": "processing.reps",
     "Rep": "processing.reps",
     "RepThresholds": "processing.reps",
     "detect_reps": "processing.reps",
@@ -134,7 +135,15 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, __getattr__ b
         read_recording,
         write_recording,
     )
-    from processing.reps import PATTERNS, Rep, RepThresholds, detect_reps, reps_dataframe, summarize
+    from processing.reps import (
+        PATTERNS,
+        Pattern,
+        Rep,
+        RepThresholds,
+        detect_reps,
+        reps_dataframe,
+        summarize,
+    )
     from processing.samples import AngleFrames, SampleBatch
     from processing.simulator import SimConfig, Simulation, simulate, write_simulation
 

@@ -27,21 +27,14 @@ import numpy as np
 
 from processing.body import DEFAULT_HEIGHT_M, Segments, pose
 from processing.coordination import traces
+from processing.reps import PATTERNS, Pattern
 from viewer.palette import (
     CURVE_COLOURS,
-    PATTERN_COLOURS,
-    PATTERN_CUES,
     PATTERN_GLYPHS,
     PATTERN_MPL_LINESTYLES,
     PATTERN_MPL_MARKERS,
 )
 
-PATTERNS = tuple(PATTERN_COLOURS)
-MEANINGS = {
-    "knee-first": "the legs broke the floor, the torso rose after",
-    "simultaneous": "torso and knees started together",
-    "hips-rise-early": "the knees straightened while the chest dropped",
-}
 UNLIT = "#bbbbbb"
 REFERENCE = "#b8b8b8"
 
@@ -109,7 +102,7 @@ def _coordination_axes(ax, set_traces, chosen: int | None, ref) -> None:
         if not len(tr.t):
             continue
         faded = chosen is not None and tr.index != chosen
-        colour = _hex(PATTERN_COLOURS[tr.pattern])
+        colour = _hex(Pattern(tr.pattern).colour)
         ax.plot(tr.thigh_deg, tr.trunk_deg, color=colour, lw=0.9 if faded else 1.8,
                 ls=PATTERN_MPL_LINESTYLES[tr.pattern], alpha=0.35 if faded else 1.0, zorder=2 if faded else 3)
         ax.plot([tr.thigh_deg[0]], [tr.trunk_deg[0]], marker=PATTERN_MPL_MARKERS[tr.pattern], color=colour,
@@ -125,7 +118,7 @@ def _coordination_axes(ax, set_traces, chosen: int | None, ref) -> None:
 def _pattern_legend(ax, loc: str = "lower right") -> None:
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], color=_hex(PATTERN_COLOURS[p]), ls=PATTERN_MPL_LINESTYLES[p],
+    handles = [Line2D([], [], color=_hex(Pattern(p).colour), ls=PATTERN_MPL_LINESTYLES[p],
                       marker=PATTERN_MPL_MARKERS[p], mec="#222222", mew=0.5, label=p) for p in PATTERNS]
     ax.legend(handles=handles, loc=loc, fontsize=7, frameon=True, framealpha=0.85)
 
@@ -219,7 +212,7 @@ def compare_figure(svg: _Svg, reps) -> str:
             ys = np.array([np.nan if getattr(r, key) is None else float(getattr(r, key)) for r in rs])
             ax.plot(xs, ys, color="#777777", lw=0.9)
             for x, y, r in zip(xs, ys, rs, strict=True):
-                ax.plot([x], [y], marker=PATTERN_MPL_MARKERS[r.pattern], color=_hex(PATTERN_COLOURS[r.pattern]),
+                ax.plot([x], [y], marker=PATTERN_MPL_MARKERS[r.pattern], color=_hex(Pattern(r.pattern).colour),
                         mec="#222222", mew=0.5, ms=6, ls="none")
             finite = np.isfinite(ys)
             if finite.any():
@@ -253,12 +246,12 @@ def _headline(reps, summary: dict) -> str:
         return ("No reps found (a rep rises from at least 45° of hip flexion back to upright; walking, "
                 "sitting down and standing up are not reps).")
     n = summary["reps"]
-    good = summary["patterns"].get("knee-first", 0)
+    good = summary["patterns"].get(Pattern.KNEE_FIRST, 0)
     sets = summary["sets"]
     words = (f"{n} reps in {len(sets)} set{'s' if len(sets) != 1 else ''}: {_counts(summary['patterns'])}. "
              f"{good} of {n} led with the knees ({100 * good / n:.0f} %).")
     if len(sets) > 1:
-        shares = [100 * s["patterns"].get("knee-first", 0) / s["reps"] for s in sets if s["reps"]]
+        shares = [100 * s["patterns"].get(Pattern.KNEE_FIRST, 0) / s["reps"] for s in sets if s["reps"]]
         words += " Knee-first share by set: " + " → ".join(f"{x:.0f} %" for x in shares) + "."
         if shares[-1] < shares[0] - 20:
             words += " The knee drive faded from set to set: the lower back took more of the early pull as the session went on."
@@ -302,7 +295,7 @@ def build_report(analysis: Any, height_m: float = DEFAULT_HEIGHT_M, name: str | 
     t = frames["t"].to_numpy() if len(frames) else np.array([0.0])
     sensors = ", ".join(f"{k} {len(df)} samples" for k, df in rec.segments.items())
     created = rec.meta.get("created") if isinstance(rec.meta, dict) else None
-    set_header = ["set", "reps", "knee-first", "simultaneous", "hips-rise-early", "hip lag ms", "knees done %",
+    set_header = ["set", "reps", *PATTERNS, "hip lag ms", "knees done %",
                   "chest drop °", "up s", "trend"]
     set_rows = [[s["set"], s["reps"], *(s["patterns"].get(p, 0) for p in PATTERNS),
                  _num(s["hip_lag_ms"]["mean"], "{:.0f}"), _num(s["knee_done_at_hip_onset_pct"]["mean"], "{:.0f}"),
@@ -321,13 +314,13 @@ def build_report(analysis: Any, height_m: float = DEFAULT_HEIGHT_M, name: str | 
         headline=_headline(reps, summary),
         set_lines=[_set_line(s) for s in summary["sets"]],
         calibration_warning=getattr(cal, "warning", None),
-        patterns=PATTERNS, glyphs=PATTERN_GLYPHS, meanings=MEANINGS,
-        colours={p: PATTERN_COLOURS[p] for p in PATTERNS},
+        patterns=PATTERNS, glyphs=PATTERN_GLYPHS, meanings={p: Pattern(p).meaning for p in PATTERNS},
+        colours={p: Pattern(p).colour for p in PATTERNS},
         reps=reps,
         table_header=["#", "set", "pattern", "hip lag ms", "knees done %", "chest drop °", "up s", "start s", "cue"],
         table_rows=[[r.index, r.set, r.pattern, _num(r.hip_lag_ms, "{:+.0f}"),
                      _num(r.knee_done_at_hip_onset_pct, "{:.0f}"), _num(r.trunk_lean_change_deg, "{:+.1f}"),
-                     _num(r.concentric_s, "{:.2f}"), f"{r.start_s:.1f}", PATTERN_CUES[r.pattern]] for r in reps],
+                     _num(r.concentric_s, "{:.2f}"), f"{r.start_s:.1f}", Pattern(r.pattern).headline] for r in reps],
         compare_svg=Markup(compare_figure(svg, reps)) if len(summary["sets"]) > 1 else None,
         set_header=set_header, set_rows=set_rows,
         sets=[{**s, "coordination_svg": Markup(s["coordination_svg"]),

@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from processing.reps import Pattern
+
 SAMPLE_RATE = 22050
 FADE_S = 0.01  # raised-cosine ramps: no clicks at the edges of a beep
 
@@ -48,11 +50,11 @@ class Tone:
     gap_s: float = 0.09
 
 
-#: The sound of each pattern (``processing/reps.py`` names the patterns).
+#: The sound of each pattern.
 CUE_TONES: dict[str, Tone] = {
-    "knee-first": Tone(880.0, 1, 0.25),
-    "simultaneous": Tone(587.0, 2, 0.13),
-    "hips-rise-early": Tone(330.0, 3, 0.13),
+    Pattern.KNEE_FIRST: Tone(880.0, 1, 0.25),
+    Pattern.SIMULTANEOUS: Tone(587.0, 2, 0.13),
+    Pattern.HIPS_RISE_EARLY: Tone(330.0, 3, 0.13),
 }
 
 #: Players tried in this order: the first found on PATH plays the cues.

@@ -5,7 +5,8 @@
   written; ``chunked_batches`` replays one as a live session delivers it.
 - ``fusion``, ``stillness``, ``calibration``, ``angles``, ``streaming_angles``: sensor
   orientation (VQF), the upright reference and the segment angles, offline and live.
-- ``reps``, ``streaming_reps``: rep detection and the set summary (``docs/domain.md``).
+- ``reps`` (``model``, ``measure``, ``scanner``, ``sets``), ``streaming_reps``: rep detection
+  and the set summary (``docs/domain.md``).
 - ``analysis``: ``analyze``, the offline front end; ``pipeline``: ``Pipeline``, the live one.
 - ``body``, ``coordination``: the side-on figure and the coordination plot's geometry.
 - ``simulator`` (``sim_motion``, ``sim_jet``, ``sim_imu``, ``sim_truth``): the virtual lifter.

@@ -50,9 +50,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from processing.reps import Pattern
 from processing.sim_jet import Jet
 
-PATTERNS = ("knee-first", "simultaneous", "hips-rise-early")
 BEND_S = 3.0  # one small bend, down and up
 
 _U = np.linspace(0.0, 1.0, 4001)
@@ -364,19 +364,19 @@ def _concentric(
     """Knots of one pull from the bottom pose to lockout (trunk overshoots slightly back)."""
     trunk0 = trunk.last
     overshoot = rng.uniform(1.0, 3.0)
-    if pattern == "knee-first":
+    if pattern == Pattern.KNEE_FIRST:
         f = rng.uniform(0.55, 0.7)
         done = rng.uniform(0.5, 0.75)  # thigh travel done when the trunk starts to rise
         d = f * min_jerk_inverse(done)
         thigh.move(c0, c0 + f * dur, thigh_lock)
         trunk.move(c0, c0 + d * dur, trunk0 + rng.uniform(0.0, 2.0))
         trunk.move(c0 + d * dur, c0 + dur, trunk_lock - overshoot)
-    elif pattern == "simultaneous":
+    elif pattern == Pattern.SIMULTANEOUS:
         f = rng.uniform(0.7, 0.85)
         delay = rng.uniform(0.0, 0.12)
         thigh.move(c0, c0 + f * dur, thigh_lock)
         trunk.move(c0 + delay * dur, c0 + dur, trunk_lock - overshoot)
-    elif pattern == "hips-rise-early":
+    elif pattern == Pattern.HIPS_RISE_EARLY:
         f = rng.uniform(0.5, 0.65)
         a, b = rng.uniform(0.03, 0.08), rng.uniform(0.4, 0.5)
         thigh.move(c0, c0 + f * dur, thigh_lock)

@@ -68,8 +68,8 @@ from processing.sim_imu import (
     sensor_kinematics,
     sensor_offset,
 )
+from processing.reps import PATTERNS
 from processing.sim_motion import (
-    PATTERNS,
     REST_ACTIVITIES,
     SQUAT_RANGES,
     STANDINGS,

@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from conftest import require
-from viewer.palette import CURVE_COLOURS, PATTERN_COLOURS
+from processing.reps import Pattern
+from viewer.palette import CURVE_COLOURS
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_BYTES = 2 * 1024 * 1024
@@ -105,7 +106,7 @@ def test_report_renders_in_headless_chromium_with_the_network_off(report, tmp_pa
     assert px.shape[0] >= 2900 and px.shape[1] >= 1100
     white = (px >= 250).all(axis=2).mean()
     assert 0.3 < white < 0.97, f"{white:.2f} of the page is white"
-    for name, colour in {**PATTERN_COLOURS, "knee_ext_deg_s": CURVE_COLOURS["knee_ext_deg_s"]}.items():
+    for name, colour in {**{p.value: p.colour for p in Pattern}, "knee_ext_deg_s": CURVE_COLOURS["knee_ext_deg_s"]}.items():
         n = int((np.abs(px - colour).sum(axis=2) <= 12).sum())
         assert n >= 150, f"{name} colour {colour} in only {n} pixels"
     # The plots are drawn, not only the table's badges: below the table (the per-set and

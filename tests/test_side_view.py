@@ -15,7 +15,7 @@ from processing.body import Segments, pose
 from processing.coordination import rep_trace
 from processing.recording import read_recording
 from test_viewer import WAIT_MS, open_viewer, pipeline_until  # noqa: F401  (fixture)
-from viewer.palette import PATTERN_COLOURS
+from processing.reps import Pattern
 from viewer.replay_source import ReplaySource
 from viewer.side_view import joint_states
 
@@ -49,7 +49,7 @@ def test_coordination_traces_equal_the_pipelines_frames_over_each_rise(qtbot, op
     assert win.coordination.shown_set == 1 and sorted(win.coordination.curves) == [1, 2, 3, 4, 5]
     for index, curve in win.coordination.curves.items():
         pen = curve.opts["pen"]
-        assert pen.color().getRgb()[:3] == PATTERN_COLOURS[win.coordination.traces[index].pattern]
+        assert pen.color().getRgb()[:3] == Pattern(win.coordination.traces[index].pattern).colour
         assert pen.widthF() == (4.0 if index == 5 else 1.5)
     styles = {win.coordination.traces[i].pattern: c.opts["pen"].style() for i, c in win.coordination.curves.items()}
     assert len(set(styles.values())) == 3  # knee-first, simultaneous, hips-rise-early: three line styles
@@ -126,7 +126,7 @@ def test_screenshot_shows_the_side_view_and_the_coordination_plot(tmp_path):
     bottom_left = px[int(0.58 * h):, : int(0.61 * w)]  # under the time plots: side view + coordination
     bone = int((np.abs(bottom_left - (225, 225, 225)).sum(axis=2) <= 6).sum())
     assert bone >= 150, f"stick figure: {bone} px"
-    for pattern, colour in PATTERN_COLOURS.items():
+    for pattern, colour in ((p, p.colour) for p in Pattern):
         n = int((np.abs(bottom_left - colour).sum(axis=2) <= 6).sum())
         assert n >= 40, f"{pattern} trace: {n} px"
 

@@ -18,7 +18,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore
 
 from processing.coordination import Trace
-from viewer.palette import PATTERN_COLOURS, PATTERN_LINESTYLES, PATTERN_SYMBOLS
+from processing.reps import Pattern
+from viewer.palette import PATTERN_LINESTYLES, PATTERN_SYMBOLS
 
 STYLES = {"solid": QtCore.Qt.PenStyle.SolidLine, "dash": QtCore.Qt.PenStyle.DashLine,
           "dot": QtCore.Qt.PenStyle.DotLine}
@@ -26,8 +27,7 @@ REFERENCE = (150, 150, 150, 110)
 
 
 def pattern_pen(pattern: str, width: float = 2.0) -> pg.QtGui.QPen:
-    return pg.mkPen(PATTERN_COLOURS.get(pattern, (200, 200, 200)), width=width,
-                    style=STYLES[PATTERN_LINESTYLES.get(pattern, "solid")])
+    return pg.mkPen(Pattern(pattern).colour, width=width, style=STYLES[PATTERN_LINESTYLES[pattern]])
 
 
 class CoordinationPlot(pg.PlotWidget):
@@ -47,9 +47,9 @@ class CoordinationPlot(pg.PlotWidget):
         item.setYRange(-5, 80, padding=0)
         self.setMinimumSize(160, 160)
         legend = item.addLegend(offset=(-5, -5), brush=(0, 0, 0, 170), labelTextSize="8pt")
-        for pattern in PATTERN_COLOURS:  # legend entries only: no data
+        for pattern in Pattern:  # legend entries only: no data
             legend.addItem(pg.PlotDataItem([], [], pen=pattern_pen(pattern), symbol=PATTERN_SYMBOLS[pattern],
-                                           symbolBrush=PATTERN_COLOURS[pattern], symbolSize=7), pattern)
+                                           symbolBrush=pattern.colour, symbolSize=7), pattern)
         self.traces: dict[int, Trace] = {}
         self._items: list = []
         self.shown_set: int | None = None
@@ -98,8 +98,8 @@ class CoordinationPlot(pg.PlotWidget):
             curve.setZValue(5 if wide else 1)
             self._add(curve)
             self.curves[tr.index] = curve
-            start = pg.ScatterPlotItem([tr.thigh_deg[0]], [tr.trunk_deg[0]], symbol=PATTERN_SYMBOLS.get(tr.pattern, "o"),
-                                       size=11 if wide else 8, brush=pg.mkBrush(*PATTERN_COLOURS.get(tr.pattern, (200,) * 3)),
+            start = pg.ScatterPlotItem([tr.thigh_deg[0]], [tr.trunk_deg[0]], symbol=PATTERN_SYMBOLS[tr.pattern],
+                                       size=11 if wide else 8, brush=pg.mkBrush(*Pattern(tr.pattern).colour),
                                        pen=pg.mkPen((20, 20, 20)))
             start.setZValue(6)
             self._add(start)

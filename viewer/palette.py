@@ -1,6 +1,10 @@
-"""Colours shared by the plots, the rep table and the cue, so one pattern looks the same everywhere."""
+"""Colours and styles shared by the plots, the rep table and the report, so one pattern looks
+the same everywhere. Each pattern's colour and cues are its own (``processing.reps.Pattern``);
+here is only how the window and the report draw it besides."""
 
 from __future__ import annotations
+
+from processing.reps import Pattern
 
 CURVE_COLOURS: dict[str, tuple[int, int, int]] = {
     "trunk_deg": (255, 127, 14),  # orange
@@ -18,24 +22,13 @@ CURVE_LABELS: dict[str, str] = {
     "hip_ext_deg_s": "hip ext (torso rise)",
 }
 
-PATTERN_COLOURS: dict[str, tuple[int, int, int]] = {
-    "knee-first": (46, 160, 67),
-    "simultaneous": (230, 160, 20),
-    "hips-rise-early": (214, 39, 40),
-}
-
-#: The big cue for the latest rep, one per pattern (domain.md names the patterns).
-PATTERN_CUES: dict[str, str] = {
-    "knee-first": "Knees first",
-    "simultaneous": "Hips and knees together",
-    "hips-rise-early": "Hips rose early",
-}
-
 #: Patterns told apart without colour too (colour-blind readers): a marker shape and a line
 #: style each, the same in the window (pyqtgraph names) and the report (matplotlib names).
-PATTERN_SYMBOLS: dict[str, str] = {"knee-first": "o", "simultaneous": "s", "hips-rise-early": "t1"}  # t1: ▲
-PATTERN_MPL_MARKERS: dict[str, str] = {"knee-first": "o", "simultaneous": "s", "hips-rise-early": "^"}
-PATTERN_LINESTYLES: dict[str, str] = {"knee-first": "solid", "simultaneous": "dash", "hips-rise-early": "dot"}
-PATTERN_MPL_LINESTYLES: dict[str, object] = {"knee-first": "-", "simultaneous": (0, (6, 3)), "hips-rise-early": (0, (1.5, 2))}
+PATTERN_SYMBOLS: dict[str, str] = {Pattern.KNEE_FIRST: "o", Pattern.SIMULTANEOUS: "s", Pattern.HIPS_RISE_EARLY: "t1"}  # t1: ▲
+PATTERN_MPL_MARKERS: dict[str, str] = {Pattern.KNEE_FIRST: "o", Pattern.SIMULTANEOUS: "s", Pattern.HIPS_RISE_EARLY: "^"}
+PATTERN_LINESTYLES: dict[str, str] = {
+    Pattern.KNEE_FIRST: "solid", Pattern.SIMULTANEOUS: "dash", Pattern.HIPS_RISE_EARLY: "dot"}
+PATTERN_MPL_LINESTYLES: dict[str, object] = {
+    Pattern.KNEE_FIRST: "-", Pattern.SIMULTANEOUS: (0, (6, 3)), Pattern.HIPS_RISE_EARLY: (0, (1.5, 2))}
 #: Text glyphs for the same shapes (legends in words, the report's badges).
-PATTERN_GLYPHS: dict[str, str] = {"knee-first": "●", "simultaneous": "■", "hips-rise-early": "▲"}
+PATTERN_GLYPHS: dict[str, str] = {Pattern.KNEE_FIRST: "●", Pattern.SIMULTANEOUS: "■", Pattern.HIPS_RISE_EARLY: "▲"}

@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from viewer.palette import PATTERN_COLOURS, PATTERN_CUES
+from processing.reps import PATTERNS, Pattern
 
 #: (header, rep field, format) per column; "tempo" is the concentric duration.
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -60,8 +60,8 @@ class RepTable(QtWidgets.QTableWidget):
         for col, (_, key, fmt) in enumerate(COLUMNS):
             item = QtWidgets.QTableWidgetItem(format_cell(fmt, d.get(key)))
             item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-            if key == "pattern" and d.get(key) in PATTERN_COLOURS:
-                item.setBackground(QtGui.QColor(*PATTERN_COLOURS[d[key]]))
+            if key == "pattern" and d.get(key) in PATTERNS:
+                item.setBackground(QtGui.QColor(*Pattern(d[key]).colour))
                 item.setForeground(QtGui.QColor("white"))
             if col == 0:
                 item.setData(QtCore.Qt.ItemDataRole.UserRole, d)
@@ -100,8 +100,9 @@ class CueLabel(QtWidgets.QWidget):
     def show_rep(self, rep: Any) -> None:
         d = rep_dict(rep)
         pattern = d.get("pattern")
-        self.headline.setText(PATTERN_CUES.get(pattern, str(pattern)))
-        colour = PATTERN_COLOURS.get(pattern, (200, 200, 200))
+        known = Pattern(pattern) if pattern in PATTERNS else None
+        self.headline.setText(known.headline if known else str(pattern))
+        colour = known.colour if known else (200, 200, 200)
         self.headline.setStyleSheet(f"color: rgb{colour};")
         lag = d.get("hip_lag_ms")
         lag_txt = f"hips {lag:+.0f} ms after knees" if isinstance(lag, (int, float)) and math.isfinite(lag) else ""

@@ -26,13 +26,6 @@ from pathlib import Path
 from hinge.errors import OutputError, UsageError
 from processing.samples import ANGLES_RATE_HZ  # numpy only: the parser stays light
 
-PATTERN_STYLE = {
-    "knee-first": "green",
-    "simultaneous": "yellow",
-    "hips-rise-early": "red",
-}
-
-
 #: ``RepThresholds`` fields a user can change: (field, metavar, what it means).
 THRESHOLD_OPTIONS = (
     ("onset_fraction", "F", "onset = first time extension velocity reaches F x its peak"),
@@ -300,6 +293,11 @@ def print_report(path: Path, reps, summary: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from processing.reps import Pattern
+
+    def style(pattern: str) -> str:
+        return "rgb({},{},{})".format(*Pattern(pattern).colour)
+
     console = Console()
     if not reps:
         console.print(
@@ -337,12 +335,12 @@ def print_report(path: Path, reps, summary: dict) -> None:
             f"{r.concentric_s:.2f}",
         ]
         table.add_row(
-            *cells, *([r.cue] if wide else []), style=PATTERN_STYLE.get(r.pattern)
+            *cells, *([r.cue] if wide else []), style=style(r.pattern)
         )
     console.print(table)
     if not wide:
         for r in reps:
-            console.print(f"{r.index:>3}  {r.cue}", style=PATTERN_STYLE.get(r.pattern))
+            console.print(f"{r.index:>3}  {r.cue}", style=style(r.pattern))
     for s in summary["sets"]:
         counts = ", ".join(f"{n} {p}" for p, n in s["patterns"].items() if n)
         lag, knee = s["hip_lag_ms"], s["knee_done_at_hip_onset_pct"]
