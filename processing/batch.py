@@ -34,7 +34,7 @@ SESSION_COLUMNS = ("recording", "date", "athlete", "exercise", "load_kg")
 TABLE_COLUMNS = (*SESSION_COLUMNS, *REP_FIELDS, "error")
 # Each column one type whatever the rows hold (a table of failures only, no athlete known):
 # whole numbers and flags stay so beside failed rows (empty there), not 1.0 / NaN.
-_DTYPES = {"int": "Int64", "bool": "boolean", "float": "float64", "str": "string"}
+_DTYPES = {"int": "Int64", "bool": "boolean", "float": "float64", "str": "string", "Pattern": "string"}
 _TABLE_DTYPES = {
     **dict.fromkeys(("recording", "date", "athlete", "exercise", "error"), "string"),
     "load_kg": "float64",
