@@ -1,7 +1,7 @@
 """The analysis, with no hardware and no window: everything from a sample to a rep.
 
 - ``samples``: the data that flows (``SampleBatch``, ``AngleFrames``).
-- ``recording`` (``recording_read``, ``recording_csv``): the recording format, read and
+- ``recording`` (``folder``, ``reader``, ``csv_text``): the recording format, read and
   written; ``chunked_batches`` replays one as a live session delivers it.
 - ``fusion``, ``stillness``, ``calibration``, ``angles``, ``streaming_angles``: sensor
   orientation (VQF), the upright reference and the segment angles, offline and live.

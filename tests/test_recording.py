@@ -19,7 +19,7 @@ from conftest import ROOT, require
 from helpers_recording import segment_frame, subprocess_env, two_segments
 
 from hinge.errors import HingeUserError
-from processing import recording
+from processing.recording import folder as recording
 from processing.recording import (
     CORE_COLUMNS,
     RecordingWarning,
@@ -27,7 +27,7 @@ from processing.recording import (
     read_recording,
     write_recording,
 )
-from processing.recording_csv import format_rows
+from processing.recording.csv_text import format_rows
 from processing.samples import SampleBatch
 
 # What the format promises to keep: t to the microsecond, m/s^2 to 1e-6, rad/s to 1e-7.

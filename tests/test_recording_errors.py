@@ -490,7 +490,7 @@ def test_unreadable_files_are_one_line_errors(tmp_path, monkeypatch):
     import builtins
     import os
 
-    from processing import recording_read
+    from processing.recording import reader as recording_read
 
     rec = write_recording(tmp_path / "rec", two_segments(duration_s=3.0))
     for name in ("session.json", "thigh.csv"):

@@ -24,7 +24,7 @@ import pytest
 from helpers_recording import segment_frame, subprocess_env, two_segments
 
 from hinge.errors import HingeUserError
-from processing import recording
+from processing.recording import folder as recording
 from processing.recording import RecordingWarning, RecordingWriter, read_recording
 from processing.samples import SampleBatch
 

@@ -147,7 +147,7 @@ def _write_table(args: argparse.Namespace, table) -> None:
 
 
 def _angles_csv(frames) -> bytes:
-    from processing.recording_csv import format_header, format_rows
+    from processing.recording.csv_text import format_header, format_rows
 
     cols = ["t", "trunk_deg", "thigh_deg", "hip_deg"]
     frames = frames.dropna(subset=cols)

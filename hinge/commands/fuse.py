@@ -31,8 +31,8 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from processing.fusion import OnlineOrientation, orientation_offline, sample_period
-    from processing.recording_csv import format_header, format_rows
-    from processing.recording_read import read_segment_csv
+    from processing.recording.csv_text import format_header, format_rows
+    from processing.recording.reader import read_segment_csv
 
     if not args.input.is_file():
         raise RecordingError(f"{args.input}: no such file")

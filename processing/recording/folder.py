@@ -4,8 +4,7 @@ Specified for users in ``docs/recording-format.md``. The writer is built to surv
 while streaming (complete lines only, one ``write()`` per flush, ``session.json`` replaced
 atomically); the reader is strict, because a recording in the wrong units or with a cut
 line would silently give wrong angles, and names the file and line of every problem.
-Number formatting lives in ``recording_csv.py``, the checks of the reader in
-``recording_read.py``; this module is the public API.
+Number formatting lives in ``csv_text.py``, the checks of the reader in ``reader.py``.
 """
 
 from __future__ import annotations
@@ -30,14 +29,14 @@ import numpy as np
 import pandas as pd
 
 from processing.errors import HingeError, RecordingError
-from processing.recording_csv import (
+from processing.recording.csv_text import (
     CORE_COLUMNS,
     decimals_for_columns,
     format_header,
     format_rows,
     iter_rows,
 )
-from processing.recording_read import (
+from processing.recording.reader import (
     RecordingWarning,
     read_segment_csv,
     read_session_json,

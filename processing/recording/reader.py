@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from processing.errors import RecordingError
-from processing.recording_csv import CORE_COLUMNS
+from processing.recording.csv_text import CORE_COLUMNS
 
 MIN_DURATION_S = 0.5  # shorter than this holds no movement to analyse (a rep alone takes longer)
 MAX_GYRO_RAD_S = 35.0  # ~2000 deg/s, the largest range of common MEMS gyroscopes
