@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from tests.helpers import ROOT
 from PySide6 import QtGui
 
 from viewer.palette import CURVE_COLOURS

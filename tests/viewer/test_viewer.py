@@ -25,10 +25,9 @@ from processing.recording import read_recording
 from processing.samples import AngleFrames, SampleBatch
 from viewer.palette import CURVE_COLOURS
 from viewer.replay_source import FAST_CHUNK_S, LiveReplay, ReplaySource
-from viewer.window import ViewerWindow
-from viewer.worker import RecordTarget, SessionWorker
+from viewer.worker import RecordTarget
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHOT_AT_S = 16.0  # session seconds: calibrated and three of the four reps in
 WAIT_MS = 40_000
 
@@ -44,29 +43,6 @@ def recording(tmp_path_factory) -> Path:
     )
     write_simulation(sim, out)
     return out
-
-
-@pytest.fixture
-def open_viewer(qtbot):
-    """Opens windows fed by a worker as ``run_viewer`` does; at teardown closes them and
-    checks that every session stopped (process exited cleanly, no task left)."""
-    opened = []
-
-    def open_(*, replay: ReplaySource | None = None, source_factory=None, pipeline_factory=Pipeline, **kw):
-        worker = SessionWorker(pipeline_factory, source_factory=source_factory, replay=replay, **kw)
-        win = ViewerWindow("test", replay=replay is not None)
-        qtbot.addWidget(win)
-        win.attach(worker)
-        win.show()
-        worker.start()
-        opened.append((win, worker))
-        return win, worker
-
-    yield open_
-    for win, worker in opened:
-        win.close()
-        assert not worker.running and worker.leftover_tasks == [] and worker.exitcode == 0
-    assert [p for p in multiprocessing.active_children() if p.name == "hinge-session"] == []
 
 
 def pipeline_until(rec, until_s: float, chunk_s: float = FAST_CHUNK_S) -> tuple[AngleFrames, list]:

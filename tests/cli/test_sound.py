@@ -13,7 +13,7 @@ import pytest
 
 from hinge.sound import CUE_TONES, CuePlayer, write_cue
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:

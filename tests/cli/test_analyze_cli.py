@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, require
+from tests.helpers import ROOT, require
 
 from hinge.cli import main
 from processing.recording import write_recording

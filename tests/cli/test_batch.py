@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
-from conftest import ROOT
+from tests.helpers import ROOT
 
 import hinge
 from processing.batch import TABLE_COLUMNS

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from tests.helpers import ROOT
 
 from hinge.cli import main
 from processing.angles import compute_angles

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from test_reps import _synthetic
+from tests.processing.test_reps import _synthetic
 
 from processing.flight import FREE_FALL_M_S2, FlightDetector, flights_of
 from processing.reps import detect_reps

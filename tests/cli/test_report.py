@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import require
 from processing.reps import Pattern
+from tests.helpers import require
 from viewer.palette import CURVE_COLOURS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MAX_BYTES = 2 * 1024 * 1024
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers_recording import subprocess_env, two_segments
+from tests.helpers_recording import subprocess_env, two_segments
 
 from processing.recording import RecordingError, RecordingWarning, read_recording, write_recording
 

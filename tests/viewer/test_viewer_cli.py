@@ -26,7 +26,7 @@ from viewer.replay_source import LiveReplay
 from viewer.worker import SessionWorker
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def hinge(*args: str, tmp: Path, **kw) -> subprocess.Popen:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.io
-from conftest import broad_trials
+from tests.helpers import broad_trials
 
 from processing.fusion import OnlineOrientation, fuse_offline, fuse_offline_reduced, orientation_offline
 

@@ -21,14 +21,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers_recording import segment_frame, subprocess_env, two_segments
+from tests.helpers_recording import segment_frame, subprocess_env, two_segments
 
 from hinge.errors import HingeUserError
 from processing.recording import folder as recording
 from processing.recording import RecordingWarning, RecordingWriter, read_recording
 from processing.samples import SampleBatch
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _batch(seg: str, df, lo: int, hi: int) -> SampleBatch:

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, require
-from helpers_recording import segment_frame, subprocess_env, two_segments
+from tests.helpers import ROOT, require
+from tests.helpers_recording import segment_frame, subprocess_env, two_segments
 
 from hinge.errors import HingeUserError
 from processing.recording import folder as recording
@@ -164,7 +164,7 @@ def test_writer_flushes_complete_lines_in_one_write_at_most_every_interval(tmp_p
 CHILD = r"""
 import sys, time
 sys.path.insert(0, sys.argv[2])
-from helpers_recording import two_segments
+from tests.helpers_recording import two_segments
 from processing.recording import RecordingWriter
 from processing.samples import SampleBatch
 
@@ -196,7 +196,7 @@ def test_writer_killed_mid_stream_leaves_a_readable_recording(tmp_path):
     rate = 200.0
     kill_at = int(rate * random.uniform(2.8, 3.6))  # somewhere in a flush interval
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path), str(ROOT / "tests")],
+        [sys.executable, "-c", CHILD, str(path), str(ROOT)],
         stdout=subprocess.PIPE, text=True, cwd=ROOT, env=subprocess_env(),
     )
     reported = 0

@@ -14,7 +14,7 @@ import pytest
 
 from processing.recording import read_recording
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RECORDINGS = ROOT / "recordings"
 PATTERNS = ("knee-first", "simultaneous", "hips-rise-early")
 FILES = ("session.json", "thigh.csv", "lumbar.csv", "truth.json", "truth_angles.csv")

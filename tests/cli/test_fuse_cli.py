@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT
-from test_fusion import inclination_rmse_deg, load_trial, trials
+from tests.helpers import ROOT
+from tests.processing.test_fusion import inclination_rmse_deg, load_trial, trials
 
 
 def hinge(*args):

@@ -14,16 +14,16 @@ from PySide6 import QtCore, QtGui
 from processing.body import Segments, pose
 from processing.coordination import rep_trace
 from processing.recording import read_recording
-from test_viewer import WAIT_MS, open_viewer, pipeline_until  # noqa: F401  (fixture)
 from processing.reps import Pattern
+from tests.viewer.test_viewer import WAIT_MS, pipeline_until
 from viewer.replay_source import ReplaySource
 from viewer.side_view import joint_states
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MIXED = ROOT / "recordings" / "mixed-set"
 
 
-def finished_window(qtbot, open_viewer):  # noqa: F811
+def finished_window(qtbot, open_viewer):
     src = ReplaySource.from_recording(read_recording(MIXED))
     src.fast_forward(float("inf"), play=False)
     win, worker = open_viewer(replay=src)
@@ -33,7 +33,7 @@ def finished_window(qtbot, open_viewer):  # noqa: F811
     return win, worker
 
 
-def test_coordination_traces_equal_the_pipelines_frames_over_each_rise(qtbot, open_viewer):  # noqa: F811
+def test_coordination_traces_equal_the_pipelines_frames_over_each_rise(qtbot, open_viewer):
     win, _ = finished_window(qtbot, open_viewer)
     rec = read_recording(MIXED)
     end = max(float(df["t"].iloc[-1]) for df in rec.segments.values())
@@ -55,7 +55,7 @@ def test_coordination_traces_equal_the_pipelines_frames_over_each_rise(qtbot, op
     assert len(set(styles.values())) == 3  # knee-first, simultaneous, hips-rise-early: three line styles
 
 
-def test_clicking_a_rep_in_the_table_highlights_its_trace(qtbot, open_viewer):  # noqa: F811
+def test_clicking_a_rep_in_the_table_highlights_its_trace(qtbot, open_viewer):
     win, _ = finished_window(qtbot, open_viewer)
     rect = win.reps.visualItemRect(win.reps.item(2, 2))
     qtbot.mouseClick(win.reps.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=rect.center())
@@ -64,7 +64,7 @@ def test_clicking_a_rep_in_the_table_highlights_its_trace(qtbot, open_viewer):  
     assert win.coordination.curves[5].opts["pen"].widthF() == 1.5
 
 
-def test_figure_follows_seeks_and_joints_light_up_in_onset_order(qtbot, open_viewer):  # noqa: F811
+def test_figure_follows_seeks_and_joints_light_up_in_onset_order(qtbot, open_viewer):
     win, worker = finished_window(qtbot, open_viewer)
     seg = Segments.from_height(win.height_m)
     first, rep = win.reps.reps()[:2]  # knee-first: the knees start well before the hips
@@ -101,7 +101,7 @@ def test_joint_states_number_the_joints_by_onset():
     assert joint_states([rep], 13.1) == ({}, None)
 
 
-def test_report_button_writes_the_replayed_recordings_report(qtbot, open_viewer, tmp_path):  # noqa: F811
+def test_report_button_writes_the_replayed_recordings_report(qtbot, open_viewer, tmp_path):
     win, _ = finished_window(qtbot, open_viewer)
     assert win.report_button.isEnabled()
     out = tmp_path / "from-window.html"

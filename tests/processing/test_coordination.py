@@ -15,7 +15,7 @@ from processing.analysis import analyze
 from processing.coordination import set_reference, traces
 from processing.recording import read_recording
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REC = ROOT / "recordings" / "mixed-set"
 
 

@@ -1,0 +1,37 @@
+"""What tests share besides fixtures: where the project is, and how a test asks for a real
+component it needs.
+
+In CI (``HINGE_CI=1``, set by ``.ci/run``) a test that needs a real component which cannot
+run must fail, not skip: use ``require(condition, reason)`` instead of ``pytest.skip``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+BROAD = SHARED / "validation" / "broad"
+IN_CI = os.environ.get("HINGE_CI") == "1"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip on a user's machine, fail in CI, when a needed real component is missing."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI but missing: {reason}")
+    pytest.skip(reason)
+
+
+def broad_trials() -> list[Path]:
+    """The BROAD trials in ``../shared/validation/broad``. ``../shared`` is not part of the
+    project (the project runs without it), so when it is absent these tests skip, saying
+    where they looked, in CI too."""
+    files = sorted(BROAD.glob("*.mat"))
+    if not files:
+        pytest.skip(f"BROAD validation data (../shared) absent: no .mat trials in {BROAD}")
+    return files
