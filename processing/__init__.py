@@ -9,7 +9,8 @@
   and the set summary (``docs/domain.md``).
 - ``analysis``: ``analyze``, the offline front end; ``pipeline``: ``Pipeline``, the live one.
 - ``body``, ``coordination``: the side-on figure and the coordination plot's geometry.
-- ``simulator`` (``sim_motion``, ``sim_jet``, ``sim_imu``, ``sim_truth``): the virtual lifter.
+- ``simulator`` (``session``, ``motion``, ``jet``, ``imu``, ``reference``): the virtual lifter
+  and its ground truth (``reference``: the independent per-rep truth).
 - ``errors``: hinge's exceptions, at the bottom of the import graph.
 
 Imports point down: ``processing`` imports nothing of ``firmware_bridge``, ``viewer`` or

@@ -15,9 +15,9 @@ from hinge.errors import OutputError, UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from processing.sim_imu import MOUNT_PRESETS, NOISE_LEVELS  # numpy only: every command starts fast
     from processing.reps import PATTERNS
-    from processing.sim_motion import REST_ACTIVITIES, STANDINGS
+    from processing.simulator.imu import MOUNT_PRESETS, NOISE_LEVELS
+    from processing.simulator.motion import REST_ACTIVITIES, STANDINGS
 
     p = sub.add_parser(
         "simulate",

@@ -8,7 +8,7 @@ rocking at the step frequency and the body bobbing 2.5-4 cm. At lockout the trun
 1-3 deg behind its standing angle and settles back during the hold, as lifters do, so the
 top of each rep is a single minimum of hip flexion. Each joint angle is a piecewise minimum-jerk
 trajectory through knots at which it rests (zero velocity and acceleration), so it is smooth
-to the second derivative and its derivatives are exact (see ``sim_jet``).
+to the second derivative and its derivatives are exact (see ``jet``).
 
 The three patterns of ``docs/domain.md`` are built into the timing of the concentric phase:
 
@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from processing.reps import Pattern
-from processing.sim_jet import Jet
+from processing.simulator.jet import Jet
 
 BEND_S = 3.0  # one small bend, down and up
 

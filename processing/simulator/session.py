@@ -1,12 +1,12 @@
 """The virtual lifter: deadlift sessions with exact ground truth, as two IMU recordings.
 
 Everything in hinge is tested against this. ``simulate(SimConfig(...))`` lays out a session
-(``sim_motion``), computes what a thigh and a lumbar IMU would read from the physics of the
-movement (``sim_imu``; as a real IMU outputs them, each sample is the mean over its sample
+(``motion``), computes what a thigh and a lumbar IMU would read from the physics of the
+movement (``imu``; as a real IMU outputs them, each sample is the mean over its sample
 interval: the gyro gives the rotation since the previous sample over the interval), spoils
 it as real sensors do (noise, bias and drift, scale errors, soft tissue, sway, clock offset,
 dropouts), and measures every rep's truth with the definitions of ``docs/domain.md`` on the
-exact angles (``sim_truth``).
+exact angles (``reference``).
 
 Noise levels (1-sigma; white noise per sample at 100 Hz, scaled by sqrt(rate/100)):
 
@@ -22,13 +22,13 @@ high        0.018      0.15       0.05       0.002            0.15       1.5 %  
 (gyro in rad/s, drift in rad/s/sqrt(s), acc in m/s^2.) ``typical`` is a consumer MEMS IMU
 strapped to a moving body (vibration included), roughly 5x the datasheet white noise of an
 LSM6DSx; the bias (about 1 deg/s) is an uncalibrated gyroscope's zero-rate offset. Wobble
-scales the soft-tissue ring-down (``sim_motion._TISSUE``); sway is the amplitude scale of the
+scales the soft-tissue ring-down (``motion._TISSUE``); sway is the amplitude scale of the
 whole body's slow out-of-plane roll and yaw. Each can be overridden in ``SimConfig``.
 
 Real-gym conditions (``SimConfig.realism`` ... ``jitter_s``, all off by default): short,
 late or no standing, fidgeting, walking/jogging/bench/bends in the rests, squats, sessions
-without lifts (``sim_motion``); uncalibrated accelerometers (per-axis gain and offset) and
-gyros (offset and warm-up drift, ``sim_imu.Uncalibrated``); timestamp jitter. ``realism="gym"``
+without lifts (``motion``); uncalibrated accelerometers (per-axis gain and offset) and
+gyros (offset and warm-up drift, ``imu.Uncalibrated``); timestamp jitter. ``realism="gym"``
 draws a mix of them by seed (``resolve_realism``).
 
 Truth:
@@ -38,7 +38,7 @@ Truth:
   ``hip_ext_deg_s = -d trunk/dt``, on a uniform grid of ``truth_rate_hz`` (default 1 kHz,
   from t = 0 on the session clock). Sway and soft tissue move the sensors, not the truth.
 - ``truth_reps``: the domain.md definitions applied to the exact angles on a grid of at least
-  1 kHz, crossings interpolated (``sim_truth``). ``end_s`` is when the lifter leaves the top:
+  1 kHz, crossings interpolated (``reference``). ``end_s`` is when the lifter leaves the top:
   the start of the next descent, or for a set's last rep the end of the hold before the
   rest. ``gap`` is true when a dropout overlaps [start_s, end_s].
 """
@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from processing.samples import ANGLE_COLUMNS
-from processing.sim_imu import (
+from processing.simulator.imu import (
     MOUNT_PRESETS,
     NOISE_LEVELS,
     Imperfections,
@@ -69,7 +69,7 @@ from processing.sim_imu import (
     sensor_offset,
 )
 from processing.reps import PATTERNS
-from processing.sim_motion import (
+from processing.simulator.motion import (
     REST_ACTIVITIES,
     SQUAT_RANGES,
     STANDINGS,
@@ -77,7 +77,7 @@ from processing.sim_motion import (
     MotionParams,
     build_motion,
 )
-from processing.sim_truth import truth_reps
+from processing.simulator.reference import truth_reps
 
 SENSORS = ("thigh", "lumbar")
 SIM_CREATED = "2000-01-01T00:00:00.000Z"  # constant: simulated recordings are byte-reproducible
@@ -133,7 +133,7 @@ class SimConfig:
     # Real-gym conditions (docs: ``REALISM_FIELDS``). All off by default, and then left out of
     # truth.json, so that every existing seed gives the same bytes as before they existed.
     realism: str = "off"  # off | gym: a seeded mix of the conditions below (those left off)
-    exercise: str = "deadlift"  # deadlift | squat (squat: sim_motion.SQUAT_RANGES as start angles)
+    exercise: str = "deadlift"  # deadlift | squat (squat: motion.SQUAT_RANGES as start angles)
     standing: str = "still"  # still (stand_s) | short (0.3-1 s) | late (starts mid-movement) | none
     fidget_deg: float = 0.0  # sway and weight shifts while standing, deg (~2: ordinary sway)
     rest_activities: list[str] = field(default_factory=list)  # walk, jog, bench, bend, stand per rest
@@ -271,7 +271,7 @@ class Simulation:
 
     def ideal_readings(self, segment: str, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(acc, gyr) a flawless sensor sampling at times ``t`` outputs: interval means
-        (``sim_imu.sampled_readings``); what the recorded data are before sensor errors."""
+        (``imu.sampled_readings``); what the recorded data are before sensor errors."""
         t = np.asarray(t, float)
         return sampled_readings(self.motion, segment, self.mounts[segment], self.offsets[segment], t)
 

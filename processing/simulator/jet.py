@@ -5,7 +5,7 @@ second derivative of the sensor's position, the gyroscope the first derivative o
 orientation. Finite differences of sampled positions would put the simulator's own numerical
 error into the ground truth, so every quantity is a ``Jet``: its value and its exact first
 and second derivatives, combined with the product and chain rules. Angles come from smooth
-analytic trajectories (``sim_motion``) whose derivatives are known in closed form.
+analytic trajectories (``motion``) whose derivatives are known in closed form.
 """
 
 from __future__ import annotations

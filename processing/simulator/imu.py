@@ -39,8 +39,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from processing.sim_jet import Jet, body_rate, matmul, rotation, stack_vector
-from processing.sim_motion import Motion, wobble
+from processing.simulator.jet import Jet, body_rate, matmul, rotation, stack_vector
+from processing.simulator.motion import Motion, wobble
 
 GRAVITY = 9.81
 SHANK_M = 0.44

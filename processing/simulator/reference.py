@@ -1,4 +1,11 @@
-"""Per-rep truth: the definitions of ``docs/domain.md`` applied to the simulator's exact angles.
+"""The independent reference: every simulated rep's truth, the definitions of
+``docs/domain.md`` applied to the simulator's exact angles.
+
+It shares no code with the rep detector (``processing.reps``): its own threshold crossings,
+its own pattern rule, its own constants, on the dense analytic trajectory instead of angles
+estimated from sensors. That is what makes it a reference: the tests hold the detector
+against it, so a mistake in the detector cannot pass by being made twice. Change a
+definition here only when ``docs/domain.md`` changes.
 
 The simulator knows roughly where each rep is (its schedule); everything reported is then
 measured on the dense analytic angle trajectory exactly as the rep detector must measure it
@@ -11,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from processing.sim_motion import RepPlan
+from processing.simulator.motion import RepPlan
 
 ONSET_FRACTION = 0.10
 LEAN_DEG = 5.0
