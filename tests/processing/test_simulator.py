@@ -91,7 +91,7 @@ def test_imu_matches_interval_means_of_position_and_orientation():
         acc_err = np.abs(acc - _xyz(df, ["ax", "ay", "az"])).max()
         gyr_err = np.abs(gyr - _xyz(df, ["gx", "gy", "gz"])).max()
         # the gyro is exact; the simulator turns the exactly averaged world-frame force into
-        # the sensor frame at mid-interval (sim_imu: error ~|w| |jerk| Ts^2/12, < 0.02 m/s^2
+        # the sensor frame at mid-interval (simulator.imu: error ~|w| |jerk| Ts^2/12, < 0.02 m/s^2
         # at 52 Hz with this much tissue ringing), plus ~1e-3 m/s^2 of differencing error here
         acc_tol = 0.03 if seg == "thigh" else 3e-3
         assert acc_err < acc_tol, (seg, acc_err)
