@@ -211,6 +211,8 @@ HEIGHT_SMOOTH_N = 15  # evidence samples (0.6 s) of smoothing: lifts live below 
 HEIGHT_BAND_S = 2.0  # slower than this is posture (and accelerometer error), not movement
 HEIGHT_DECISIVE = 0.1  # |sum a_v hip''| / sum |a_v hip''| that settles the sign
 WEAK_CONFIDENCE = 0.5  # below this the reference gets a warning
+LIFT_FLEXION_DEG = 45.0  # a lift flexes the hip at least this far (domain: a rep's bottom)
+PRE_LIFT_TALL_DEG = 5.0  # a stand before the first lift this close to the tallest stand is the asked-for pose
 
 
 @dataclass
@@ -405,7 +407,8 @@ def choose_upright(
         if tr + th <= extended + UPRIGHT_NEAR_EXTENDED_DEG:
             postures.append((tr + th, tr, th, a, b, dev, ups))
     if postures:
-        ep = _choose_stand(_stands(postures))
+        deep = grid[hip > extended + LIFT_FLEXION_DEG]
+        ep = _choose_stand(_stands(postures), float(deep[0]) if len(deep) else np.inf)
         refs = {seg: _mean_up(evidence[seg], [(ep.start_s, ep.end_s)]) for seg in evidence}
         confidence = min(1.0, ep.still_s / GOOD_STILL_S) * min(1.0, 2 * CALM_GYR_DEV / (ep.calm + CALM_GYR_DEV))
         detail = f"{ep.still_s:.1f} s standing still from {ep.start_s:.1f} s"
@@ -471,12 +474,20 @@ def _stands(postures: list[tuple]) -> list[_Stand]:
     return stands
 
 
-def _choose_stand(stands: list[_Stand]) -> _Stand:
-    """The stand the lifter was asked for: the first that lasts GOOD_STILL_S and is held
-    still for TRUSTED_STILL_S of it (a deliberate stand, sway and all). Else, of the stands
-    held still that long, the tallest (least hip flexion: a relaxed stand between sets often
-    slouches a few degrees); else the longest."""
+def _choose_stand(stands: list[_Stand], first_lift_s: float) -> _Stand:
+    """The stand the lifter was asked for: upright is defined by the standing before the
+    first rep, so a stand that ends before the first lift (``first_lift_s``, the first deep
+    hip flexion) is chosen however short, unless it is clearly less tall than the lifter's
+    tallest stand (then it was not an upright stand, e.g. looking down at a phone). Without
+    one: the first stand that lasts GOOD_STILL_S and is held still for TRUSTED_STILL_S of it
+    (a deliberate stand, sway and all). Else, of the stands held still that long, the
+    tallest (least hip flexion: a relaxed stand between sets often slouches a few degrees);
+    else the longest."""
     trusted = [s for s in stands if s.still_s >= TRUSTED_STILL_S]
+    tallest = min(s.hip_deg for s in (trusted or stands))
+    pre_lift = [s for s in stands if s.end_s <= first_lift_s and s.hip_deg <= tallest + PRE_LIFT_TALL_DEG]
+    if pre_lift:
+        return pre_lift[0]
     deliberate = [s for s in trusted if s.end_s - s.start_s >= GOOD_STILL_S]
     if deliberate:
         return min(deliberate, key=lambda s: s.start_s)

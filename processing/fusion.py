@@ -5,10 +5,16 @@ vqf (Laidig & Seel 2023) is the most accurate open 6D filter (BROAD inclination 
 It assumes one fixed sampling period, which real BLE sensors do not quite give us: the rate
 differs a little from nominal, timestamps jitter, and packets get lost. How we handle that:
 
-* **Sampling period**: the median timestamp step of the data itself, not the nominal rate,
-  so a sensor running 0.5 % fast is integrated with its true period. Jitter in the
-  timestamps is ignored (the sensor samples on its own crystal; BLE only jitters the time
-  stamps), so consecutive samples are fed to vqf one period apart.
+* **Sampling period**: measured from the data itself, not the nominal rate, so a sensor
+  running 0.5 % fast is integrated with its true period: the total time over the number of
+  periods it spans (the median step alone is off by up to 1 % when stamps jitter). Jitter
+  in the timestamps is ignored (the sensor samples on its own crystal; BLE and apps only
+  jitter the time stamps), so consecutive samples are fed to vqf one period apart.
+* **Lost samples** are told from jitter by the sensor's own step spread: a step counts as
+  several periods only when it is longer than one period by more than half a period and
+  by more than three times the typical deviation of the steps. (Treating every step of
+  1.5 periods as a loss, as jittery stamps give many, filled in samples that never were
+  and over-integrated the rotation by degrees per rep.)
 * **Short gaps** (a lost packet or a few, up to ``GAP_FILL_MAX_S``): the missing samples are
   filled by linear interpolation of gyro and accelerometer before fusion, so that vqf still
   integrates the rotation that happened during the gap. Deadlift motion has almost no
@@ -48,31 +54,39 @@ def _empty_result() -> FusionResult:
     return FusionResult(np.empty((0, 4)), np.empty((0, 3)), np.empty(0, np.int64))
 
 
-def sample_period(t: np.ndarray) -> float:
-    """The sensor's real sampling period: median step of its timestamps."""
+def sample_timing(t: np.ndarray) -> tuple[float, float]:
+    """The sensor's real sampling period and the longest step that is still one period
+    (module docstring): ``(period_s, one_step_max_s)``."""
     dt = np.diff(t)
     if len(dt) == 0:
         raise ValueError("need at least two samples to know the sampling period")
-    return float(np.median(dt))
+    ts = float(np.median(dt))
+    spread = 1.4826 * float(np.median(np.abs(dt - ts)))
+    one_max = ts + max(0.5 * ts, 3.0 * spread)
+    short = dt <= max(GAP_FILL_MAX_S, one_max)
+    n = _grid_positions(dt[short], ts, one_max)
+    if n.sum() > 0:
+        ts = float(dt[short].sum() / n.sum())
+    return ts, ts + max(0.5 * ts, 3.0 * spread)
 
 
-def _grid_positions(dt: np.ndarray, ts: float) -> np.ndarray:
+def _grid_positions(dt: np.ndarray, ts: float, one_max: float) -> np.ndarray:
     """Steps between consecutive real samples counted in sampling periods (1 = no loss)."""
-    return np.maximum(1, np.rint(dt / ts)).astype(np.int64)
+    return np.where(dt > one_max, np.maximum(1, np.rint(dt / ts)), 1).astype(np.int64)
 
 
-def _runs(t: np.ndarray, ts: float) -> list[tuple[int, int]]:
+def _runs(t: np.ndarray, one_max: float) -> list[tuple[int, int]]:
     """Index ranges [start, stop) of runs separated by gaps longer than GAP_FILL_MAX_S."""
     dt = np.diff(t)
-    breaks = np.flatnonzero(dt > max(GAP_FILL_MAX_S, 1.5 * ts)) + 1
+    breaks = np.flatnonzero(dt > max(GAP_FILL_MAX_S, one_max)) + 1
     edges = np.concatenate([[0], breaks, [len(t)]])
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
 
 
-def _filled(t: np.ndarray, x: np.ndarray, ts: float) -> tuple[np.ndarray, np.ndarray]:
+def _filled(t: np.ndarray, x: np.ndarray, ts: float, one_max: float) -> tuple[np.ndarray, np.ndarray]:
     """``x`` on a gapless grid of one sampling period (short gaps linearly filled), and the
     grid index of every real sample."""
-    steps = _grid_positions(np.diff(t), ts)
+    steps = _grid_positions(np.diff(t), ts, one_max)
     idx = np.concatenate([[0], np.cumsum(steps)])
     if idx[-1] == len(t) - 1:
         return np.ascontiguousarray(x, dtype=np.float64), idx
@@ -126,11 +140,11 @@ def fuse_offline_reduced(
     near 50 Hz, so segment angles lose nothing at 100 Hz. Slower sensors, or
     ``fusion_rate_hz=None``: one orientation per sample, ``t_out = t``."""
     t, acc, gyr = _check(t, acc, gyr)
-    ts = sample_period(t)
+    ts, one_max = sample_timing(t)
     # (1 % tolerance: a "200 Hz" sensor whose clock runs a little slow still halves)
     k = max(1, int(1.01 / (ts * fusion_rate_hz))) if fusion_rate_hz else 1
-    runs = _runs(t, ts)
-    if k == 1 and len(runs) == 1 and np.max(np.diff(t)) < 1.5 * ts:  # no loss: no copies
+    runs = _runs(t, one_max)
+    if k == 1 and len(runs) == 1 and np.max(np.diff(t)) <= one_max:  # no loss: no copies
         res = vqf.offlineVQF(np.ascontiguousarray(gyr), np.ascontiguousarray(acc), None, ts, params)
         return t, FusionResult(res["quat6D"], res["bias"], np.zeros(len(t), dtype=np.int64))
     parts = []
@@ -139,8 +153,8 @@ def fuse_offline_reduced(
             res = vqf.VQF(ts).updateBatch(np.zeros((1, 3)), np.ascontiguousarray(acc[a:b]))
             parts.append((t[a:b], res["quat6D"], np.zeros((1, 3)), r))
             continue
-        g, idx = _filled(t[a:b], gyr[a:b], ts)
-        f, _ = _filled(t[a:b], acc[a:b], ts)
+        g, idx = _filled(t[a:b], gyr[a:b], ts, one_max)
+        f, _ = _filled(t[a:b], acc[a:b], ts, one_max)
         kk = k if len(g) >= 2 * k else 1
         if kk == 1:
             res = vqf.offlineVQF(g, f, None, ts, params)
@@ -162,15 +176,19 @@ def orientation_offline(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, params:
 class OnlineOrientation:
     """Causal vqf stepped batch by batch as samples arrive (live streaming and replay).
 
-    The sampling period is measured from the first ``rate_window`` samples (buffered until
-    then: 0.25 s at 200 Hz, 1 s at 52 Hz), unless given. Output for a batch is available as
+    The sampling period (and the step spread that tells a lost sample from jitter) is
+    measured from the first ``rate_window`` samples (buffered until then: 0.25 s at 200 Hz,
+    1 s at 52 Hz), unless given. Output for a batch is available as
     soon as it is pushed, except for that start-up buffer. Gaps are handled as described in
     the module docstring: short ones filled, long ones restart the filter (keeping its
     gyro bias estimate, which outlives a dropout).
     """
 
-    def __init__(self, ts: float | None = None, params: dict | None = None, rate_window: int = 50):
+    def __init__(
+        self, ts: float | None = None, params: dict | None = None, rate_window: int = 50, one_step_max: float | None = None
+    ):
         self._ts = ts
+        self._one_max = one_step_max or (1.5 * ts if ts else None)
         self._params = params
         self._rate_window = rate_window
         self._filter: vqf.VQF | None = None
@@ -218,7 +236,7 @@ class OnlineOrientation:
         if len(t) < 2:
             return np.empty(0), np.empty((0, 3)), _empty_result()
         if self._ts is None:
-            self._ts = sample_period(t)
+            self._ts, self._one_max = sample_timing(t)
         return t, gyr, self._step(t, acc, gyr)
 
     def _step(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> FusionResult:
@@ -230,7 +248,7 @@ class OnlineOrientation:
             return FusionResult(quat, bias, run)
         if self._filter is not None and self._last is not None:
             steps = np.diff(t, prepend=self._last[0])
-            if steps.max() < 1.5 * self._ts:  # the usual case: no loss, no restart
+            if steps.max() <= self._one_max:  # the usual case: no loss, no restart
                 res = self._filter.updateBatch(np.ascontiguousarray(gyr), np.ascontiguousarray(acc))
                 run[:] = self.run
                 self._last = (float(t[-1]), acc[-1].copy(), gyr[-1].copy())
@@ -243,15 +261,15 @@ class OnlineOrientation:
             off = 1
         else:
             tt, aa, gg, off = t, acc, gyr, 0
-        for a, b in _runs(tt, self._ts):
+        for a, b in _runs(tt, self._one_max):
             if a > 0 or self._filter is None:
                 self._restart()
             lo = max(a, off)  # the carried-over sample was already fused
             if lo >= b:
                 continue
             base = lo - 1 if lo > a else lo  # interpolate from the last fused sample
-            g, idx = _filled(tt[base:b], gg[base:b], self._ts)
-            f, _ = _filled(tt[base:b], aa[base:b], self._ts)
+            g, idx = _filled(tt[base:b], gg[base:b], self._ts, self._one_max)
+            f, _ = _filled(tt[base:b], aa[base:b], self._ts, self._one_max)
             if base < lo:  # drop the already-fused first row, keep the filled ones after it
                 g, f, idx = g[1:], f[1:], idx[1:] - 1
             res = self._filter.updateBatch(g, f)

@@ -36,6 +36,7 @@ QUIET_ACC_DEV_REL = 0.05  # RMS of the accelerometer about its moving mean, shar
 QUIET_ACC_DEV_MAX = 0.5  # ... and at most this (m/s^2) whatever the sensor's scale
 OFFSET_OUTLIER_RAD_S = 0.04  # a quiet run this far from the runs' median offset is a steady turn
 DRIFT_SPAN_S = 10.0  # quiet runs spread over less than this: no drift is estimated
+DRIFT_T_STAT = 3.0  # a drift is followed only when its slope is this many standard errors from zero
 GRID_S = 0.01  # the common grid of the joint test (100 Hz: fine enough for >= 0.5 s periods)
 
 
@@ -75,7 +76,14 @@ class GyroOffset:
         spread = float(w @ (self.t - t_mean) ** 2)
         if len(self.t) < 3 or spread < DRIFT_SPAN_S**2:
             return np.tile(mean, (len(t), 1))
-        slope = (w * (self.t - t_mean)) @ (self.value - mean) / spread
+        dt = self.t - t_mean
+        slope = (w * dt) @ (self.value - mean) / spread
+        # Only a trend the runs show beyond their scatter (per axis, t-statistic): a line
+        # fitted through the scatter of a steady gyro extrapolates it to the ends.
+        resid = self.value - mean - dt[:, None] * slope
+        dof = max(1.0 - float(w @ w), 1e-9)
+        se = np.sqrt((w @ resid**2) / dof * float((w**2) @ dt**2)) / spread
+        slope = np.where(np.abs(slope) >= DRIFT_T_STAT * se, slope, 0.0)
         tc = np.clip(t, self.t.min(), self.t.max()) - t_mean
         return mean + tc[:, None] * slope
 

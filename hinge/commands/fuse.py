@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from processing.fusion import OnlineOrientation, orientation_offline, sample_period
+    from processing.fusion import OnlineOrientation, orientation_offline, sample_timing
     from processing.recording.csv_text import format_header, format_rows
     from processing.recording.reader import read_segment_csv
 
@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     if args.mode == "offline":
         quat = orientation_offline(t, acc, gyr)
     else:
-        _, _, res = OnlineOrientation(ts=sample_period(t)).push(t, acc, gyr)
+        ts, one_max = sample_timing(t)
+        _, _, res = OnlineOrientation(ts=ts, one_step_max=one_max).push(t, acc, gyr)
         quat = res.quat
     cols = ["t", "qw", "qx", "qy", "qz"]
     try:

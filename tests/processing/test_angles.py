@@ -27,6 +27,15 @@ CASES = {
     "high-noise-walking-2-sets": (
         dict(patterns=["knee-first", "hips-rise-early"], seed=14, noise="high", sets=2, reps=3,
              walk_first_s=6.0, walk_rest=True, rest_s=8.0, rates_hz={"thigh": 208.0, "lumbar": 104.0}), 1.3),
+    # Stamps jittering by +-3 ms at non-round rates (a phone app, a BLE host clock): a step of
+    # 1.5 periods is jitter, not a lost sample (filling those over-integrated by 2-3 deg).
+    "jittered-stamps-110/208": (
+        dict(patterns=["knee-first", "hips-rise-early"], seed=1, sets=2, rest_s=15.0, jitter_s=0.003,
+             rates_hz={"thigh": 110.0, "lumbar": 208.0}), 0.5),
+    # Under 1 s of standing before the first rep, a long relaxed stand between sets: upright
+    # is the stand before the first lift (the rest stand leans 2-3 deg).
+    "short-first-stand": (
+        dict(patterns=["knee-first", "simultaneous"], seed=0, sets=2, rest_s=15.0, standing="short"), 0.5),
 }
 
 
