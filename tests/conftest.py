@@ -1,9 +1,21 @@
-"""Fixtures shared by every test folder. Tests are packages (``tests.processing``, ...), so
-same-named modules in different folders do not clash; helpers are imported from
+"""Settings and fixtures shared by every test folder. Tests are packages (``tests.processing``,
+...), so same-named modules in different folders do not clash; helpers are imported from
 ``tests.helpers`` and ``tests.helpers_recording``."""
 
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Where bytecode writing is switched off (PYTHONDONTWRITEBYTECODE, to keep the tree clean),
+# this process and every Python it starts (the CLI subprocesses, the viewer's session
+# processes, the examples) would compile numpy, pandas, scipy and Qt's bindings anew: about
+# 2 s of CPU each. A bytecode cache outside the tree keeps both the tree clean and the tests fast.
+if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
+    cache = os.environ.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / f"hinge-tests-pycache-{os.getuid()}"))
+    sys.pycache_prefix = cache
+    sys.dont_write_bytecode = False

@@ -6,10 +6,6 @@ gyro is the tilt rate), so the reader's unit checks see what a real sensor would
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
@@ -45,16 +41,3 @@ def two_segments(duration_s: float = 6.0, rate_hz: float = 200.0) -> dict[str, p
     lumbar["seq"] = np.arange(len(lumbar), dtype=float)
     lumbar["device_t"] = 1000.0 + lumbar["t"] * 1.00002
     return {"thigh": thigh, "lumbar": lumbar}
-
-
-def subprocess_env() -> dict[str, str]:
-    """Environment for the real ``python -m hinge`` subprocesses of these tests.
-
-    Where bytecode writing is switched off (``PYTHONDONTWRITEBYTECODE``, to keep the tree
-    clean), every subprocess would compile pandas anew, about 2 s of CPU each; a bytecode
-    cache outside the tree (``PYTHONPYCACHEPREFIX``) keeps both the tree clean and the tests fast.
-    """
-    env = dict(os.environ)
-    if env.pop("PYTHONDONTWRITEBYTECODE", None):
-        env.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / f"hinge-tests-pycache-{os.getuid()}"))
-    return env

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from tests.helpers import ROOT, require
-from tests.helpers_recording import segment_frame, subprocess_env, two_segments
+from tests.helpers_recording import segment_frame, two_segments
 
 from hinge.errors import HingeUserError
 from processing.recording import folder as recording
@@ -197,7 +197,7 @@ def test_writer_killed_mid_stream_leaves_a_readable_recording(tmp_path):
     kill_at = int(rate * random.uniform(2.8, 3.6))  # somewhere in a flush interval
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(path), str(ROOT)],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT, env=subprocess_env(),
+        stdout=subprocess.PIPE, text=True, cwd=ROOT,
     )
     reported = 0
     try:

@@ -1,27 +1,31 @@
-"""Every way a recording can be broken gives its own one-line error through the real CLI.
+"""Every way a recording can be broken gives its own one-line error through the CLI.
 
 Each case starts from a valid recording, breaks one thing the way a user or a crash would,
-and runs ``hinge analyze REC`` as a subprocess: exit code 2, one line on stderr starting
-``hinge: `` that names the file (and line where one is to blame), no traceback.
+and runs ``hinge analyze REC`` through the CLI's ``main`` in this process: exit code 2, one
+line on stderr starting ``hinge: `` that names the file (and line where one is to blame), no
+traceback. A real ``hinge`` subprocess checks that the command prints exactly that line.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 import subprocess
 import sys
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from tests.helpers_recording import subprocess_env, two_segments
 
+from hinge.cli import main
 from processing.recording import RecordingError, RecordingWarning, read_recording, write_recording
+from tests.helpers_recording import two_segments
 
 
 def _edit_csv(rec: Path, segment: str, edit: Callable[[list[str]], list[str]]) -> None:
@@ -262,34 +266,33 @@ CASES.update({
 })
 
 
-CLI_CASES = [
-    "session_json_nested_deeply",
-    "cr_only_line_breaks",
-    "time_in_milliseconds",
-    "missing_session_json",
-    "unparseable_json",
-    "unknown_format",
-    "unknown_version",
-    "missing_segment_file",
-    "missing_required_segment",
-    "missing_columns",
-    "non_numeric",
-    "nan_value",
-    "inf_value",
-    "time_not_increasing",
-    "too_short",
-    "acc_in_g",
-    "gyro_in_deg_s",
-]
+@dataclass(frozen=True)
+class Shown:
+    """What the user sees from ``hinge analyze``: its exit code and what it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def analyze_in_process(target: Path) -> Shown:
+    """``hinge analyze TARGET`` through the CLI's own ``main``, as a fresh process would run it
+    (warnings shown once each, in hinge's one-line style), without starting Python anew."""
+    out, err = io.StringIO(), io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        warnings.simplefilter("default")
+        code = main(["analyze", str(target)])
+    return Shown(code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory) -> dict[str, tuple[Path, int | None, subprocess.CompletedProcess]]:
-    """Break one recording per case, then run each through the CLI subprocess (a few at a
-    time) or in-process, giving what the user would see on stderr."""
+def results(tmp_path_factory) -> dict[str, tuple[Path, int | None, Shown]]:
+    """Break one recording per case, then run each through the CLI in-process, giving what
+    the user would see on stderr (``test_the_command_prints_the_same_line`` checks that the
+    real command prints exactly that)."""
     root = tmp_path_factory.mktemp("broken")
     source = two_segments(duration_s=6.0)
-    prepared = {}
+    results = {}
     for name, (breaks, file, line, _) in CASES.items():
         rec = root / name
         write_recording(rec, source, {"source": "test"})
@@ -297,37 +300,11 @@ def results(tmp_path_factory) -> dict[str, tuple[Path, int | None, subprocess.Co
         target = target if isinstance(target, Path) else rec
         if callable(line):
             line = line(rec)
-        prepared[name] = (rec / file if file else rec, line, target)
-
-    def run(rec: Path) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "hinge", "analyze", str(rec)],
-            capture_output=True, text=True, timeout=120, env=subprocess_env(),
-        )
-
-    def run_in_process(rec: Path) -> subprocess.CompletedProcess:
-        """What the CLI would print: warnings (one line each, as ``hinge: warning: ...``)
-        and the error."""
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                read_recording(rec)
-            except RecordingError as err:
-                shown = "".join(f"hinge: warning: {w.message}\n" for w in caught)
-                return subprocess.CompletedProcess([], 2, "", f"{shown}hinge: {err}\n")
-        return subprocess.CompletedProcess([], 0, "", "")
-
-    done = {CLI_CASES[0]: run(prepared[CLI_CASES[0]][2])}  # the first one fills the bytecode cache
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        rest = CLI_CASES[1:]
-        done.update(zip(rest, pool.map(run, [prepared[c][2] for c in rest]), strict=True))
-    for name in prepared:
-        if name not in done:
-            done[name] = run_in_process(prepared[name][2])
-    return {name: (prepared[name][0], prepared[name][1], done[name]) for name in prepared}
+        results[name] = (rec / file if file else rec, line, analyze_in_process(target))
+    return results
 
 
-@pytest.mark.parametrize("case", list(CASES), ids=[f"{'cli' if c in CLI_CASES else 'reader'}-{c}" for c in CASES])
+@pytest.mark.parametrize("case", list(CASES))
 def test_error_names_file_line_and_problem(case, results):
     blamed, line, out = results[case]
     phrase = CASES[case][3]
@@ -340,6 +317,19 @@ def test_error_names_file_line_and_problem(case, results):
     where = f"hinge: {blamed}:{line}: " if line is not None else f"hinge: {blamed}: "
     assert msg.startswith(where), (where, msg)
     assert phrase in msg, msg
+
+
+def test_the_command_prints_the_same_line(tmp_path):
+    """The real ``hinge analyze`` in a subprocess: exit 2, nothing on stdout, and on stderr
+    exactly the one line the in-process run gives."""
+    rec = tmp_path / "non_numeric"
+    write_recording(rec, two_segments(duration_s=6.0), {"source": "test"})
+    CASES["non_numeric"][0](rec)
+    out = subprocess.run([sys.executable, "-m", "hinge", "analyze", str(rec)],
+                         capture_output=True, text=True, timeout=120)
+    assert (out.returncode, out.stdout) == (2, ""), out.stderr
+    assert len(out.stderr.splitlines()) == 1, out.stderr
+    assert out.stderr == analyze_in_process(rec).stderr
 
 
 def test_every_error_is_distinct(results):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.helpers_recording import segment_frame, subprocess_env, two_segments
+from tests.helpers_recording import segment_frame, two_segments
 
 from hinge.errors import HingeUserError
 from processing.recording import folder as recording
@@ -202,7 +202,7 @@ def test_cli_onto_a_full_disk_prints_one_line(full_disk):
     }
     for name, args in runs.items():
         out = subprocess.run([sys.executable, "-m", "hinge", *args], capture_output=True, text=True,
-                             timeout=300, cwd=ROOT, env=subprocess_env())
+                             timeout=300, cwd=ROOT)
         assert out.returncode == 2, (name, out.stderr)
         lines = out.stderr.strip().splitlines()
         assert len(lines) == 1 and "No space left on device" in lines[0], (name, out.stderr)
@@ -329,7 +329,7 @@ def test_signals_finish_the_recording_like_ctrl_c_and_kill_9_is_reported_when_re
         procs[name] = subprocess.Popen(
             [sys.executable, "-m", "hinge", "stream", "--virtual", "--headless", "--duration", "120",
              "--record", str(tmp_path / name)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=subprocess_env(),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
             start_new_session=True,
         )
     try:
@@ -376,7 +376,7 @@ def test_signals_finish_the_recording_like_ctrl_c_and_kill_9_is_reported_when_re
     assert any("the recording was not closed" in str(w.message) for w in caught)
     assert [s["samples"] for s in got.meta["sensors"]] == [_rows(killed / f) for f in ("thigh.csv", "lumbar.csv")]
     out = subprocess.run([sys.executable, "-m", "hinge", "analyze", str(killed)], capture_output=True, text=True,
-                         timeout=300, cwd=ROOT, env=subprocess_env())
+                         timeout=300, cwd=ROOT)
     assert out.stderr.startswith(f"hinge: warning: {killed / 'session.json'}: the recording was not closed"), out.stderr
     assert "Traceback" not in out.stderr
 
