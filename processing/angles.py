@@ -155,7 +155,7 @@ def angles_from_segments(
         tracks[seg] = SegmentTrack(data[seg][0], cal.segments[seg].inclination(u), rate, angle_t=t_q)
     t_start = max(tr.t[0] for tr in tracks.values())
     t_end = min(tr.t[-1] for tr in tracks.values())
-    frames = combine(tracks, grid_times(t_start, t_end, rate_hz)).to_dataframe()
+    frames = combine(tracks, grid_times(t_start, t_end, rate_hz)).to_dataframe(copy=False)
     return AnglesResult(frames, cal)
 
 
@@ -192,8 +192,8 @@ def still_candidates(
     for p in periods:
         ups = {}
         for seg, (t, acc, _) in data.items():
-            m = (t >= p.start_s) & (t <= p.end_s)
-            ups[seg] = upright(acc[m]) if m.any() else None
+            a, b = np.searchsorted(t, p.start_s, "left"), np.searchsorted(t, p.end_s, "right")
+            ups[seg] = upright(acc[a:b]) if b > a else None
         if all(v is not None for v in ups.values()):
             out.append((p.start_s, p.end_s, p.gyr_dev, ups))
     return out

@@ -41,12 +41,28 @@ GRID_S = 0.01  # the common grid of the joint test (100 Hz: fine enough for >= 0
 
 
 def moving_mean(x: np.ndarray, n: int) -> np.ndarray:
-    """Centred moving average over n samples along axis 0 (edges use the valid part)."""
-    c = np.cumsum(np.concatenate([np.zeros((1,) + x.shape[1:]), x]), axis=0)
-    i = np.arange(len(x))
-    lo = np.clip(i - n // 2, 0, len(x))
-    hi = np.clip(i + n - n // 2, 0, len(x))
-    return (c[hi] - c[lo]) / (hi - lo).reshape((-1,) + (1,) * (x.ndim - 1))
+    """Centred moving average over n samples along axis 0 (edges use the valid part).
+
+    Differences of one cumulative sum, taken on slices: no index arrays and no copies of
+    ``x`` beyond the sum itself (an hour at 200 Hz has 720,000 rows)."""
+    size = len(x)
+    c = np.empty((size + 1,) + x.shape[1:])
+    c[0] = 0.0
+    np.cumsum(x, axis=0, out=c[1:])
+    h, m = n // 2, n - n // 2  # window of sample i: [i - h, i + m), cut to the data
+    out = np.empty(c[1:].shape)
+    if size <= n:
+        i = np.arange(size)
+        lo, hi = np.clip(i - h, 0, size), np.clip(i + m, 0, size)
+        return np.divide(c[hi] - c[lo], (hi - lo).reshape((-1,) + (1,) * (x.ndim - 1)), out=out)
+    shape = (-1,) + (1,) * (x.ndim - 1)
+    inner = out[h : size - m + 1]
+    np.subtract(c[n:], c[: size + 1 - n], out=inner)
+    inner /= n
+    np.divide(c[m : h + m], np.arange(m, h + m).reshape(shape), out=out[:h])
+    tail = np.arange(size - m + 1, size)
+    np.divide(c[size] - c[tail - h], (size - tail + h).reshape(shape), out=out[size - m + 1 :])
+    return out
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -69,13 +85,13 @@ class GyroOffset:
 
     def at(self, t: np.ndarray) -> np.ndarray:
         if len(self.t) == 0:
-            return np.zeros((len(t), 3))
+            return np.broadcast_to(np.zeros(3), (len(t), 3))
         w = self.weight / self.weight.sum()
         t_mean = float(w @ self.t)
         mean = w @ self.value
         spread = float(w @ (self.t - t_mean) ** 2)
         if len(self.t) < 3 or spread < DRIFT_SPAN_S**2:
-            return np.tile(mean, (len(t), 1))
+            return np.broadcast_to(mean, (len(t), 3))  # read-only: one row for all
         dt = self.t - t_mean
         slope = (w * dt) @ (self.value - mean) / spread
         # Only a trend the runs show beyond their scatter (per axis, t-statistic): a line
@@ -118,7 +134,7 @@ def sensor_stillness(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> SensorS
     # Measured between moving means a window apart (adjacent ones differ by noise only).
     ahead, behind = np.minimum(np.arange(len(t)) + n // 2, len(t) - 1), np.maximum(np.arange(len(t)) - n // 2, 0)
     span = np.maximum(t[ahead] - t[behind], dt)
-    turn = np.linalg.norm(np.cross(a[behind], a[ahead]), axis=1) / np.maximum(np.sum(a * a, axis=1), 1e-9) / span
+    turn = _cross_norm(a[behind], a[ahead]) / np.maximum(np.sum(a * a, axis=1), 1e-9) / span
     quiet_gyr = (gdev < QUIET_GYR_DEV) & (turn < STILL_GYR_RAD_S)
     # The sensor's own rest magnitude: |acc| where nothing changes (any scale error included).
     rest = np.linalg.norm(a[quiet_gyr], axis=1)
@@ -127,6 +143,23 @@ def sensor_stillness(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> SensorS
     offset = _gyro_offset(t, g, a, quiet)
     still = quiet & (np.linalg.norm(g - offset.at(t), axis=1) < STILL_GYR_RAD_S)
     return SensorStillness(t, still, gdev, offset)
+
+
+def _cross_norm(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``|p x q|`` per row of two (N, 3) arrays: ``np.linalg.norm(np.cross(p, q), axis=1)``
+    with the same operations in the same order, in a third of the time and memory."""
+    p0, p1, p2 = p[:, 0], p[:, 1], p[:, 2]
+    q0, q1, q2 = q[:, 0], q[:, 1], q[:, 2]
+    c = p1 * q2
+    c -= p2 * q1
+    out = c * c
+    c = p2 * q0
+    c -= p0 * q2
+    out += c * c
+    c = p0 * q1
+    c -= p1 * q0
+    out += c * c
+    return np.sqrt(out, out=out)
 
 
 def _gyro_offset(t: np.ndarray, g: np.ndarray, a: np.ndarray, quiet: np.ndarray) -> GyroOffset:
