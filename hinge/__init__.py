@@ -22,6 +22,8 @@
   virtual sensors (``VirtualSession``, ``simulated_sources``, ``VirtualWorld``,
   ``VirtualLifter``, ``HingeSensor``, ``MovesenseSensor``, ``WitMotionSensor``);
 - the virtual lifter: ``simulate(SimConfig(...)) -> Simulation``, ``write_simulation``;
+- the training log: ``TrainingLog.open(url)`` (every session kept, on SQLite or PostgreSQL),
+  ``ANALYSIS_VERSION``;
 - errors: ``HingeError`` and its subclasses (``processing.errors``).
 
 Names are imported on first use (PEP 562), so ``import hinge`` itself costs next to nothing
@@ -87,11 +89,15 @@ _EXPORTS: dict[str, str] = {
     "Simulation": "processing.simulator",
     "simulate": "processing.simulator",
     "write_simulation": "processing.simulator",
+    # the training log
+    "TrainingLog": "processing.training_log",
+    "ANALYSIS_VERSION": "processing.analysis",
     # errors
     "AnalysisError": "processing.errors",
     "BluetoothError": "processing.errors",
     "ConfigError": "processing.errors",
     "HingeError": "processing.errors",
+    "LogError": "processing.errors",
     "NoSensorsError": "processing.errors",
     "OutputError": "processing.errors",
     "RecordingError": "processing.errors",
@@ -111,7 +117,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, __getattr__ b
     from firmware_bridge.virtual.session import VirtualSession, simulated_sources
     from firmware_bridge.virtual.witmotion_sensor import WitMotionSensor
     from firmware_bridge.virtual.world import VirtualWorld
-    from processing.analysis import Analysis, analyze
+    from processing.analysis import ANALYSIS_VERSION, Analysis, analyze
     from processing.angles import compute_angles
     from processing.batch import RecordingResult, analyze_many, analyze_recording, find_recordings, results_table
     from processing.errors import (
@@ -119,6 +125,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, __getattr__ b
         BluetoothError,
         ConfigError,
         HingeError,
+        LogError,
         NoSensorsError,
         OutputError,
         RecordingError,
@@ -127,6 +134,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, __getattr__ b
         UsageError,
     )
     from processing.pipeline import Pipeline, PipelineUpdate
+    from processing.training_log import TrainingLog
     from processing.recording import (
         Recording,
         RecordingWarning,

@@ -12,6 +12,7 @@ from processing.errors import (
     BluetoothError,
     ConfigError,
     HingeError,
+    LogError,
     NoSensorsError,
     OutputError,
     RecordingError,
@@ -26,6 +27,7 @@ __all__ = [
     "ConfigError",
     "HingeError",
     "HingeUserError",
+    "LogError",
     "NoSensorsError",
     "NotBuiltYet",
     "OutputError",
@@ -48,6 +50,7 @@ class NotBuiltYet(HingeError):
 #: What to type next, appended to the message of an error of this class (the nearest class
 #: in the error's MRO wins).
 HINTS: dict[type[HingeError], str] = {
+    LogError: "; use another log with --db URL or HINGE_DB",
     BluetoothError: "; try `hinge scan --virtual` or `hinge demo`",
     NoSensorsError: ": use --thigh ID --lumbar ID (`hinge scan` lists sensors in range)",
     SensorNotFoundError: " (is it on and advertising? `hinge scan` lists sensors in range)",

@@ -16,6 +16,7 @@ type next is the command line's business (``hinge.errors.hint``)::
     ├── AnalysisError         data with nothing to analyse (a missing sensor, no overlap, no movement)
     ├── OutputError           a file hinge was asked to write could not be (a screenshot, ...)
     ├── ConfigError           hinge's saved settings are unreadable (the remembered sensors)
+    ├── LogError              the training log cannot be used (a corrupt or foreign file, a newer schema, no server)
     └── SensorError           a sensor that cannot be found, connected or used
         ├── NoSensorsError    no sensors given and none remembered
         ├── SensorNotFoundError   a sensor that did not advertise during the scan
@@ -29,6 +30,7 @@ __all__ = [
     "BluetoothError",
     "ConfigError",
     "HingeError",
+    "LogError",
     "NoSensorsError",
     "OutputError",
     "RecordingError",
@@ -61,6 +63,12 @@ class OutputError(HingeError):
 
 class ConfigError(HingeError):
     """hinge's saved settings (the remembered sensor pair) cannot be used."""
+
+
+class LogError(HingeError):
+    """The training log cannot be used: a file that is not a hinge log (corrupt, or another
+    program's database), a log written by a newer hinge, a server that cannot be reached.
+    The message names the database (a path, or a URL without its password)."""
 
 
 class SensorError(HingeError):

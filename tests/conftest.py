@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -19,3 +21,10 @@ if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
     cache = os.environ.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / f"hinge-tests-pycache-{os.getuid()}"))
     sys.pycache_prefix = cache
     sys.dont_write_bytecode = False
+
+# No test touches the user's own training log: the default log (user data folder) and
+# HINGE_DB point into a temporary folder, for every test and every CLI subprocess.
+_DATA_HOME = tempfile.mkdtemp(prefix="hinge-test-data-")
+atexit.register(shutil.rmtree, _DATA_HOME, ignore_errors=True)
+os.environ["XDG_DATA_HOME"] = _DATA_HOME
+os.environ["HINGE_DB"] = str(Path(_DATA_HOME) / "hinge" / "training-log.sqlite")

@@ -11,6 +11,7 @@ COMMANDS: dict[str, str] = {
     "scan": "list sensors in range (name, address, driver, RSSI)",
     "replay": "replay a recording through the live pipeline (window, or --headless lines)",
     "analyze": "analyse recordings: one row per rep (knees or hips first) and the set summary",
+    "log": "the training log: every session kept; trend across weeks, export",
     "report": "write one HTML file of a recording's analysis, to send to a coach (opens offline)",
     "fuse": "orientation quaternions of one sensor CSV (vqf)",
     "simulate": "write a recording of the virtual lifter plus its truth",

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
+from hinge.commands.log import add_to_log, add_who_args, who_meta
 from hinge.errors import OutputError, UsageError
 from processing.samples import ANGLES_RATE_HZ  # numpy only: the parser stays light
 
@@ -108,6 +109,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--report", type=Path, metavar="FILE.html",
         help="also write the HTML report (as `hinge report REC -o FILE.html`)",
     )
+    p.add_argument("--log", action="store_true",
+                   help="also add the recording to the training log (implied by --athlete, "
+                   "--exercise, --load)")
+    add_who_args(p)
     add_threshold_args(p)
     p.set_defaults(func=run)
 
@@ -164,6 +169,9 @@ def run(args: argparse.Namespace) -> int:
     paths = args.recordings
     if len(paths) == 1 and not (paths[0].is_dir() and not is_recording(paths[0])):
         return run_one(args, paths[0])
+    if args.log or who_meta(args):
+        raise UsageError("--log, --athlete, --exercise, --load: one recording at a time here; "
+                         "`hinge log add REC...` adds many")
     return run_many(args, paths)
 
 
@@ -199,6 +207,8 @@ def run_one(args: argparse.Namespace, path: Path) -> int:
         sys.stdout.write("\n")
     else:
         print_report(path, reps, summary)
+    if args.log or who_meta(args):
+        add_to_log(args, path, analysis=result, thresholds=th, out=sys.stderr if args.json else None)
     cal = result.calibration
     if cal is not None and cal.warning:
         # One line on stderr, in both modes: the numbers are only as good as upright.

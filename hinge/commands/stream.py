@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 
 from firmware_bridge.virtual.faults import FAULT_HELP
+from hinge.commands.log import add_to_log, add_who_args, who_meta
 from hinge.commands.window import add_window_args, cue_player, height_from_args, wants_window
 from hinge.errors import RecordingError, UsageError
 
@@ -45,6 +46,9 @@ def add_live_args(p: argparse.ArgumentParser) -> None:
                    help="sample rate to ask the sensors for (default 200)")
     p.add_argument("--fault", action="append", default=[], metavar="SPEC",
                    help="virtual sensors only, repeatable: inject a fault; " + FAULT_HELP)
+    add_who_args(p)
+    p.add_argument("--no-log", dest="log", action="store_false",
+                   help="do not add a --record'ed session to the training log when it ends")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -169,6 +173,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_session(args: argparse.Namespace, source: LiveSource, title: str) -> int:
+    """The live session; a recorded one then goes into the training log (unless ``--no-log``)."""
+    source.meta.update(who_meta(args))  # the recording keeps who lifted what
+    code = _run_session(args, source, title)
+    if args.record is not None and args.log and args.record.exists():
+        add_to_log(args, args.record)
+    return code
+
+
+def _run_session(args: argparse.Namespace, source: LiveSource, title: str) -> int:
     """The live session in the viewer window, or headless when asked or without a display."""
     height = height_from_args(args)
     sound = cue_player(args)

@@ -1,0 +1,127 @@
+"""The trend across sessions, in words, as the set summary states the trend across a set.
+
+A coach asks two questions of a training block: is the lifter's pattern getting better over
+the weeks, and does it hold up under load? Each of the session figures (share of knee-first
+reps, in-set drift, knee-done %, hip lag) is fitted against time (days) and against load by
+least squares; a change is stated only when the slope is significant (p < 0.05) and the
+fitted change over the span is at least what the set summary calls a change (15 points,
+60 ms). Otherwise the words say that no clear change shows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from processing.reps.sets import MIN_CHANGE, TREND_ALPHA, _t_two_sided_p
+from processing.training_log.log import Session
+
+MIN_SESSIONS = 3
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A session figure: its column, how it is shown, the smallest change worth words."""
+
+    column: str
+    label: str
+    scale: float  # stored value x scale = shown value
+    unit: str
+    min_change: float
+    rises: str
+    falls: str
+
+
+METRICS = (
+    Metric("knee_first_share", "knee-first reps", 100.0, "%", MIN_CHANGE["knee_done_at_hip_onset_pct"],
+           "more reps were knee-first", "fewer reps were knee-first"),
+    Metric("drift_pts", "in-set drift", 1.0, " pts", MIN_CHANGE["knee_done_at_hip_onset_pct"],
+           "the knees held on better late in sets", "the knees gave out earlier in sets"),
+    Metric("knee_done_pct", "knees done at hip onset", 1.0, "%", MIN_CHANGE["knee_done_at_hip_onset_pct"],
+           "the knees did more of the early work", "the knees did less of the early work"),
+    Metric("hip_lag_ms", "hip lag", 1.0, " ms", MIN_CHANGE["hip_lag_ms"],
+           "the torso waited longer for the knees", "the torso started rising earlier"),
+)
+
+
+def fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float] | None:
+    """Least-squares line y = a + b x: (a, b, two-sided p of b); None when x or y is constant
+    or there are fewer than 3 points."""
+    n = len(x)
+    if n < 3:
+        return None
+    sxx = float(((x - x.mean()) ** 2).sum())
+    syy = float(((y - y.mean()) ** 2).sum())
+    if sxx == 0.0 or syy == 0.0:
+        return None
+    b = float(((x - x.mean()) * (y - y.mean())).sum()) / sxx
+    a = float(y.mean() - b * x.mean())
+    r2 = min(1.0, b * b * sxx / syy)
+    p = 0.0 if r2 >= 1.0 else _t_two_sided_p(math.sqrt(r2 * (n - 2) / (1.0 - r2)), n - 2)
+    return a, b, p
+
+
+def _values(sessions: Sequence[Session], m: Metric) -> tuple[list[Session], np.ndarray]:
+    kept = [s for s in sessions if getattr(s, m.column) is not None]
+    return kept, np.array([getattr(s, m.column) * m.scale for s in kept], dtype=float)
+
+
+def _fmt(m: Metric, v: float) -> str:
+    return f"{v:+.0f}{m.unit}" if m.column == "drift_pts" else f"{v:.0f}{m.unit}"
+
+
+def over_time(sessions: Sequence[Session]) -> list[str]:
+    """What changed across the sessions (oldest first), one phrase per metric that did."""
+    out = []
+    for m in METRICS:
+        kept, y = _values(sessions, m)
+        if len(kept) < MIN_SESSIONS:
+            continue
+        days = np.array([(s.recorded_at - kept[0].recorded_at).total_seconds() / 86400.0 for s in kept])
+        x = days if np.ptp(days) > 0 else np.arange(len(kept), dtype=float)
+        line = fit(x, y)
+        if line is None:
+            continue
+        a, b, p = line
+        first, last = a + b * x[0], a + b * x[-1]
+        if p < TREND_ALPHA and abs(last - first) >= m.min_change:
+            span = f"{len(kept)} sessions" + (f", {days[-1]:.0f} days" if days[-1] >= 1 else "")
+            out.append(f"{m.rises if last > first else m.falls} over {span} "
+                       f"({m.label} {_fmt(m, first)} → {_fmt(m, last)})")
+    return out
+
+
+def against_load(sessions: Sequence[Session]) -> list[str]:
+    """How the figures change with the load (sessions with a load, at least 3 loads)."""
+    out = []
+    for m in METRICS:
+        kept, y = _values([s for s in sessions if s.load_kg is not None], m)
+        loads = np.array([s.load_kg for s in kept], dtype=float)
+        if len(set(loads.tolist())) < MIN_SESSIONS:
+            continue
+        line = fit(loads, y)
+        if line is None:
+            continue
+        a, b, p = line
+        lo, hi = float(loads.min()), float(loads.max())
+        if p < TREND_ALPHA and abs(b * (hi - lo)) >= m.min_change:
+            out.append(f"at heavier loads {m.rises if b > 0 else m.falls} "
+                       f"({m.label} {_fmt(m, a + b * lo)} at {lo:g} kg → {_fmt(m, a + b * hi)} at {hi:g} kg)")
+    return out
+
+
+def trend_words(sessions: Sequence[Session]) -> list[str]:
+    """The trend in words: changes over time, then with load; one line saying nothing
+    clear changed when neither shows."""
+    if len(sessions) < MIN_SESSIONS:
+        return [f"{len(sessions)} session{'s' if len(sessions) != 1 else ''}: a trend needs "
+                f"at least {MIN_SESSIONS}"]
+    words = over_time(sessions) + against_load(sessions)
+    if not words:
+        loads = sorted({s.load_kg for s in sessions if s.load_kg is not None})
+        with_load = f" nor with load ({loads[0]:g}-{loads[-1]:g} kg)" if len(loads) >= 2 else ""
+        words = [f"no clear change over {len(sessions)} sessions{with_load}"]
+    return words
