@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from tests.helpers import ROOT
 from processing.training_log import SCHEMA_VERSION, TrainingLog
 
 RECS = ROOT / "recordings"

@@ -26,7 +26,7 @@ from processing.simulator import SimConfig, simulate, write_simulation
 from processing.training_log import SCHEMA_VERSION, SessionData, TrainingLog, resolve_url
 from processing.training_log import schema
 from processing.training_log.trend import trend_words
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 PATTERNS = ["knee-first", "knee-first", "knee-first", "hips-rise-early", "simultaneous"]
 
