@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import atexit
 import os
-import sys
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
