@@ -394,6 +394,13 @@ def choose_upright(
         if height != 0:
             flip["lumbar"] = height < 0
         flip["thigh"] = flip["lumbar"]
+    else:
+        # No hinge to pair them (walking, sitting, running): a thigh dwells long in flexion
+        # too (seated), so its dwell says nothing; but the hips drop whenever it flexes far
+        # (sitting down, stepping down, crouching) and rise as it extends.
+        height = height_sign(grid, ang["thigh"], vertical)
+        if height != 0:
+            flip["thigh"] = height < 0
     for s in ang:
         if flip[s]:
             axes[s], ang[s] = -axes[s], -ang[s]

@@ -86,6 +86,18 @@ def test_a_seated_still_period_is_not_upright():
         assert np.sqrt(np.mean(err**2)) < 3.0, (c, res.calibration.detail)
 
 
+def test_without_lifts_a_long_seated_rest_does_not_mirror_the_thigh():
+    """Walking, jogging, bending and sitting on a bench, no lift: nothing pairs trunk and
+    thigh, and the thigh dwells longest seated. Its sign must come from the hips dropping as
+    it flexes, or the seated posture reads as the most extended one and becomes upright."""
+    sim = simulate(SimConfig(reps=0, sets=2, seed=1, realism="gym", rest_activities=["bench", "jog", "walk", "bend"]))
+    res = angles_from_segments(sim.imu)
+    tr = sim.truth_angles
+    for c in ("trunk_deg", "thigh_deg"):
+        err = res.frames[c].to_numpy() - np.interp(res.frames.t, tr.t, tr[c])
+        assert np.sqrt(np.mean(err**2)) < 2.0, (c, res.calibration.detail)
+
+
 def test_nothing_to_analyse_is_a_clear_user_error():
     sim = simulate(SimConfig(reps=1, seed=7))
     apart = {"thigh": sim.imu["thigh"][sim.imu["thigh"].t < 5.0], "lumbar": sim.imu["lumbar"][sim.imu["lumbar"].t > 6.0]}
