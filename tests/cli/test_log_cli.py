@@ -199,3 +199,24 @@ def test_analyze_log_adds_and_json_stays_clean(tmp_path):
     assert "added" not in plain.stdout  # without --log or --athlete, nothing is logged
     with TrainingLog.open(str(db)) as lg:
         assert [s.athlete for s in lg.sessions()] == ["bo"]
+
+
+def test_an_unreachable_server_or_unknown_database_is_one_line(tmp_path):
+    line = one_line_error(hinge("log", db="postgresql://coach:secret@/lifts?host=" + str(tmp_path)),
+                          "cannot reach", "--db")
+    assert "secret" not in line  # the password is never printed
+    one_line_error(hinge("log", "add", str(RECS / "knee-first"), db="oracle://x@y/z"), "not supported")
+
+
+def test_export_parquet_reads_back(tmp_path):
+    import pyarrow.parquet as pq
+
+    db = tmp_path / "log.sqlite"
+    assert hinge("log", "add", str(RECS / "mixed-set"), "--load", "80", db=db).returncode == 0
+    target = tmp_path / "reps.parquet"
+    out = hinge("log", "export", "--parquet", str(target), db=db)
+    assert out.returncode == 0, out.stderr
+    table = pq.read_table(target).to_pydict()
+    assert table["pattern"] == ["knee-first", "knee-first", "simultaneous", "hips-rise-early",
+                                "hips-rise-early"]
+    assert table["load_kg"] == [80.0] * 5 and table["set"] == [1] * 5
