@@ -24,6 +24,8 @@ MIN_DURATION_S = 0.5  # shorter than this holds no movement to analyse (a rep al
 MAX_GYRO_RAD_S = 35.0  # ~2000 deg/s, the largest range of common MEMS gyroscopes
 G = 9.80665
 REST_GYRO_RAD_S = 0.2  # below this a sample counts as "at rest" for the unit check
+MIN_PLAUSIBLE_ACC = 0.25 * G  # typical |acc| outside these is a scale mistake, not a body
+MAX_PLAUSIBLE_ACC = 8 * G
 # Beyond these no body segment goes (a glitch: a corrupt packet, a broken sensor): such
 # samples are dropped with a warning, like samples the radio lost.
 IMPOSSIBLE_ACC = 50 * G  # m/s^2
@@ -405,7 +407,10 @@ def _check_units(path: Path, cols: list[np.ndarray]) -> None:
             f"{path}: acceleration magnitude at rest is {typical:.4g}: looks like milli-g "
             f"(expected m/s^2, {G:.2f} at rest)"
         )
-    if not 0.5 * G <= typical <= 2 * G:
+    # Beyond those, only a magnitude no body gives is a scale mistake (raw counts, cm/s^2):
+    # a recording that never rests (running: 2-3 g at every sample) is data, and a
+    # sensor's own scale error is judged against itself later.
+    if not MIN_PLAUSIBLE_ACC <= typical <= MAX_PLAUSIBLE_ACC:
         raise RecordingError(
             f"{path}: acceleration magnitude at rest is {typical:.3g} m/s^2, expected about "
             f"{G:.2f}: check the units and scale of ax, ay, az"

@@ -381,6 +381,20 @@ def test_what_spreadsheets_and_editors_do_is_accepted(tmp_path):
     np.testing.assert_allclose(got.segments["lumbar"]["gx"], source["lumbar"]["gx"])
 
 
+def test_a_recording_that_never_rests_is_not_a_unit_mistake(tmp_path):
+    """Running or jumping throughout: |acc| is 2-3 g at every sample, rest included. That is
+    data (a real running clip was refused as "check the units"); g, milli-g and raw counts
+    are still caught."""
+    source = two_segments(duration_s=4.0)
+    rec = write_recording(tmp_path / "rec", source)
+    _scale_columns(rec, "thigh", ["ax", "ay", "az"], 2.3)
+    got = read_recording(rec)
+    np.testing.assert_allclose(got.segments["thigh"]["ax"], 2.3 * source["thigh"]["ax"], rtol=1e-5, atol=1e-5)
+    _scale_columns(rec, "thigh", ["ax", "ay", "az"], 16384 / 9.81 / 2.3)  # raw counts of a 2 g range
+    with pytest.raises(RecordingError, match="check the units and scale"):
+        read_recording(rec)
+
+
 def test_extra_columns_and_optional_segments_are_accepted(tmp_path):
     source = two_segments(duration_s=4.0)
     source["thigh"]["temperature_c"] = 31.5
