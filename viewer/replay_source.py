@@ -1,8 +1,9 @@
 """A recording played back as a live source: paced batches with play/pause, speed and seek.
 
 It yields the same ``SampleBatch``es a BLE session does (``async with src: async for batch
-in src``), one short slice per segment per ``chunk_s`` of session time, interleaved in time
-order, paced against the wall clock at ``speed``. The controls (``play``, ``pause``,
+in src``), one short slice per segment per chunk of session time, interleaved in time order
+(``processing.recording.BatchCursor``, the chunker ``hinge replay`` uses too), paced against
+the wall clock at ``speed``. The controls (``play``, ``pause``,
 ``set_speed``, ``seek``, ``fast_forward``) are plain methods meant to run on the source's
 own asyncio loop (the viewer's session process applies them there), so no locking is needed.
 
@@ -19,11 +20,11 @@ import math
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from firmware_bridge.status import SensorStatus
+from processing.recording import BatchCursor, Recording, RecordingWriter
 from processing.samples import SampleBatch
 
 #: Chunk length while paced and while fast-forwarding. Paced: 10 ms, the notification
@@ -49,28 +50,24 @@ class ReplaySource:
     """Paced, controllable playback of whole-segment ``SampleBatch``es (e.g. a ``Recording``)."""
 
     def __init__(self, batches: Mapping[str, SampleBatch], meta: Mapping[str, Any] | None = None) -> None:
-        self._batches = {seg: b for seg, b in batches.items() if len(b)}
-        if not self._batches:
-            raise ValueError("replay needs at least one segment with samples")
+        self._cursor = BatchCursor(batches)
         self.meta = dict(meta or {})
-        self.start_s = min(float(b.t[0]) for b in self._batches.values())
-        self.duration_s = max(float(b.t[-1]) for b in self._batches.values())
+        self.start_s = self._cursor.start_s
+        self.duration_s = self._cursor.end_s
         self.position_s = self.start_s
         self.speed = 1.0
         self.playing = True
         self.fast_until: float | None = None
-        self.path: Any = None  # the recording's directory, when made from one (the window's report)
+        self.path: Path | None = None  # the recording's directory, when made from one (the window's report)
         self._play_after_fast = True
         self._restart = False
         self._changed = asyncio.Event()  # binds to the loop that first waits on it
         self._anchor = (time.monotonic(), self.position_s)
-        self._emitted = {seg: 0 for seg in self._batches}
 
     @classmethod
-    def from_recording(cls, recording: Any) -> ReplaySource:
-        """From ``processing.recording.Recording`` (``.segments``, ``.batch(segment)``, ``.meta``)."""
-        src = cls({seg: recording.batch(seg) for seg in recording.segments}, getattr(recording, "meta", None))
-        src.path = getattr(recording, "path", None)
+    def from_recording(cls, recording: Recording) -> ReplaySource:
+        src = cls({seg: recording.batch(seg) for seg in recording.segments}, recording.meta)
+        src.path = recording.path
         return src
 
     def __getstate__(self) -> dict:
@@ -96,7 +93,7 @@ class ReplaySource:
     def status(self) -> list[SensorStatus]:
         sensors = {s.get("segment"): s for s in self.meta.get("sensors", []) if isinstance(s, dict)}
         out = []
-        for seg, b in self._batches.items():
+        for seg, b in self._cursor.batches.items():
             info = sensors.get(seg, {})
             rate = info.get("rate_hz") or (len(b) - 1) / max(float(b.t[-1] - b.t[0]), 1e-9)
             out.append(
@@ -107,10 +104,16 @@ class ReplaySource:
                     driver=info.get("driver"),
                     state="replay",
                     rate_hz=float(rate),
-                    received=self._emitted[seg],
+                    received=self._cursor.sent[seg],
                 )
             )
         return out
+
+    def now(self) -> float:
+        return self.position_s
+
+    def finish_counts(self) -> None:
+        """Nothing to count: a recording's losses are in its session.json already."""
 
     # -- controls (call on the source's loop) ---------------------------------------------
     def state(self) -> ReplayState:
@@ -169,8 +172,7 @@ class ReplaySource:
         self._restart = False
         self.position_s = self.start_s
         self._reanchor()
-        cursor = {seg: 0 for seg in self._batches}
-        self._emitted = {seg: 0 for seg in self._batches}
+        self._cursor.rewind()
         since_yield = 0
         while not self.at_end:
             fast = self.fast_until is not None
@@ -187,16 +189,10 @@ class ReplaySource:
                 return
             if self.fast_until is not None and not fast:
                 continue  # a fast-forward was requested while waiting: recompute the chunk
-            for seg, b in self._batches.items():
-                i = cursor[seg]
-                j = i + int(np.searchsorted(b.t[i:], end, side="left")) if end < self.duration_s else len(b)
-                if j > i:
-                    cursor[seg] = j
-                    self._emitted[seg] = j
-                    extra = {k: v[i:j] for k, v in b.extra.items()}
-                    yield SampleBatch(seg, b.t[i:j], b.acc[i:j], b.gyr[i:j], extra)
-                    if self._restart:
-                        return
+            for batch in self._cursor.until(end):
+                yield batch
+                if self._restart:
+                    return
             self.position_s = min(end, self.duration_s)
             if fast and self.fast_until is not None and self.position_s >= self.fast_until:
                 self.fast_until = None
@@ -228,10 +224,10 @@ class LiveReplay:
     """A source factory (``factory(writer=writer)``) playing a recording at ``speed`` as if live:
     no controls, it ends with the data. Picklable, for the viewer's session process."""
 
-    recording: Any  # processing.recording.Recording
+    recording: Recording
     speed: float = 1.0
 
-    def __call__(self, writer: Any = None) -> ReplaySource:
+    def __call__(self, writer: RecordingWriter | None = None) -> ReplaySource:
         src = ReplaySource.from_recording(self.recording)
         src.set_speed(self.speed)
         return src

@@ -17,18 +17,12 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
 from hinge.commands.analyze import add_threshold_args, thresholds_from_args
 from hinge.commands.window import add_window_args, cue_player, height_from_args, wants_window
 from hinge.errors import UsageError
-
-CHUNK_S = (
-    0.05  # a BLE notification carries a few samples; 50 ms chunks are close to that
-)
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -64,14 +58,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def chunked_batches(rec, chunk_s: float = CHUNK_S) -> Iterator:
-    """``processing.recording.chunked_batches`` (``hinge.chunked_batches``), kept here for
-    old imports."""
-    from processing.recording import chunked_batches
-
-    return chunked_batches(rec, chunk_s)
-
-
 def rep_line(rep) -> str:
     """One readable line per rep, for a person watching a headless replay."""
     knee = rep.knee_done_at_hip_onset_pct
@@ -89,6 +75,7 @@ def replay_headless(
     """Feed the recording through the ``Pipeline``; print each rep as it is emitted (and
     hand it to ``sound``, a ``hinge.sound.CuePlayer``, which never waits)."""
     from processing.pipeline import Pipeline
+    from processing.recording import chunked_batches
 
     pipeline = Pipeline(thresholds=thresholds, rate_hz=rate_hz)
     wall0 = time.monotonic()

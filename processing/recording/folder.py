@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import itertools
 import json
 import os
 import shutil
@@ -21,7 +20,6 @@ import threading
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +57,6 @@ __all__ = [
     "RecordingError",
     "RecordingWarning",
     "RecordingWriter",
-    "chunked_batches",
     "read_recording",
     "write_recording",
 ]
@@ -633,33 +630,3 @@ def write_recording(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
-
-
-#: A BLE notification carries a few samples; replayed recordings come in chunks of this long.
-CHUNK_S = 0.05
-
-
-def chunked_batches(rec: Recording, chunk_s: float = CHUNK_S) -> Iterator[SampleBatch]:
-    """The recording's samples as ``SampleBatch``es of at most ``chunk_s`` per sensor, all
-    sensors interleaved in the order their last samples arrive (as a live session delivers
-    them): what ``hinge replay`` feeds the ``Pipeline``."""
-    parts = []
-    for seg in rec.segments:
-        whole = rec.batch(seg)
-        t = whole.t
-        edges = np.searchsorted(
-            t, np.arange(t[0], t[-1] + chunk_s, chunk_s), side="left"
-        )
-        edges = np.unique(np.append(edges, len(t)))
-        for a, b in itertools.pairwise(edges):
-            if b > a:
-                parts.append((float(t[b - 1]), seg, a, b, whole))
-    parts.sort(key=lambda p: (p[0], p[1]))
-    for _, seg, a, b, whole in parts:
-        yield SampleBatch(
-            seg,
-            whole.t[a:b],
-            whole.acc[a:b],
-            whole.gyr[a:b],
-            {k: v[a:b] for k, v in whole.extra.items()},
-        )

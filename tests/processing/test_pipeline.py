@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hinge.commands.replay import chunked_batches
 from processing.angles import compute_angles
 from processing.pipeline import Pipeline
-from processing.recording import Recording, RecordingWriter, read_recording
+from processing.recording import Recording, RecordingWriter, chunked_batches, read_recording
 from processing.reps import detect_reps
 from processing.samples import AngleFrames
 from processing.simulator import SimConfig, simulate
