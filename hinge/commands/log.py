@@ -126,7 +126,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_filter_args(q)
     out = q.add_mutually_exclusive_group(required=True)
     out.add_argument("--csv", type=Path, metavar="FILE", help="write CSV")
-    out.add_argument("--parquet", type=Path, metavar="FILE", help="write Parquet (needs pyarrow)")
+    out.add_argument("--parquet", type=Path, metavar="FILE", help="write Parquet")
 
     leaf("reanalyse", "re-run the sessions an older version of the analysis produced", run_reanalyse)
 
@@ -327,12 +327,6 @@ def run_trend(args: argparse.Namespace) -> int:
 # -- hinge log export --------------------------------------------------------------------
 def run_export(args: argparse.Namespace) -> int:
     target = args.csv or args.parquet
-    if args.parquet is not None:
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise UsageError("--parquet needs pyarrow, which is not installed "
-                             "(`uv pip install pyarrow`), or use --csv") from None
     with open_log(args, create=False) as log:
         columns, rows = log.export_rows(**_filters(args))
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -365,13 +359,11 @@ def _write_csv(path: Path, columns: list[str], rows) -> int:
 
 
 def _write_parquet(path: Path, columns: list[str], rows) -> int:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pandas as pd
 
-    data = list(zip(*rows)) or [[] for _ in columns]
-    table = pa.table({c: list(v) for c, v in zip(columns, data)})
-    pq.write_table(table, path)
-    return table.num_rows
+    table = pd.DataFrame.from_records(list(rows), columns=columns)
+    table.to_parquet(path, index=False)  # fastparquet: pyarrow would load with every pandas
+    return len(table)
 
 
 # -- hinge log reanalyse -----------------------------------------------------------------
