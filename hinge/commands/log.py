@@ -361,7 +361,7 @@ def _write_csv(path: Path, columns: list[str], rows) -> int:
 def _write_parquet(path: Path, columns: list[str], rows) -> int:
     import pandas as pd
 
-    table = pd.DataFrame.from_records(list(rows), columns=columns)
+    table = pd.DataFrame.from_records(list(rows), columns=[str(c) for c in columns])
     table.to_parquet(path, index=False)  # fastparquet: pyarrow would load with every pandas
     return len(table)
 
