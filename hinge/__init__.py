@@ -91,7 +91,7 @@ _EXPORTS: dict[str, str] = {
     "write_simulation": "processing.simulator",
     # the training log
     "TrainingLog": "processing.training_log",
-    "ANALYSIS_VERSION": "processing.analysis",
+    "ANALYSIS_VERSION": "processing.versions",
     # errors
     "AnalysisError": "processing.errors",
     "BluetoothError": "processing.errors",
@@ -117,7 +117,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, __getattr__ b
     from firmware_bridge.virtual.session import VirtualSession, simulated_sources
     from firmware_bridge.virtual.witmotion_sensor import WitMotionSensor
     from firmware_bridge.virtual.world import VirtualWorld
-    from processing.analysis import ANALYSIS_VERSION, Analysis, analyze
+    from processing.analysis import Analysis, analyze
     from processing.angles import compute_angles
     from processing.batch import RecordingResult, analyze_many, analyze_recording, find_recordings, results_table
     from processing.errors import (
@@ -135,6 +135,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, __getattr__ b
     )
     from processing.pipeline import Pipeline, PipelineUpdate
     from processing.training_log import TrainingLog
+    from processing.versions import ANALYSIS_VERSION
     from processing.recording import (
         Recording,
         RecordingWarning,

@@ -21,11 +21,6 @@ from processing.recording import Recording
 from processing.reps import DEFAULT_THRESHOLDS, Rep, RepThresholds, detect_reps, mark_gaps, sample_gaps, summarize
 from processing.samples import ANGLES_RATE_HZ
 
-#: Bumped whenever a change to the analysis (angles, rep detection, measures, summary)
-#: changes its results: the training log stores it with every session, and
-#: ``hinge log reanalyse`` re-runs the sessions analysed by an older one.
-ANALYSIS_VERSION = 1
-
 
 @dataclass
 class Analysis:

@@ -154,7 +154,7 @@ def run_list(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from processing.analysis import ANALYSIS_VERSION
+    from processing.versions import ANALYSIS_VERSION
     from processing.training_log import resolve_url
     from processing.training_log.database import sqlite_path
 
@@ -197,7 +197,7 @@ def run_list(args: argparse.Namespace) -> int:
 # -- hinge log show ID -------------------------------------------------------------------
 def run_show(args: argparse.Namespace) -> int:
     from hinge.commands.analyze import print_report
-    from processing.analysis import ANALYSIS_VERSION
+    from processing.versions import ANALYSIS_VERSION
     from processing.reps import Pattern, Rep
     from processing.training_log.figures import set_summary
 
@@ -368,7 +368,7 @@ def _write_parquet(path: Path, columns: list[str], rows) -> int:
 
 # -- hinge log reanalyse -----------------------------------------------------------------
 def run_reanalyse(args: argparse.Namespace) -> int:
-    from processing.analysis import ANALYSIS_VERSION
+    from processing.versions import ANALYSIS_VERSION
 
     def progress(session, outcome: str) -> None:
         print(f"session {session.id}: {session.path}: {outcome}", flush=True)

@@ -5,15 +5,21 @@ numpy only: scipy.stats would cost seconds of import time); and the rep table.""
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from processing.reps.model import PATTERNS, REP_FIELDS, Pattern, Rep
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def reps_dataframe(reps: list[Rep]) -> pd.DataFrame:
-    """The rep table, one row per rep, columns in ``REP_FIELDS`` order."""
+    """The rep table, one row per rep, columns in ``REP_FIELDS`` order (pandas is imported
+    here: the summary alone, as the training log's trend reads it, needs only numpy)."""
+    import pandas as pd
+
     return pd.DataFrame([r.to_dict() for r in reps], columns=list(REP_FIELDS))
 
 

@@ -35,6 +35,7 @@ from processing.training_log.database import (
 )
 from processing.training_log.figures import session_figures, set_rows
 from processing.training_log.migrations import migrate, read_version
+from processing.versions import ANALYSIS_VERSION
 
 #: What ``edit`` may change.
 EDITABLE = ("athlete", "exercise", "load_kg", "recorded_at")
@@ -237,8 +238,6 @@ class TrainingLog:
     def add_session(self, data: SessionData) -> int | None:
         """Insert one session with its sets and reps in one transaction; its id, or None
         when the log already has a session with this hash."""
-        from processing.analysis import ANALYSIS_VERSION
-
         row = {
             "path": data.path, "hash": data.hash, "recorded_at": data.recorded_at,
             "date_source": data.date_source, "added_at": datetime.now(UTC).replace(tzinfo=None),
@@ -363,7 +362,7 @@ class TrainingLog:
         recording that is missing or whose data changed keeps its old results.
         ``progress(session, outcome)`` is told each outcome ("updated", "missing",
         "changed", or the error). Returns the count per outcome."""
-        from processing.analysis import ANALYSIS_VERSION, analyze
+        from processing.analysis import analyze
         from processing.recording import read_recording
         from processing.reps import RepThresholds
         from processing.training_log.identity import content_hash

@@ -209,14 +209,14 @@ def test_an_unreachable_server_or_unknown_database_is_one_line(tmp_path):
 
 
 def test_export_parquet_reads_back(tmp_path):
-    import pyarrow.parquet as pq
+    import pandas as pd
 
     db = tmp_path / "log.sqlite"
     assert hinge("log", "add", str(RECS / "mixed-set"), "--load", "80", db=db).returncode == 0
     target = tmp_path / "reps.parquet"
     out = hinge("log", "export", "--parquet", str(target), db=db)
     assert out.returncode == 0, out.stderr
-    table = pq.read_table(target).to_pydict()
-    assert table["pattern"] == ["knee-first", "knee-first", "simultaneous", "hips-rise-early",
+    table = pd.read_parquet(target)
+    assert table["pattern"].tolist() == ["knee-first", "knee-first", "simultaneous", "hips-rise-early",
                                 "hips-rise-early"]
-    assert table["load_kg"] == [80.0] * 5 and table["set"] == [1] * 5
+    assert table["load_kg"].tolist() == [80.0] * 5 and table["set"].tolist() == [1] * 5

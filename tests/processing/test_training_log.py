@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from processing.analysis import ANALYSIS_VERSION, analyze
+from processing.analysis import analyze
+from processing.versions import ANALYSIS_VERSION
 from processing.errors import LogError, UsageError
 from processing.recording import read_recording
 from processing.reps import REP_FIELDS, summarize

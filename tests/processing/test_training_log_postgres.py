@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, text
 
-from processing.analysis import ANALYSIS_VERSION, analyze
+from processing.analysis import analyze
+from processing.versions import ANALYSIS_VERSION
 from processing.errors import LogError
 from processing.recording import read_recording
 from processing.training_log import SCHEMA_VERSION, SessionData, TrainingLog
