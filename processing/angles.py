@@ -124,12 +124,16 @@ def angles_from_segments(
         if acc_cal[seg] is not None:
             data[seg] = (t, acc_cal[seg].apply(acc), gyr)
     fused = {}
+    gyro_offsets = {}  # reported: each sensor's median offset over the recording
     for seg, (t, acc, gyr) in data.items():
         # The gyro's own zero-rate offset, measured wherever it was at rest and followed in
         # time, is removed before fusion: consumer gyros are off by up to several deg/s,
         # beyond what vqf's bias estimator may adopt (its biasClip, 2 deg/s); vqf then
         # tracks what remains.
-        gyr = gyr - stillness[seg].offset.at(t)
+        offset = stillness[seg].offset
+        off = offset.at(t)
+        gyro_offsets[seg] = np.median(off, axis=0) if offset.known else np.zeros(3)
+        gyr -= off  # in place: ``_arrays``' own copy, not needed uncorrected any more
         t_q, res = fuse_offline_reduced(t, acc, gyr, FUSION_RATE_HZ)
         fused[seg] = (gyr, t_q, res, up_vectors(res.quat))
     evidence = {}
@@ -143,16 +147,18 @@ def angles_from_segments(
     cal = calibrate(
         evidence,
         still_candidates(periods, data),
-        {s: _offset_report(stillness[s], data[s][0]) for s in SEGMENTS_REQUIRED},
+        gyro_offsets,
         provisional_lockouts,
         vertical=(t_ql, np.einsum("ij,ij->i", acc_q, u_l)),
     )
     cal.accelerometers = {s: (c.report() if c is not None else None) for s, c in acc_cal.items()}
     tracks = {}
-    for seg, (gyr, t_q, res, u) in fused.items():
+    for seg in SEGMENTS_REQUIRED:  # popped: each sensor's samples are let go once its track is made
+        t, _, _ = data.pop(seg)
+        gyr, t_q, res, u = fused.pop(seg)
         axis = cal.segments[seg].axis
-        rate = np.degrees(gyr @ axis - np.interp(data[seg][0], t_q, res.bias @ axis))
-        tracks[seg] = SegmentTrack(data[seg][0], cal.segments[seg].inclination(u), rate, angle_t=t_q)
+        rate = np.degrees(gyr @ axis - np.interp(t, t_q, res.bias @ axis))
+        tracks[seg] = SegmentTrack(t, cal.segments[seg].inclination(u), rate, angle_t=t_q)
     t_start = max(tr.t[0] for tr in tracks.values())
     t_end = min(tr.t[-1] for tr in tracks.values())
     frames = combine(tracks, grid_times(t_start, t_end, rate_hz)).to_dataframe(copy=False)
@@ -197,11 +203,6 @@ def still_candidates(
         if all(v is not None for v in ups.values()):
             out.append((p.start_s, p.end_s, p.gyr_dev, ups))
     return out
-
-
-def _offset_report(st, t: np.ndarray) -> np.ndarray:
-    """The offset reported for a sensor: its median over the recording."""
-    return np.median(st.offset.at(t), axis=0) if st.offset.known else np.zeros(3)
 
 
 def provisional_lockouts(grid: np.ndarray, trunk_deg: np.ndarray, thigh_deg: np.ndarray) -> list[float]:
