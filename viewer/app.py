@@ -40,6 +40,7 @@ def run_viewer(
     window_s: float = 15.0,
     height_m: float | None = None,
     sound: Any = None,
+    history: dict[str, Any] | None = None,
 ) -> int:
     """Show the viewer until the window closes (or the screenshot is saved); returns 0.
 
@@ -59,13 +60,16 @@ def run_viewer(
     Ctrl-C closes the window like the close button does. An error that ended the session is
     re-raised (``HingeError``s reach the CLI as one line). ``height_m`` sizes the
     side-on figure; ``sound`` (a ``hinge.sound.CuePlayer``) gets each new rep's cue and is
-    closed when the window is.
+    closed when the window is. ``history``: the keyword arguments of a
+    ``viewer.history_panel.HistoryPanel`` (the athlete's last sessions from the training
+    log), shown beside the rep table.
     """
     if screenshot is not None and not has_display():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
     import pyqtgraph as pg
     from PySide6 import QtCore, QtWidgets
 
+    from viewer.history_panel import HistoryPanel
     from viewer.window import ViewerWindow
     from viewer.worker import SessionWorker, ViewerUpdate
 
@@ -88,6 +92,7 @@ def run_viewer(
     win = ViewerWindow(
         title, replay=src is not None, recording_path=recording_path, window_s=window_s,
         height_m=height_m or DEFAULT_HEIGHT_M, report_source=getattr(replay, "path", None), sound=sound,
+        history=HistoryPanel(**history) if history is not None else None,
     )
     win.attach(worker)
     saved: list[bool] = []

@@ -1,5 +1,6 @@
 """The main window: time plots above the side-on view and the coordination plot on the
-left; cue, rep table, sensor status and the report button on the right.
+left; cue, rep table, the athlete's last sessions (when the training log has them), sensor
+status and the report button on the right.
 
 It only displays: ``on_update`` takes the session's ``ViewerUpdate``s (signals of the
 ``SessionWorker``, in the GUI thread) and a ~60 Hz timer redraws the plots. Closing the
@@ -19,6 +20,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from processing.body import DEFAULT_HEIGHT_M
 from processing.coordination import rep_trace
 from viewer.coordination_plot import CoordinationPlot
+from viewer.history_panel import HistoryPanel
 from viewer.plots import AnglePlots
 from viewer.rep_table import CueLabel, RepTable
 from viewer.replay_controls import ReplayControls
@@ -47,6 +49,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         height_m: float = DEFAULT_HEIGHT_M,
         report_source: Path | None = None,
         sound: Any = None,
+        history: HistoryPanel | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle(title)
@@ -67,6 +70,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.status = StatusPanel()
         self.status.set_recording(recording_path)
         self.controls = ReplayControls() if replay else None
+        self.history = history
 
         left = QtWidgets.QWidget()
         left_layout = QtWidgets.QVBoxLayout(left)
@@ -85,6 +89,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.cue)
         right_layout.addWidget(self.reps, stretch=1)
+        if history is not None:
+            right_layout.addWidget(history)
         right_layout.addWidget(self.status)
         right_layout.addWidget(self.report_button)
         splitter = QtWidgets.QSplitter()
@@ -136,12 +142,16 @@ class ViewerWindow(QtWidgets.QMainWindow):
             self.reps.clear_reps()
             self.cue.reset()
             self.status.reset_calibration()
+            if self.history is not None:
+                self.history.reset()
             self.finished = False
         self.plots.append(u.frames)
         for rep in u.reps:
             self.plots.add_rep(rep)
             self.side.add_rep(rep)
             self.reps.add_rep(rep)
+            if self.history is not None:
+                self.history.add_rep(rep)
             f = self.plots.frames_between(rep.start_s, rep.lockout_s)
             self.coordination.add_trace(rep_trace(f.t, f.thigh_deg, f.trunk_deg, rep))
         if u.reps:

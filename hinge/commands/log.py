@@ -390,6 +390,32 @@ def who_meta(args: argparse.Namespace) -> dict:
     return {k: v for k, v in pairs if v is not None}
 
 
+#: How many of the athlete's last sessions the window shows beside the live set.
+WINDOW_SESSIONS = 5
+
+
+def recent_sessions(args: argparse.Namespace) -> dict | None:
+    """The window's history panel (``viewer.history_panel.HistoryPanel``'s arguments): the
+    last sessions of ``--athlete`` (and ``--exercise``) from the log, or of everyone when no
+    athlete is named. None when there is no log yet or it cannot be read (said in one line:
+    the session goes on without it)."""
+    from processing.training_log import resolve_url
+    from processing.training_log.database import sqlite_path
+
+    path = sqlite_path(resolve_url(args.db))
+    if path is not None and not path.exists():
+        sessions = []
+    else:
+        try:
+            with open_log(args, create=False) as log:
+                sessions = log.sessions(athlete=args.athlete, exercise=args.exercise, limit=WINDOW_SESSIONS)
+        except HingeError as err:
+            print(f"hinge: warning: the training log is not shown: {one_line(err)}", file=sys.stderr)
+            return None
+    who = ", ".join(x for x in (args.athlete, args.exercise) if x)
+    return {"sessions": sessions, "who": who, "load_kg": args.load}
+
+
 def add_to_log(args: argparse.Namespace, recording: Path, analysis=None, thresholds=None,
                out=None) -> None:
     """Add a finished recording (and its ``analysis`` with ``thresholds``, when there is one)

@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 
 from firmware_bridge.virtual.faults import FAULT_HELP
-from hinge.commands.log import add_to_log, add_who_args, who_meta
+from hinge.commands.log import add_to_log, add_who_args, recent_sessions, who_meta
 from hinge.commands.window import add_window_args, cue_player, height_from_args, wants_window
 from hinge.errors import RecordingError, UsageError
 
@@ -200,6 +200,7 @@ def _run_session(args: argparse.Namespace, source: LiveSource, title: str) -> in
         after_s=args.after,
         height_m=height,
         sound=sound,
+        history=recent_sessions(args) if args.log else None,
     )
     if args.record is not None:  # the session process discards a recording without samples
         kept = args.record.exists()
