@@ -7,10 +7,15 @@ run must fail, not skip: use ``require(condition, reason)`` instead of ``pytest.
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from firmware_bridge.virtual import virtual_time
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -25,6 +30,19 @@ def require(condition: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"required in CI but missing: {reason}")
     pytest.skip(reason)
+
+
+def in_virtual_time(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """An async test run on a ``VirtualTimeLoop`` (``firmware_bridge.virtual.virtual_time``)
+    instead of pytest-asyncio's ordinary loop: its scans, timeouts and reconnects take
+    virtual time, so its verdict does not depend on how busy the machine is. Fixtures and
+    parameters reach it as usual."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        virtual_time.run(test(*args, **kwargs))
+
+    return run
 
 
 def broad_trials() -> list[Path]:

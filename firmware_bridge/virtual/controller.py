@@ -17,14 +17,14 @@ emulation matter to hinge and are closed here (see ``../shared/docs/sensors-and-
   connection interval and drops the link when nothing is heard for the supervision timeout
   the central asked for. ``VirtualLink`` emulates that: a controller can go silent
   (``set_radio(controller, False)``: a vanished sensor) and both ends of each of its
-  connections see a ``CONNECTION_TIMEOUT`` disconnection once the timeout has passed.
+  connections see a ``CONNECTION_TIMEOUT`` disconnection once the timeout has passed,
+  on the event loop's clock (virtual time on a ``VirtualTimeLoop``, as the world's).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 from bumble import hci, ll
 from bumble.controller import Controller
@@ -140,7 +140,7 @@ class VirtualLink(LocalLink):
         if on:
             self._silent_since.pop(controller, None)
         else:
-            self._silent_since.setdefault(controller, time.monotonic())
+            self._silent_since.setdefault(controller, asyncio.get_running_loop().time())
 
     def is_silent(self, controller: Controller | None) -> bool:
         return controller is None or controller in self._silent_since
@@ -185,7 +185,7 @@ class VirtualLink(LocalLink):
         unheard_since: dict[tuple[int, hci.Address], float] = {}
         while True:
             await asyncio.sleep(SUPERVISION_TICK_S)
-            now = time.monotonic()
+            now = asyncio.get_running_loop().time()
             live: set[tuple[int, hci.Address]] = set()
             for c in list(self.controllers):
                 for peer_address, connection in list(c.le_connections.items()):

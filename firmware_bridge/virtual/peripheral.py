@@ -1,4 +1,4 @@
-"""Virtual sensors: bumble GATT peripherals that stream a lifter's samples in (scaled) real time.
+"""Virtual sensors: bumble GATT peripherals that stream a lifter's samples on the world clock.
 
 A ``VirtualSensor`` is a bumble ``Device`` on the world's ``VirtualLink`` with the GATT
 layout of one sensor family, fed by a ``SampleSource`` (the virtual lifter's IMU columns, or

@@ -19,8 +19,10 @@ from firmware_bridge.virtual.faults import NO_FAULTS, Faults
 from firmware_bridge.virtual.peripheral import SampleSource, VirtualLifter, VirtualSensor
 from firmware_bridge.virtual.world import VirtualWorld
 
-#: After the virtual sensors have sent everything, wait this long (real time) for the
-#: last notifications to be decoded before ending the session.
+#: After the virtual sensors have sent everything, wait this long (on the event loop's clock)
+#: for the last notifications to be decoded before ending the session. On a
+#: ``VirtualTimeLoop`` that wait ends only once everything in flight has been delivered and
+#: decoded; in real time a busy machine may still have some in flight.
 DRAIN_S = 0.3
 #: Virtual sensor names per family: short, so name + 128-bit UUID fit one advertising PDU.
 NAMES = {"hinge": "hinge-{}", "movesense": "Movesense {}", "witmotion": "WT901BLE{}"}

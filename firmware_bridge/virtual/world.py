@@ -6,16 +6,19 @@ context manager that installs itself as the current world, so that bleak, which 
 its backend objects itself (``BleakScanner(backend=BumbleScanner)``), finds the link and the
 central without extra arguments.
 
-``speed`` runs the virtual sensors' sample clocks faster than real time (tests and
-benchmarks); ``now()`` is that scaled clock and serves as the session clock of a virtual
-session, so that times stay comparable with the sensors' ground truth at any speed.
+``now()`` is the world clock: the running event loop's clock (``loop.time()``, the one
+asyncio's sleeps and timeouts use), times ``speed``, from the world's start. ``speed`` runs
+the virtual sensors' sample clocks faster than the loop's (benchmarks). It serves as the
+session clock of a virtual session, so that times stay comparable with the sensors' ground
+truth at any speed. On an ordinary loop that is real time (the demo); on a
+``VirtualTimeLoop`` (``virtual_time``) it is virtual time, so that a run does not depend on
+how busy the machine is.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 from collections import deque
 from contextvars import ContextVar
 
@@ -65,14 +68,15 @@ class VirtualWorld:
         self._central: Device | None = None
         self._central_lock = asyncio.Lock()
         self.connect_lock = asyncio.Lock()
-        self._t0 = time.monotonic()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._t0 = 0.0
         self._token = None
         #: Notifications on the air, per sender address: (bytes, world time it left), in order.
         self._air: dict[str, deque[tuple[bytes, float]]] = {}
 
     def now(self) -> float:
-        """Seconds since the world began, at ``speed`` times real time."""
-        return (time.monotonic() - self._t0) * self.speed
+        """Seconds since the world began, at ``speed`` times its event loop's clock."""
+        return (self._loop.time() - self._t0) * self.speed
 
     # -- the radio's own clock ----------------------------------------------------------
     def on_air(self, address: str, data: bytes, world_t: float) -> None:
@@ -104,7 +108,8 @@ class VirtualWorld:
 
     async def __aenter__(self) -> VirtualWorld:
         self.link = VirtualLink()
-        self._t0 = time.monotonic()
+        self._loop = asyncio.get_running_loop()
+        self._t0 = self._loop.time()
         self._token = _current.set(self)
         return self
 

@@ -8,12 +8,11 @@ counts for WitMotion), at the rate the driver asked for.
 
 from __future__ import annotations
 
-import asyncio
-
 import numpy as np
 import pytest
 
 from firmware_bridge.drivers import witmotion as wm
+from firmware_bridge.virtual import virtual_time
 from firmware_bridge.virtual.peripheral import SampleSource
 from firmware_bridge.virtual.session import VirtualSession
 
@@ -38,9 +37,9 @@ async def stream(family: str) -> tuple[VirtualSession, dict[str, list]]:
 
 @pytest.fixture(scope="module")
 def families():
-    # one after the other: WitMotion's 400 notifications/s want the CPU to themselves, since
-    # a host stall looks like lost samples to a family without counters
-    return {family: asyncio.run(stream(family)) for family in ("movesense", "witmotion")}
+    # in virtual time: a host stall would look like lost samples to a family without
+    # counters (WitMotion), and on a busy machine stalls come at random
+    return {family: virtual_time.run(stream(family)) for family in ("movesense", "witmotion")}
 
 
 @pytest.mark.parametrize("family", ["movesense", "witmotion"])

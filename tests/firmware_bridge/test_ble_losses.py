@@ -4,8 +4,9 @@ Each scenario is a live session of two virtual sensors driven through bleak's re
 front end; the truth is each sensor's source: every sample of it was taken, so
 ``received + lost == samples taken`` must hold exactly, whatever the fault: a drop before
 the first packet, a sensor that vanishes for good, a counter or clock that leaps, samples
-with impossible values. Scenarios run concurrently, each in its own virtual world; the
-virtual radio's timing makes the counts independent of the machine's load.
+with impossible values. Scenarios run concurrently, each in its own virtual world, in
+virtual time (``virtual_time.run``): sensors, radio and host all keep the loop's clock,
+which moves only when the loop is idle, so the counts do not depend on the machine's load.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 from firmware_bridge.drivers.base import MAX_ACC
+from firmware_bridge.virtual import virtual_time
 from firmware_bridge.virtual.faults import parse_faults
 from firmware_bridge.virtual.peripheral import SampleSource
 from firmware_bridge.virtual.session import VirtualSession
@@ -87,7 +89,7 @@ def runs(tmp_path_factory):
     logger = logging.getLogger("firmware_bridge.client")
     logger.addHandler(handler)
     try:
-        result = asyncio.run(all_runs())
+        result = virtual_time.run(all_runs())
     finally:
         logger.removeHandler(handler)
     out = {name: (*result[name], json.loads((tmp / name / "session.json").read_text()))

@@ -20,6 +20,7 @@ from firmware_bridge.virtual.hinge_sensor import HingeSensor
 from firmware_bridge.virtual.peripheral import SampleSource, VirtualLifter
 from firmware_bridge.virtual.world import VirtualWorld
 from hinge.errors import HingeUserError
+from tests.helpers import in_virtual_time
 
 BACKENDS = {"scanner_backend": BumbleScanner, "client_backend": BumbleClient}
 
@@ -49,6 +50,7 @@ def info_text(**changes) -> str:
     (info_text(rate_hz=5e-324).encode(), "'rate_hz' must be within"),
     (info_text(acc_scale=1e300).encode(), "'acc_scale' must be within"),
 ])
+@in_virtual_time
 async def test_unusable_info_refuses_the_sensor_in_one_line(raw, why):
     async with VirtualWorld() as world:
         lifter = VirtualLifter()
@@ -95,6 +97,7 @@ def test_info_fault_specs():
         parse_faults(["lumbar:info.v=two"])
 
 
+@in_virtual_time
 async def test_a_sensor_unusable_on_reconnect_is_refused_and_its_loss_counted(caplog):
     """After a drop the lumbar board answers with protocol version 2: the host keeps the
     session going on the thigh, warns once, never streams from the refused board, and

@@ -20,6 +20,7 @@ from firmware_bridge.virtual.hinge_sensor import HingeSensor
 from firmware_bridge.virtual.peripheral import SampleSource, VirtualLifter
 from firmware_bridge.virtual.world import VirtualWorld, make_device
 from hinge.errors import HingeUserError
+from tests.helpers import in_virtual_time
 
 BACKENDS = {"scanner_backend": BumbleScanner, "client_backend": BumbleClient}
 
@@ -53,6 +54,7 @@ async def first_batches(session: SensorSession) -> set[str]:
     return seen
 
 
+@in_virtual_time
 async def test_roles_by_name_and_address_then_the_saved_pair_is_used(config_home):
     async with VirtualWorld() as world:
         thigh, lumbar = await two_sensors(world)
@@ -74,6 +76,7 @@ async def test_roles_by_name_and_address_then_the_saved_pair_is_used(config_home
                 "thigh": thigh.address, "lumbar": lumbar.address}
 
 
+@in_virtual_time
 async def test_refuses_a_device_no_driver_recognises():
     async with VirtualWorld() as world:
         await two_sensors(world)
@@ -91,6 +94,7 @@ async def test_refuses_a_device_no_driver_recognises():
         assert not keyboard.connections  # never connected, never paired
 
 
+@in_virtual_time
 async def test_missing_sensor_is_one_clear_error():
     async with VirtualWorld() as world:
         await two_sensors(world)
