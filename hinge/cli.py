@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -57,8 +58,17 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     print(f"hinge: warning: {message}", file=sys.stderr)
 
 
+#: One BLAS thread unless the user sets otherwise (read when numpy loads, so before any
+#: command module): hinge's matrices are small (a fit of under 200 unknowns), for which
+#: OpenBLAS' threads spin more than they help, doubling an analysis' CPU time; the cores
+#: are used by ``analyze --jobs``' processes instead.
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    for var in BLAS_THREADS:
+        os.environ.setdefault(var, "1")
     parser = build_parser(command_in(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
