@@ -65,6 +65,7 @@ def add_who_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--athlete", metavar="NAME", help="who lifted (kept in the training log)")
     g.add_argument("--exercise", metavar="NAME", help="what was lifted, e.g. deadlift")
     g.add_argument("--load", type=_load, metavar="KG", help="the load on the bar, kg")
+    g.add_argument("--note", metavar="TEXT", help="a note for the session (a belt, how it felt)")
     add_db_arg(g)
 
 
@@ -106,13 +107,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--load", type=_load, metavar="KG", help="the load on the bar, kg")
     q.add_argument("--date", type=_local_datetime, metavar="DATE",
                    help="when it was lifted (default: the recording's start)")
+    q.add_argument("--note", metavar="TEXT", help="a note (default: session.json's notes)")
 
-    q = leaf("edit", "change a session's athlete, exercise, load or date", run_edit)
+    q = leaf("edit", "change a session's athlete, exercise, load, date or note", run_edit)
     q.add_argument("id", type=int, help="session id")
     q.add_argument("--athlete", metavar="NAME", help="who lifted ('' clears it)")
     q.add_argument("--exercise", metavar="NAME", help="what was lifted ('' clears it)")
     q.add_argument("--load", metavar="KG", help="the load on the bar, kg ('' clears it)")
     q.add_argument("--date", type=_local_datetime, metavar="DATE", help="when it was lifted")
+    q.add_argument("--note", metavar="TEXT", help="the session's note ('' clears it)")
 
     q = leaf("rm", "forget a session (its recording is not touched)", run_rm)
     q.add_argument("id", type=int, help="session id")
@@ -174,20 +177,20 @@ def run_list(args: argparse.Namespace) -> int:
     shown = f"{len(rows)} of {total}" if len(rows) < total else f"{total}"
     table = Table(title=f"{where}: {shown} sessions, newest first", title_justify="left")
     for col in ("id", "date", "athlete", "exercise", "load kg", "sets", "reps", "knee-first %",
-                "hip lag ms", "knees done %", "drift pts", "note"):
-        table.add_column(col, justify="left" if col in ("date", "athlete", "exercise", "note") else "right",
-                         no_wrap=col in ("id", "date"))
+                "hip lag ms", "knees done %", "drift pts", "state", "notes"):
+        table.add_column(col, justify="left" if col in ("date", "athlete", "exercise", "state", "notes") else "right",
+                         no_wrap=col in ("id", "date", "notes"), max_width=30 if col == "notes" else None)
     for s in rows:
-        notes = []
+        state = []
         if s.missing:
-            notes.append("recording missing")
+            state.append("recording missing")
         if s.analysis_version < ANALYSIS_VERSION:
-            notes.append("older analysis")
+            state.append("older analysis")
         table.add_row(str(s.id), f"{local(s.recorded_at):%Y-%m-%d %H:%M}", s.athlete or "",
                       s.exercise or "", _num(s.load_kg, "{:g}"), str(s.n_sets), str(s.n_reps),
                       _pct(s.knee_first_share), _num(s.hip_lag_ms, "{:.0f}"),
                       _num(s.knee_done_pct, "{:.0f}"), _num(s.drift_pts, "{:+.0f}"),
-                      ", ".join(notes), style="dim" if s.missing else None)
+                      ", ".join(state), s.notes or "", style="dim" if s.missing else None)
     console.print(table)
     if len(rows) < total:
         console.print(f"(--limit 0 shows all {total})")
@@ -209,6 +212,8 @@ def run_show(args: argparse.Namespace) -> int:
           + (f"; {who}" if who else ""))
     state = "MISSING (moved or deleted; its results are kept here)" if s.missing else "present"
     print(f"recording: {s.path} ({state})")
+    if s.notes:
+        print(f"notes: {s.notes}")
     old = " (older than this hinge's: `hinge log reanalyse`)" if s.analysis_version < ANALYSIS_VERSION else ""
     print(f"analysis version {s.analysis_version}{old}, hinge {s.hinge_version}")
     reps = [Rep(**{**{k: (math.nan if v is None else v) for k, v in r.items()},
@@ -233,7 +238,7 @@ def run_add(args: argparse.Namespace) -> int:
         for rec in recordings:
             try:
                 added = log.add_recording(rec, athlete=args.athlete, exercise=args.exercise,
-                                          load_kg=args.load, recorded_at=args.date)
+                                          load_kg=args.load, recorded_at=args.date, notes=args.note)
             except HingeError as err:
                 if len(recordings) == 1:
                     raise
@@ -256,7 +261,7 @@ def added_line(rec: Path, added) -> str:
 # -- hinge log edit / rm -----------------------------------------------------------------
 def run_edit(args: argparse.Namespace) -> int:
     changes: dict = {}
-    for name, key in (("athlete", "athlete"), ("exercise", "exercise")):
+    for name, key in (("athlete", "athlete"), ("exercise", "exercise"), ("note", "notes")):
         value = getattr(args, name)
         if value is not None:
             changes[key] = value or None
@@ -268,11 +273,11 @@ def run_edit(args: argparse.Namespace) -> int:
     if args.date is not None:
         changes["recorded_at"] = args.date
     if not changes:
-        raise UsageError("log edit: nothing to change (--athlete, --exercise, --load, --date)")
+        raise UsageError("log edit: nothing to change (--athlete, --exercise, --load, --date, --note)")
     with open_log(args, create=False) as log:
         s = log.edit(args.id, **changes)
     print(f"session {s.id}: {local(s.recorded_at):%Y-%m-%d %H:%M}, athlete {s.athlete or '–'}, "
-          f"exercise {s.exercise or '–'}, load {_num(s.load_kg, '{:g} kg')}")
+          f"exercise {s.exercise or '–'}, load {_num(s.load_kg, '{:g} kg')}, note {s.notes or '–'}")
     return 0
 
 
@@ -384,9 +389,10 @@ def run_reanalyse(args: argparse.Namespace) -> int:
 
 # -- for stream, demo and analyze ------------------------------------------------------------
 def who_meta(args: argparse.Namespace) -> dict:
-    """``--athlete``, ``--exercise``, ``--load`` as ``session.json`` keeps them (a recording
+    """``--athlete``, ``--exercise``, ``--load``, ``--note`` as ``session.json`` keeps them (a recording
     added to a log later brings them along)."""
-    pairs = (("athlete", args.athlete), ("exercise", args.exercise), ("load_kg", args.load))
+    pairs = (("athlete", args.athlete), ("exercise", args.exercise), ("load_kg", args.load),
+             ("notes", args.note))
     return {k: v for k, v in pairs if v is not None}
 
 
@@ -425,7 +431,7 @@ def add_to_log(args: argparse.Namespace, recording: Path, analysis=None, thresho
     try:
         with open_log(args) as log:
             added = log.add_recording(recording, athlete=args.athlete, exercise=args.exercise,
-                                      load_kg=args.load, analysis=analysis,
+                                      load_kg=args.load, notes=args.note, analysis=analysis,
                                       thresholds=thresholds)
     except HingeError as err:
         print(f"hinge: warning: not added to the training log: {one_line(err)}", file=sys.stderr)

@@ -38,7 +38,7 @@ from processing.training_log.migrations import migrate, read_version
 from processing.versions import ANALYSIS_VERSION
 
 #: What ``edit`` may change.
-EDITABLE = ("athlete", "exercise", "load_kg", "recorded_at")
+EDITABLE = ("athlete", "exercise", "load_kg", "recorded_at", "notes")
 
 
 @dataclass
@@ -57,6 +57,7 @@ class SessionData:
     duration_s: float | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
     calibration_source: str | None = None
+    notes: str | None = None
     analysis_version: int | None = None  # None: this hinge's ANALYSIS_VERSION
 
 
@@ -78,6 +79,7 @@ class Session:
     hinge_version: str
     thresholds: str
     calibration_source: str | None
+    notes: str | None
     n_sets: int
     n_reps: int
     knee_first_share: float | None
@@ -185,13 +187,15 @@ class TrainingLog:
         exercise: str | None = None,
         load_kg: float | None = None,
         recorded_at: datetime | None = None,
+        notes: str | None = None,
         thresholds: Any = None,
         analysis: Any = None,
     ) -> Added:
         """Analyse the recording at ``path`` and add it (one transaction), unless the log
-        has it already (same sensor data). Athlete, exercise and load not given are taken
-        from ``session.json`` when it has them (``hinge stream --athlete ...`` puts them there). ``analysis``: its ``processing.analysis.Analysis``
-        when the caller has one already (the analysis is not repeated)."""
+        has it already (same sensor data). Athlete, exercise, load and notes not given are
+        taken from ``session.json`` when it has them (``hinge stream --athlete ...`` puts them
+        there). ``analysis``: its ``processing.analysis.Analysis`` when the caller has one
+        already (the analysis is not repeated)."""
         from processing.analysis import analyze
         from processing.recording import read_recording
         from processing.reps import DEFAULT_THRESHOLDS
@@ -201,6 +205,7 @@ class TrainingLog:
         # what session.json says (hinge stream --athlete ... keeps it there) unless given
         athlete = athlete if athlete is not None else _text(rec.meta.get("athlete"))
         exercise = exercise if exercise is not None else _text(rec.meta.get("exercise"))
+        notes = notes if notes is not None else _text(rec.meta.get("notes"))
         if load_kg is None and isinstance(rec.meta.get("load_kg"), int | float):
             load_kg = float(rec.meta["load_kg"])
         digest = content_hash(rec)
@@ -218,7 +223,7 @@ class TrainingLog:
         data = SessionData(
             path=where, hash=digest, recorded_at=date_, date_source=source,
             reps=analysis.reps, summary=analysis.summary, athlete=athlete, exercise=exercise,
-            load_kg=load_kg, duration_s=(max(t) - min(t)) if t else None,
+            load_kg=load_kg, notes=notes, duration_s=(max(t) - min(t)) if t else None,
             thresholds=asdict(th),
             calibration_source=analysis.calibration.source if analysis.calibration else None,
         )
@@ -245,7 +250,7 @@ class TrainingLog:
             "duration_s": data.duration_s,
             "analysis_version": ANALYSIS_VERSION if data.analysis_version is None else data.analysis_version,
             "hinge_version": _hinge_version(), "thresholds": json.dumps(data.thresholds),
-            "calibration_source": data.calibration_source,
+            "calibration_source": data.calibration_source, "notes": data.notes,
             **session_figures(data.reps, data.summary),
         }
         with translated(self.where):
@@ -332,8 +337,8 @@ class TrainingLog:
 
     # -- changing ------------------------------------------------------------------------
     def edit(self, session_id: int, **changes: Any) -> Session:
-        """Change a session's athlete, exercise, load_kg or recorded_at (None clears the
-        first three)."""
+        """Change a session's athlete, exercise, load_kg, recorded_at or notes (None clears
+        all but the date)."""
         unknown = set(changes) - set(EDITABLE)
         if unknown:
             raise UsageError(f"cannot edit {', '.join(sorted(unknown))} (only {', '.join(EDITABLE)})")
@@ -403,7 +408,7 @@ class TrainingLog:
 
     # -- exporting -----------------------------------------------------------------------
     #: Session and set columns of an export row, before the rep's own fields.
-    EXPORT_SESSION_COLUMNS = ("session", "date", "athlete", "exercise", "load_kg", "recording",
+    EXPORT_SESSION_COLUMNS = ("session", "date", "athlete", "exercise", "load_kg", "notes", "recording",
                               "analysis_version")
     EXPORT_SET_COLUMNS = ("set", "set_reps", "set_knee_first", "set_trend")
 
@@ -420,7 +425,7 @@ class TrainingLog:
                  *[{"rep": "index"}.get(c.name, c.name) for c in rep_cols]]
         sub = self._select(athlete, exercise, since).subquery()
         q = (select(sub.c.id, sub.c.recorded_at, sub.c.athlete, sub.c.exercise, sub.c.load_kg,
-                    sub.c.path, sub.c.analysis_version, r.c.set_no, st.c.reps, st.c.knee_first,
+                    sub.c.notes, sub.c.path, sub.c.analysis_version, r.c.set_no, st.c.reps, st.c.knee_first,
                     st.c.trend, *rep_cols)
              .select_from(sub.join(r, r.c.session_id == sub.c.id)
                           .outerjoin(st, and_(st.c.session_id == r.c.session_id, st.c.set_no == r.c.set_no)))

@@ -1,10 +1,11 @@
 """Bringing a log up to ``SCHEMA_VERSION``: steps keyed by the version they lead to.
 
 ``hinge_schema`` holds the log's version. Opening a log reads it (no lock, the usual case:
-nothing to do); an older log runs the missing ``STEPS`` in one write transaction, so a log is
-always at one version, never half-way. A log from a newer hinge is refused (this hinge would
-misread it), and so is an SQLite file that holds another program's tables. On PostgreSQL a
-transaction-level advisory lock lets one process migrate while the others wait.
+nothing to do). A new log gets the tables of ``schema.py`` at once; an older log runs the
+missing ``STEPS`` in one write transaction, so a log is always at one version, never
+half-way. A log from a newer hinge is refused (this hinge would misread it), and so is an
+SQLite file that holds another program's tables. On PostgreSQL a transaction-level advisory
+lock lets one process migrate while the others wait.
 
 A change to the tables adds a step here (``ALTER TABLE`` ...), bumps ``SCHEMA_VERSION`` and
 changes ``schema.py`` to match; a step, once released, never changes.
@@ -23,13 +24,13 @@ from processing.training_log import schema
 PG_LOCK_KEY = 0x68696E6765
 
 
-def _create_v1(conn: Connection) -> None:
-    """The first version: sessions, sets, reps."""
-    schema.metadata.create_all(conn, tables=[schema.sessions, schema.sets, schema.reps])
+def _add_notes(conn: Connection) -> None:
+    """Version 2: a session's notes (the lifter's or coach's words: a belt, how it felt)."""
+    conn.execute(text("ALTER TABLE hinge_sessions ADD COLUMN notes TEXT"))
 
 
-#: version -> the step that brings version - 1 to it (version 0: an empty database).
-STEPS: dict[int, Callable[[Connection], None]] = {1: _create_v1}
+#: version -> the step that brings a log at version - 1 to it. Version 1: sessions, sets, reps.
+STEPS: dict[int, Callable[[Connection], None]] = {2: _add_notes}
 
 
 def read_version(conn: Connection, where: str) -> int | None:
@@ -62,10 +63,10 @@ def migrate(conn: Connection, where: str) -> None:
     version = read_version(conn, where)  # again: another process may have migrated meanwhile
     if version == schema.SCHEMA_VERSION:
         return
-    for step in range((version or 0) + 1, schema.SCHEMA_VERSION + 1):
-        STEPS[step](conn)
     if version is None:
-        schema.schema_version.create(conn)
+        schema.metadata.create_all(conn)
         conn.execute(schema.schema_version.insert().values(version=schema.SCHEMA_VERSION))
-    else:
-        conn.execute(schema.schema_version.update().values(version=schema.SCHEMA_VERSION))
+        return
+    for step in range(version + 1, schema.SCHEMA_VERSION + 1):
+        STEPS[step](conn)
+    conn.execute(schema.schema_version.update().values(version=schema.SCHEMA_VERSION))

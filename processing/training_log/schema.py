@@ -27,7 +27,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -56,6 +56,7 @@ sessions = Table(
     Column("hinge_version", String(40), nullable=False),
     Column("thresholds", Text, nullable=False),  # JSON of the RepThresholds used
     Column("calibration_source", String(40)),
+    Column("notes", Text),  # the lifter's or coach's words (version 2)
     # the session's own figures (``summary.session_figures``): what `hinge log` and the
     # trend read, one row per session
     Column("n_sets", Integer, nullable=False),

@@ -51,7 +51,7 @@ def test_add_list_show_edit_export(tmp_path):
     listing = hinge("log", db=db)
     assert listing.returncode == 0
     ids = [line.split("│")[1].strip() for line in listing.stdout.splitlines()
-           if line.startswith("│")]
+           if line.startswith("│") and line.split("│")[1].strip()]
     assert ids == ["4", "3", "2", "1"]  # newest first (the same date: the last added first)
 
     show = hinge("log", "show", "1", db=db)
@@ -60,8 +60,9 @@ def test_add_list_show_edit_export(tmp_path):
     assert "knee drive broke down from rep 3 on" in show.stdout
     assert show.stdout.count("knee-first") >= 2
 
-    out = hinge("log", "edit", "2", "--load", "140", "--athlete", "", db=db)
+    out = hinge("log", "edit", "2", "--load", "140", "--athlete", "", "--note", "straps", db=db)
     assert out.returncode == 0 and "load 140 kg" in out.stdout and "athlete –" in out.stdout
+    assert "notes: straps" in hinge("log", "show", "2", db=db).stdout
 
     target = tmp_path / "reps.csv"
     out = hinge("log", "export", "--csv", str(target), "--athlete", "ann", db=db)
@@ -72,6 +73,7 @@ def test_add_list_show_edit_export(tmp_path):
     assert [r["pattern"] for r in rows] == ["knee-first", "knee-first", "simultaneous",
                                             "hips-rise-early", "hips-rise-early"]
     assert rows[0]["set_trend"].startswith("knee drive broke down")
+    assert rows[0]["notes"].startswith("hinge virtual lifter, seed 4")  # session.json's notes
 
 
 def test_missing_recording_is_reported_with_its_results(tmp_path):

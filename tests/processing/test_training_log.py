@@ -159,6 +159,34 @@ def test_a_fresh_log_is_at_the_current_schema(tmp_path):
         assert cols == [c.name for c in table.columns]
 
 
+def as_version_1(db) -> None:
+    """Turn a current log into one as version 1 of the schema wrote it (no notes)."""
+    con = sqlite3.connect(db)
+    con.execute("ALTER TABLE hinge_sessions DROP COLUMN notes")
+    con.execute("UPDATE hinge_schema SET version = 1")
+    con.commit()
+    con.close()
+
+
+def test_a_version_1_log_is_migrated_keeping_its_sessions(tmp_path, sim_rec):
+    db = tmp_path / "old.sqlite"
+    with TrainingLog.open(str(db)) as lg:
+        old = lg.add_recording(sim_rec, athlete="ann").session
+    as_version_1(db)
+    # two processes open the old log at the same moment: one migrates, the other waits
+    opener = "import sys; from processing.training_log import TrainingLog; TrainingLog.open(sys.argv[1]).close()"
+    procs = [subprocess.Popen([sys.executable, "-c", opener, str(db)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0], [p.stderr.read() for p in procs]
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT version FROM hinge_schema").fetchall() == [(SCHEMA_VERSION,)]
+    with TrainingLog.open(str(db)) as lg:
+        s = lg.get(old.id)
+        assert (s.athlete, s.notes, s.n_reps) == ("ann", None, 5)
+        assert [r["pattern"] for r in lg.session(old.id).reps] == PATTERNS
+        assert lg.edit(old.id, notes="belt, felt heavy").notes == "belt, felt heavy"
+
+
 def test_every_rep_field_has_a_column():
     """A new field of Rep needs a column (and a migration) before the log can keep it."""
     columns = {c.name for c in schema.reps.columns} - {"session_id"}

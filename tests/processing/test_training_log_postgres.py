@@ -89,6 +89,17 @@ def test_a_server_log_from_a_newer_hinge_is_refused(pg_url):
     assert "hinge_test_" in str(err.value)
 
 
+def test_a_version_1_server_log_is_migrated(pg_url, sim_rec):
+    with TrainingLog.open(pg_url) as log:
+        old = log.add_recording(sim_rec, athlete="ann").session
+    _sql(pg_url, "ALTER TABLE hinge_sessions DROP COLUMN notes")
+    _sql(pg_url, "UPDATE hinge_schema SET version = 1")
+    with TrainingLog.open(pg_url) as log:
+        assert (log.get(old.id).athlete, log.get(old.id).notes) == ("ann", None)
+        assert log.edit(old.id, notes="straps").notes == "straps"
+    assert _sql(pg_url, "SELECT version FROM hinge_schema") == [(SCHEMA_VERSION,)]
+
+
 def test_a_shared_database_keeps_its_other_tables(pg_url):
     _sql(pg_url, "CREATE TABLE club_members (id integer)")
     with TrainingLog.open(pg_url) as log:
