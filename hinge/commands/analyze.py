@@ -239,6 +239,8 @@ def run_many(args: argparse.Namespace, paths: list[Path]) -> int:
     jobs = min(args.jobs or _cores(), len(recordings))
     pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
     mapper = partial(pool.map, chunksize=1) if pool else map
+    if pool:  # its workers start now (forked), before the progress bar's thread does
+        pool.submit(int).result()
     results = []
     with pool or nullcontext(), _batch_progress(len(recordings), sys.stderr.isatty()) as advance:
         for r in analyze_many(recordings, th, map=mapper):
