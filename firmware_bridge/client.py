@@ -23,11 +23,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from bleak import BleakClient, BleakScanner
+from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
-from bleak.backends.scanner import AdvertisementData
+from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.exc import BleakError
 
 from firmware_bridge import config
@@ -43,6 +45,9 @@ from processing.errors import (
     SensorNotFoundError,
 )
 from processing.samples import SampleBatch
+
+if TYPE_CHECKING:
+    from processing.recording import RecordingWriter
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +104,8 @@ class Found:
         return self.adv.local_name or self.device.name
 
 
-async def scan(timeout: float = 5.0, *, backend=None, want: Callable[[dict], bool] | None = None,
-               **bleak_kwargs) -> dict[str, Found]:
+async def scan(timeout: float = 5.0, *, backend: type[BaseBleakScanner] | None = None,
+               want: Callable[[dict[str, Found]], bool] | None = None, **bleak_kwargs: object) -> dict[str, Found]:
     """Scan once; stop early as soon as ``want(found)`` is true. Errors of a missing adapter
     become ``BluetoothError``."""
     found: dict[str, Found] = {}
@@ -215,15 +220,15 @@ class SensorSession:
         self,
         roles: dict[str, str] | None = None,
         *,
-        scanner_backend=None,
-        client_backend=None,
+        scanner_backend: type[BaseBleakScanner] | None = None,
+        client_backend: type[BaseBleakClient] | None = None,
         clock: Callable[[], float] = time.monotonic,
         scan_timeout: float = 5.0,
         connect_timeout: float = 10.0,
         rate_hz: float = 200.0,
-        writer=None,
+        writer: RecordingWriter | None = None,
         remember: bool = True,
-        backend_kwargs: dict | None = None,
+        backend_kwargs: dict[str, object] | None = None,
         air_clock: Callable[[str, bytes], float | None] | None = None,
     ) -> None:
         saved = {}

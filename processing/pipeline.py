@@ -10,6 +10,7 @@ reproduces from the recording.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,10 @@ from processing.reps import (
 from processing.flight import FlightDetector
 from processing.samples import AngleFrames, SampleBatch
 from processing.streaming_reps import StreamingRepDetector
+
+if TYPE_CHECKING:
+    from processing.calibration import Calibration
+    from processing.recording import RecordingWriter
 
 
 @dataclass
@@ -43,7 +48,7 @@ class Pipeline:
 
     def __init__(
         self,
-        writer=None,
+        writer: RecordingWriter | None = None,
         thresholds: RepThresholds = DEFAULT_THRESHOLDS,
         rate_hz: float = 100.0,
     ) -> None:
@@ -70,7 +75,7 @@ class Pipeline:
         return self.angles.status
 
     @property
-    def calibration(self):
+    def calibration(self) -> Calibration | None:
         """The streaming calibration once known, else None."""
         return self.angles.calibration
 

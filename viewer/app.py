@@ -11,45 +11,50 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from firmware_bridge.live import PipelineFactory, RecordTarget, SourceFactory
 from processing.errors import OutputError
 from viewer.display import has_display
 from viewer.replay_source import ReplaySource
 
+if TYPE_CHECKING:
+    from PySide6 import QtCore
 
-def default_pipeline(writer: Any = None) -> Any:
+    from processing.pipeline import Pipeline
+    from processing.recording import Recording, RecordingWriter
+    from viewer.window import CueSink, ViewerWindow
+
+
+def default_pipeline(writer: RecordingWriter | None = None) -> Pipeline:
     from processing.pipeline import Pipeline
 
     return Pipeline(writer=writer)
 
 
 def run_viewer(
-    source_factory: Callable[[], Any] | None = None,
+    source_factory: SourceFactory | None = None,
     *,
-    replay: Any | None = None,
+    replay: Recording | None = None,
     title: str = "hinge",
     screenshot: Path | None = None,
     after_s: float | None = None,
-    record: Any | None = None,
-    pipeline_factory: Callable[..., Any] | None = None,
+    record: RecordTarget | None = None,
+    pipeline_factory: PipelineFactory | None = None,
     speed: float = 1.0,
     duration_s: float | None = None,
     window_s: float = 15.0,
     height_m: float | None = None,
-    sound: Any = None,
+    sound: CueSink | None = None,
     history: dict[str, Any] | None = None,
 ) -> int:
     """Show the viewer until the window closes (or the screenshot is saved); returns 0.
 
-    Give either ``source_factory`` (called in the session process as
-    ``source_factory(writer=w)``, ``w`` the recording writer or None; returns an async
-    context manager + async iterator of ``SampleBatch`` with optional ``status()``) or
-    ``replay`` (a ``processing.recording.Recording``, played at ``speed``).
+    Give either ``source_factory`` (a ``firmware_bridge.live.SourceFactory``, called in the
+    session process) or ``replay`` (a recording, played at ``speed``).
     ``pipeline_factory`` builds the ``Pipeline`` (default ``Pipeline()``). ``record`` (a
-    ``viewer.session_process.RecordTarget``) records a live session: the session process
+    ``firmware_bridge.live.RecordTarget``) records a live session: the session process
     opens the writer, hands it to the source and as ``pipeline_factory(writer=...)``, and
     closes it after ``finish()``; its path is shown in the window. The factories must pickle
     (the session runs in its own, spawned process; so a script calling this needs the
@@ -91,7 +96,7 @@ def run_viewer(
 
     win = ViewerWindow(
         title, replay=src is not None, recording_path=recording_path, window_s=window_s,
-        height_m=height_m or DEFAULT_HEIGHT_M, report_source=getattr(replay, "path", None), sound=sound,
+        height_m=height_m or DEFAULT_HEIGHT_M, report_source=replay.path if replay is not None else None, sound=sound,
         history=HistoryPanel(**history) if history is not None else None,
     )
     win.attach(worker)
@@ -133,14 +138,14 @@ def run_viewer(
     return 0
 
 
-def _qt_message(mode: Any, context: Any, message: str) -> None:
+def _qt_message(mode: QtCore.QtMsgType, context: QtCore.QMessageLogContext, message: str) -> None:
     """Qt's own messages to stderr, minus the offscreen plugin's harmless size-hint notice
     (printed for every window it renders, it would bury hinge's one-line messages)."""
     if "propagateSizeHints" not in message:
         print(message, file=sys.stderr)
 
 
-def save_screenshot(win: Any, path: Path) -> bool:
+def save_screenshot(win: ViewerWindow, path: Path) -> bool:
     """Paint the latest data, save the window as PNG and close it (ending the viewer, also
     when saving fails: the caller reports that)."""
     from PySide6 import QtWidgets

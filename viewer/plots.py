@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from processing.reps import Rep
 from processing.samples import ANGLE_COLUMNS, AngleFrames
 from viewer.display_clock import DisplayClock
 from viewer.palette import CURVE_COLOURS, CURVE_LABELS
@@ -58,7 +58,7 @@ def _breaks_at_dropouts(t: np.ndarray) -> str | np.ndarray:
     return "all" if joined.all() else np.append(joined, False)
 
 
-def _finite(x: Any) -> bool:
+def _finite(x: float | None) -> bool:
     return x is not None and math.isfinite(float(x))
 
 
@@ -138,7 +138,7 @@ class AnglePlots(pg.GraphicsLayoutWidget):
         self._clock.catch_up()
         self._dirty = True
 
-    def add_rep(self, rep: Any) -> None:
+    def add_rep(self, rep: Rep) -> None:
         """Mark a rep's knee and hip onsets and shade the interval between them.
 
         Plain Qt items (a rectangle, two lines) in session time, spanning any velocity range,

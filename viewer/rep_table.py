@@ -9,11 +9,14 @@ read exact values rather than formatted text.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from processing.reps import PATTERNS, Pattern
+from processing.reps import PATTERNS, Pattern, Rep
+
+#: A rep as the session sends it, or as a dict of its fields (``Rep.to_dict()``).
+RepLike = Rep | Mapping[str, object]
 
 #: (header, rep field, format) per column; "tempo" is the concentric duration.
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -27,12 +30,12 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def rep_dict(rep: Any) -> dict:
+def rep_dict(rep: RepLike) -> dict[str, object]:
     """A rep as a plain dict (``Rep.to_dict()``, or a dict already)."""
-    return dict(rep) if isinstance(rep, dict) else rep.to_dict()
+    return dict(rep) if isinstance(rep, Mapping) else rep.to_dict()
 
 
-def format_cell(fmt: str, value: Any) -> str:
+def format_cell(fmt: str, value: object) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     return fmt.format(value)
@@ -53,7 +56,7 @@ class RepTable(QtWidgets.QTableWidget):
         self.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.NoSelection)
         self.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
 
-    def add_rep(self, rep: Any) -> None:
+    def add_rep(self, rep: RepLike) -> None:
         d = rep_dict(rep)
         row = self.rowCount()
         self.insertRow(row)
@@ -97,7 +100,7 @@ class CueLabel(QtWidgets.QWidget):
         layout.addWidget(self.headline)
         layout.addWidget(self.detail)
 
-    def show_rep(self, rep: Any) -> None:
+    def show_rep(self, rep: RepLike) -> None:
         d = rep_dict(rep)
         pattern = d.get("pattern")
         known = Pattern(pattern) if pattern in PATTERNS else None

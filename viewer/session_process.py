@@ -15,8 +15,9 @@ as a pickled ``SessionSpec``; everything it sends back crosses as pickled messag
 one-way pipe: ``("update", ViewerUpdate)``, ``("sensors", [SensorStatus])`` and last
 ``("stopped", error or None, names of tasks left running)``. Controls come in on another
 pipe: ``("control", name, args)`` and ``("stop",)``; the pipe's end (the window's process
-gone) stops the session too. Stopping always finishes the pipeline and closes the
-recording.
+gone) stops the session too. The session is ``firmware_bridge.live.LiveSession``, the
+runner ``hinge stream --headless`` uses too (a replay: one per pass), so stopping always
+closes the recording, then finishes the pipeline.
 
 Updates are coalesced: batches go into the pipeline as they come, but what accumulated is
 posted at most every ``POST_INTERVAL_S``, twice per painted frame (the window redraws at
@@ -38,9 +39,12 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
+from firmware_bridge.live import LiveSession, LiveSource, PipelineFactory, RecordTarget, SourceFactory
+from processing.pipeline import PipelineUpdate
+from processing.recording import RecordingWriter
+from processing.reps import Rep
 from processing.samples import AngleFrames
 from viewer.replay_source import ReplaySource, ReplayState
 
@@ -53,7 +57,7 @@ class ViewerUpdate:
     """What the window needs from the session since its last update."""
 
     frames: AngleFrames
-    reps: list[Any]
+    reps: list[Rep]
     session_t: float | None
     session_start: float | None  # session time of the first sample (the calibration countdown starts there)
     calibrated: bool
@@ -61,33 +65,22 @@ class ViewerUpdate:
     reset: bool = False  # a replay pass restarted: forget everything shown before
     replay: ReplayState | None = None
     finished: bool = False  # the source ended and the pipeline was finished
-    cue: list[Any] = field(default_factory=list)  # the reps to sound: those emitted live or while playing
-
-
-@dataclass(frozen=True)
-class RecordTarget:
-    """Where a live session records: the writer is opened in the session process, which
-    writes every sample, so the recording is complete even if the window hangs."""
-
-    path: Path
-    segments: tuple[str, ...] = ("thigh", "lumbar")
-    meta: dict | None = None
+    cue: list[Rep] = field(default_factory=list)  # the reps to sound: those emitted live or while playing
 
 
 @dataclass
 class SessionSpec:
     """Everything a session needs, picklable (it crosses to the spawned process).
 
-    Give ``source_factory`` (called in the session process as ``source_factory(writer=w)``,
-    ``w`` the recording writer or None; returns an async context manager + async iterator of
-    ``SampleBatch``, optionally with ``status()``) or ``replay`` (a ``ReplaySource`` the
-    controls drive). ``pipeline_factory()`` builds a fresh ``Pipeline`` (one per replay
-    pass); with ``record`` it is called as ``pipeline_factory(writer=writer)``. A live
-    session ends when its source does or its session time reaches ``duration_s``.
+    Give ``source_factory`` (a ``firmware_bridge.live.SourceFactory``, called in the session
+    process) or ``replay`` (a ``ReplaySource`` the controls drive). ``pipeline_factory()``
+    builds a fresh ``Pipeline`` (one per replay pass); with ``record`` it is called as
+    ``pipeline_factory(writer=writer)``. A live session ends when its source does or its
+    session time reaches ``duration_s``.
     """
 
-    pipeline_factory: Callable[..., Any]
-    source_factory: Callable[[Any], Any] | None = None
+    pipeline_factory: PipelineFactory
+    source_factory: SourceFactory | None = None
     replay: ReplaySource | None = None
     record: RecordTarget | None = None
     duration_s: float | None = None
@@ -170,8 +163,8 @@ class _Outbox:
 @dataclass
 class _Pending:
     frames: list[AngleFrames] = field(default_factory=list)
-    reps: list[Any] = field(default_factory=list)
-    cue: list[Any] = field(default_factory=list)  # reps that came while playing at pace
+    reps: list[Rep] = field(default_factory=list)
+    cue: list[Rep] = field(default_factory=list)  # reps that came while playing at pace
     reset: bool = False
     finished: bool = False
 
@@ -183,11 +176,9 @@ class _Session:
         self.spec = spec
         self.replay = spec.replay
         self._send = post
-        self._writer: Any = None
         self._pending = _Pending()
-        self._pipeline: Any = None
-        self._session_t: float | None = None
-        self._session_start: float | None = None
+        #: The session running (a replay: its current pass); None before the first.
+        self.live: LiveSession | None = None
         self._n_reps = 0
         self._rep_target: int | None = None
         self._last_state: ReplayState | None = None
@@ -259,44 +250,36 @@ class _Session:
         getattr(self.replay, name)(*args)
 
     async def _run_live(self) -> None:
-        record = self.spec.record
-        if record is not None:
-            from processing.recording import RecordingWriter
-
-            self._writer = RecordingWriter(record.path, list(record.segments), record.meta)
-        source = self.spec.source_factory(writer=self._writer)
-        self._start_pipeline()
-        async with source:
-            poll = asyncio.create_task(self._status_loop(source), name="status")
+        assert self.spec.source_factory is not None  # SessionSpec checks it
+        live = self._start(self.spec.source_factory, self.spec.record, self.spec.duration_s)
+        async with live:  # on the way out: the recording closed, then the sensors
+            poll = asyncio.create_task(self._status_loop(live.source), name="status")
             try:
-                async for batch in source:
-                    self._push(batch)
-                    if self.spec.duration_s is not None and (self._session_t or 0.0) >= self.spec.duration_s:
-                        break
+                await live.stream(self._take)
             finally:
-                # The recording is complete before the sensors disconnect (which can take
-                # long with a sensor out of range), and before any await; the losses at the
-                # start and end of each stream are counted into it first.
-                try:
-                    getattr(source, "finish_counts", lambda: None)()
-                finally:
-                    self._finish_pipeline()
                 poll.cancel()
                 await asyncio.gather(poll, return_exceptions=True)
-        if hasattr(source, "status"):
-            self._send(("sensors", source.status()))  # final states (stopped)
+        self._finish_pipeline()
+        self._send(("sensors", live.source.status()))  # final states (stopped)
         self._post()
 
     async def _run_replay(self, src: ReplaySource) -> None:
         self._send(("sensors", src.status()))
+
+        def replayed(writer: RecordingWriter | None = None) -> ReplaySource:
+            return src
+
+        def take(upd: PipelineUpdate) -> None:
+            self._take(upd)
+            if self._rep_target is not None and self._n_reps >= self._rep_target:
+                self._rep_target = None
+                src.fast_until = None
+                src.pause()
+
         while True:
-            self._start_pipeline()
-            async for batch in src:
-                self._push(batch)
-                if self._rep_target is not None and self._n_reps >= self._rep_target:
-                    self._rep_target = None
-                    src.fast_until = None
-                    src.pause()
+            live = self._start(replayed)
+            async with live:
+                await live.stream(take)
             if src.restart_pending:
                 continue
             self._rep_target = None
@@ -332,25 +315,16 @@ class _Session:
         self._rep_target = index
 
     # -- pipeline ---------------------------------------------------------------------------
-    def _start_pipeline(self) -> None:
-        factory = self.spec.pipeline_factory
-        self._pipeline = factory(writer=self._writer) if self._writer is not None else factory()
+    def _start(self, source_factory: SourceFactory, record: RecordTarget | None = None,
+               duration_s: float | None = None) -> LiveSession:
+        """A fresh session (the recording opened, a new pipeline): live, or a replay's pass."""
+        self.live = LiveSession(source_factory, self.spec.pipeline_factory, record, duration_s)
         self._pending = _Pending(reset=True)
-        self._session_t = None
-        self._session_start = None
         self._n_reps = 0
         self._calibration = (False, "")
+        return self.live
 
-    def _push(self, batch: Any) -> None:
-        upd = self._pipeline.push(batch)
-        if len(batch):
-            t_end = float(batch.t[-1])
-            if self._session_start is None:
-                self._session_start = float(batch.t[0])
-            self._session_t = t_end if self._session_t is None else max(self._session_t, t_end)
-        self._take(upd)
-
-    def _take(self, upd: Any) -> None:
+    def _take(self, upd: PipelineUpdate | None) -> None:
         if upd is None:
             return
         if len(upd.frames):
@@ -365,19 +339,13 @@ class _Session:
                 self._pending.cue.extend(upd.reps)
 
     def _finish_pipeline(self) -> None:
-        """Close the recording (the session owns the writer), then finish the pipeline: the
-        pipeline's end adds no sample, and whatever it raises must not cost the recording."""
-        pipeline, self._pipeline = self._pipeline, None
-        writer, self._writer = self._writer, None
-        try:
-            if writer is not None:
-                from processing.recording import finish_recording
-
-                finish_recording(writer)  # closed, or discarded if no sample ever came
-        finally:
-            if pipeline is not None:
-                self._take(pipeline.finish())
-                self._pending.finished = True
+        """Close the recording (if still open), then finish the pipeline (once)."""
+        if self.live is None:
+            return
+        final = self.live.finish()
+        if final is not None:
+            self._take(final)
+            self._pending.finished = True
 
     # -- posting to the window --------------------------------------------------------------
     def _post(self) -> None:
@@ -387,16 +355,17 @@ class _Session:
             return
         self._pending = _Pending()
         self._last_state = state
-        if self._pipeline is not None:
-            self._calibration = (self._pipeline.calibration is not None, str(self._pipeline.status or ""))
+        live = self.live
+        if live is not None and not live.finished:
+            self._calibration = (live.pipeline.calibration is not None, str(live.pipeline.status or ""))
         calibrated, text = self._calibration
         self._send((
             "update",
             ViewerUpdate(
                 frames=AngleFrames.concat(p.frames),
                 reps=p.reps,
-                session_t=self.replay.position_s if self.replay is not None else self._session_t,
-                session_start=self._session_start,
+                session_t=self.replay.position_s if self.replay is not None else live.session_t if live else None,
+                session_start=live.session_start if live is not None else None,
                 calibrated=calibrated,
                 calibration_text=text,
                 reset=p.reset,
@@ -411,11 +380,8 @@ class _Session:
             await asyncio.sleep(POST_INTERVAL_S)
             self._post()
 
-    async def _status_loop(self, source: Any) -> None:
-        status = getattr(source, "status", None)
-        if status is None:
-            return
+    async def _status_loop(self, source: LiveSource) -> None:
         while True:
-            self._send(("sensors", status()))
+            self._send(("sensors", source.status()))
             await asyncio.sleep(STATUS_INTERVAL_S)
 

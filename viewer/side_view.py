@@ -20,7 +20,7 @@ whose position alone changes); text and brushes change only when a joint's state
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 import pyqtgraph as pg
@@ -29,6 +29,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from processing.body import DEFAULT_HEIGHT_M, Segments, pose
 from processing.samples import AngleFrames
 from viewer.palette import CURVE_COLOURS
+from viewer.rep_table import RepLike
 
 TRAIL_S = 4.0
 TRAIL_POINTS = 120
@@ -40,11 +41,12 @@ ASSUMED = (150, 150, 150)
 JOINT_COLOURS = {"knee": CURVE_COLOURS["knee_ext_deg_s"], "hip": CURVE_COLOURS["hip_ext_deg_s"]}
 
 
-def _get(rep: Any, key: str) -> Any:
-    return rep.get(key) if isinstance(rep, dict) else getattr(rep, key, None)
+def _get(rep: RepLike, key: str) -> float | None:
+    value = rep.get(key) if isinstance(rep, Mapping) else getattr(rep, key, None)
+    return float(value) if isinstance(value, int | float) else None
 
 
-def joint_states(reps: list[Any], now: float) -> tuple[dict[str, int], Any]:
+def joint_states(reps: list[RepLike], now: float) -> tuple[dict[str, int], RepLike | None]:
     """Which joints are lit at ``now`` and their order: ``({"knee": 1, "hip": 2}, rep)`` for
     the rep around ``now`` (start_s <= now <= lockout_s + HOLD_S), a joint lit once its onset
     has passed, numbered by onset order; ``({}, None)`` outside any rep."""
@@ -112,7 +114,7 @@ class SideView(pg.PlotWidget):
         title.setPos(-0.6 * h, 1.03 * h)
         item.addItem(title, ignoreBounds=True)
 
-        self.reps: list[Any] = []
+        self.reps: list[RepLike] = []
         self.now: float | None = None
         #: The joints lit now and their onset order, e.g. {"knee": 1, "hip": 2} (for tests).
         self.lit: dict[str, int] = {}
@@ -120,7 +122,7 @@ class SideView(pg.PlotWidget):
         self._set_lit({})
         self._hide(True)
 
-    def add_rep(self, rep: Any) -> None:
+    def add_rep(self, rep: RepLike) -> None:
         index = _get(rep, "index")
         self.reps = [r for r in self.reps if _get(r, "index") != index]
         self.reps.append(rep)

@@ -10,9 +10,10 @@ status text until the calibration is known.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
+
+from firmware_bridge.status import SensorStatus
 
 #: Standing still this long at the start fixes the upright pose (domain.md: at least 2 s).
 CALIBRATION_STILL_S = 2.0
@@ -31,7 +32,7 @@ STATE_COLOURS = {
 SENSOR_COLUMNS = ("Sensor", "State", "Rate Hz", "Loss %", "Battery %", "Latency ms")
 
 
-def _fmt(value: Any, fmt: str) -> str:
+def _fmt(value: float | None, fmt: str) -> str:
     return "–" if value is None else fmt.format(value)
 
 
@@ -68,7 +69,7 @@ class StatusPanel(QtWidgets.QWidget):
         layout.addWidget(self.recording)
 
     # -- sensors ------------------------------------------------------------------------
-    def set_sensors(self, statuses: list[Any]) -> None:
+    def set_sensors(self, statuses: list[SensorStatus]) -> None:
         self.sensors.setRowCount(len(statuses))
         for row, s in enumerate(statuses):
             name = getattr(s, "name", None)

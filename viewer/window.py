@@ -10,10 +10,9 @@ joined) before the window goes away.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import sys
+from pathlib import Path
+from typing import Protocol
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -29,6 +28,14 @@ from viewer.status_panel import StatusPanel
 from viewer.worker import SessionWorker, ViewerUpdate
 
 REDRAW_INTERVAL_MS = 16  # ~60 Hz, independent of how often data arrives
+
+
+class CueSink(Protocol):
+    """What sounds the reps' cues (``hinge.sound.CuePlayer``): ``play`` must never wait."""
+
+    def play(self, pattern: str, index: int) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class ViewerWindow(QtWidgets.QMainWindow):
@@ -48,7 +55,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         window_s: float = 15.0,
         height_m: float = DEFAULT_HEIGHT_M,
         report_source: Path | None = None,
-        sound: Any = None,
+        sound: CueSink | None = None,
         history: HistoryPanel | None = None,
     ) -> None:
         super().__init__()
@@ -177,7 +184,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.updated.emit(u)
 
     @QtCore.Slot(object)
-    def on_stopped(self, error: Any) -> None:
+    def on_stopped(self, error: BaseException | None) -> None:
         if error is not None:
             self.statusBar().showMessage(f"stopped: {error}")
 

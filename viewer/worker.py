@@ -17,13 +17,14 @@ import multiprocessing
 import signal
 import sys
 import time
-from collections.abc import Callable
+from multiprocessing.connection import Connection
 from typing import Any
 
 from PySide6 import QtCore
 
+from firmware_bridge.live import PipelineFactory, RecordTarget, SourceFactory
 from viewer.replay_source import ReplaySource, ReplayState
-from viewer.session_process import RecordTarget, SessionSpec, ViewerUpdate, run_session_process
+from viewer.session_process import SessionSpec, ViewerUpdate, run_session_process
 
 __all__ = ["RecordTarget", "SessionWorker", "ViewerUpdate", "WorkerSignals"]
 
@@ -52,8 +53,8 @@ class SessionWorker:
 
     def __init__(
         self,
-        pipeline_factory: Callable[..., Any],
-        source_factory: Callable[[Any], Any] | None = None,
+        pipeline_factory: PipelineFactory,
+        source_factory: SourceFactory | None = None,
         replay: ReplaySource | None = None,
         duration_s: float | None = None,
         record: RecordTarget | None = None,
@@ -61,8 +62,8 @@ class SessionWorker:
         self._spec = SessionSpec(pipeline_factory, source_factory, replay, record, duration_s)
         self.signals = WorkerSignals()
         self._process: multiprocessing.process.BaseProcess | None = None
-        self._data: Any = None
-        self._control: Any = None
+        self._data: Connection | None = None
+        self._control: Connection | None = None
         self._poll: QtCore.QTimer | None = None
         self._stopped = False
         self.error: BaseException | None = None
@@ -71,7 +72,7 @@ class SessionWorker:
         #: The replay's position, speed and play state as of the latest update.
         self.replay_state: ReplayState | None = replay.state() if replay is not None else None
         #: The replayed recording's directory (None: live, or not from a recording).
-        self.replay_path = getattr(replay, "path", None)
+        self.replay_path = replay.path if replay is not None else None
 
     def start(self) -> None:
         """Spawn the session process (the spec is pickled to it now)."""

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import TYPE_CHECKING
 
 from firmware_bridge.client import SensorSession
 from firmware_bridge.virtual.backend import BumbleClient, BumbleScanner
 from firmware_bridge.virtual.faults import NO_FAULTS, Faults
 from firmware_bridge.virtual.peripheral import SampleSource, VirtualLifter, VirtualSensor
 from firmware_bridge.virtual.world import VirtualWorld
+
+if TYPE_CHECKING:
+    from firmware_bridge.status import SensorStatus
+    from processing.recording import RecordingWriter
+    from processing.samples import SampleBatch
 
 #: After the virtual sensors have sent everything, wait this long (on the event loop's clock)
 #: for the last notifications to be decoded before ending the session. On a
@@ -80,7 +86,7 @@ class VirtualSession:
         family: str = "hinge",
         speed: float = 1.0,
         faults: dict[str, Faults] | None = None,
-        writer=None,
+        writer: RecordingWriter | None = None,
         rate_hz: float = 200.0,
         scan_timeout: float = 5.0,
         keep_log: bool = True,
@@ -148,11 +154,11 @@ class VirtualSession:
         """See ``SensorSession.finish_counts``."""
         self.session.finish_counts()
 
-    def status(self):
+    def status(self) -> list[SensorStatus]:
         return self.session.status()
 
     def __aiter__(self) -> VirtualSession:
         return self
 
-    async def __anext__(self):
+    async def __anext__(self) -> SampleBatch:
         return await self.session.__anext__()

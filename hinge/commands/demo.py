@@ -12,7 +12,7 @@ from functools import partial
 
 from hinge.commands.stream import (
     FAMILIES,
-    LiveSource,
+    SessionPlan,
     add_live_args,
     check_live_args,
     run_session,
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def demo_source(args: argparse.Namespace) -> LiveSource:
+def demo_source(args: argparse.Namespace) -> SessionPlan:
     """Two virtual sensors carrying one simulated set (see `live_source` for the contract)."""
     from firmware_bridge.virtual.session import VirtualSession, simulated_sources
 
@@ -58,7 +58,7 @@ def demo_source(args: argparse.Namespace) -> LiveSource:
 
     print(f"demo: two virtual {args.family} sensors, one simulated set of {args.reps} reps "
           f"({', '.join(patterns)}), over a virtual BLE link", flush=True)
-    return LiveSource(virtual, None, {"source": f"hinge demo ({args.family})"})
+    return SessionPlan(virtual, None, {"source": f"hinge demo ({args.family})"})
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,15 +17,24 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from firmware_bridge.live import RecordTarget, SourceFactory
 from firmware_bridge.virtual.faults import FAULT_HELP
 from hinge.commands.log import add_to_log, add_who_args, recent_sessions, who_meta
 from hinge.commands.window import add_window_args, cue_player, height_from_args, wants_window
 from hinge.errors import RecordingError, UsageError
+
+if TYPE_CHECKING:
+    from firmware_bridge.client import SensorSession
+    from firmware_bridge.live import LiveSession, LiveSource
+    from hinge.sound import CuePlayer
+    from processing.pipeline import PipelineUpdate
+    from processing.recording import RecordingWriter
+    from processing.reps import Rep
 
 #: Headless status lines: every STATUS_EVERY_S of session time, and on every state change.
 STATUS_EVERY_S = 5.0
@@ -115,18 +124,17 @@ def recording_sources(path: Path) -> dict:
 
 
 @dataclass
-class LiveSource:
-    """How to open a command's live source: ``factory(writer=writer)`` builds it (call it on the
-    loop that will run it: the viewer's session process, or ``run_live``; so it must
-    pickle); ``duration`` limits the session (None: until the source ends); ``meta`` goes
-    into the recording."""
+class SessionPlan:
+    """A command's live session: ``factory`` builds its source (``firmware_bridge.live``);
+    ``duration`` limits the session (None: until the source ends); ``meta`` goes into the
+    recording."""
 
-    factory: Callable[[object], object]
+    factory: SourceFactory
     duration: float | None
-    meta: dict
+    meta: dict[str, Any]
 
 
-def live_source(args: argparse.Namespace) -> LiveSource:
+def live_source(args: argparse.Namespace) -> SessionPlan:
     """The source `hinge stream` streams from: real sensors, or ``--virtual`` ones."""
     if args.virtual:
         from firmware_bridge.virtual.session import VirtualSession, simulated_sources
@@ -142,7 +150,7 @@ def live_source(args: argparse.Namespace) -> LiveSource:
         virtual = partial(VirtualSession, sources, family=args.family, speed=args.speed,
                           faults=virtual_faults(args), rate_hz=args.rate,
                           scan_timeout=args.scan_timeout, keep_log=False)
-        return LiveSource(virtual, None, {"source": f"hinge stream --virtual ({args.family})"})
+        return SessionPlan(virtual, None, {"source": f"hinge stream --virtual ({args.family})"})
 
     if args.source is not None:
         raise UsageError("stream: --from needs --virtual")
@@ -158,10 +166,11 @@ def live_source(args: argparse.Namespace) -> LiveSource:
     ble = partial(_sensor_session, roles or None, args.scan_timeout, args.rate)
     wanted = " and ".join(f"{seg} {i}" for seg, i in roles.items()) or "the saved pair"
     print(f"scanning for {wanted} (up to {args.scan_timeout:g} s)", flush=True)
-    return LiveSource(ble, args.duration, {"source": "hinge stream"})
+    return SessionPlan(ble, args.duration, {"source": "hinge stream"})
 
 
-def _sensor_session(roles: dict | None, scan_timeout: float, rate_hz: float, writer: object):
+def _sensor_session(roles: dict[str, str] | None, scan_timeout: float, rate_hz: float,
+                    writer: RecordingWriter | None = None) -> SensorSession:
     from firmware_bridge.client import SensorSession
 
     return SensorSession(roles, scan_timeout=scan_timeout, rate_hz=rate_hz, writer=writer)
@@ -172,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
     return run_session(args, live_source(args), title="hinge stream")
 
 
-def run_session(args: argparse.Namespace, source: LiveSource, title: str) -> int:
+def run_session(args: argparse.Namespace, source: SessionPlan, title: str) -> int:
     """The live session; a recorded one then goes into the training log (unless ``--no-log``)."""
     source.meta.update(who_meta(args))  # the recording keeps who lifted what
     code = _run_session(args, source, title)
@@ -181,14 +190,13 @@ def run_session(args: argparse.Namespace, source: LiveSource, title: str) -> int
     return code
 
 
-def _run_session(args: argparse.Namespace, source: LiveSource, title: str) -> int:
+def _run_session(args: argparse.Namespace, source: SessionPlan, title: str) -> int:
     """The live session in the viewer window, or headless when asked or without a display."""
     height = height_from_args(args)
     sound = cue_player(args)
     if not wants_window(args):
         return run_live(source.factory, args.record, source.duration, source.meta, sound=sound)
     from viewer.app import run_viewer
-    from viewer.session_process import RecordTarget
 
     # The session process opens the recording, and closes it when the window closes.
     code = run_viewer(
@@ -208,27 +216,28 @@ def _run_session(args: argparse.Namespace, source: LiveSource, title: str) -> in
     return code
 
 
-def run_live(source_factory, record: Path | None, duration: float | None, meta: dict, sound=None) -> int:
-    """Open the source (and the recording), run the pipeline headless until the source ends,
-    ``duration`` passes, Ctrl-C, SIGTERM or SIGHUP; close the recording, then finish the
-    pipeline. Exit code 0, or 128 + the signal's number when one stopped it (Ctrl-C: 130).
+def run_live(source_factory: SourceFactory, record: Path | None, duration: float | None,
+             meta: dict[str, Any], sound: CuePlayer | None = None) -> int:
+    """The live session (``firmware_bridge.live.LiveSession``) headless, until the source
+    ends, ``duration`` passes, Ctrl-C, SIGTERM or SIGHUP; the recording is closed, then the
+    pipeline finished. Exit code 0, or 128 + the signal's number when one stopped it
+    (Ctrl-C: 130).
 
     The recording is closed first and whatever happens: a crash in the pipeline (or in its
     ``finish``) costs no sample and leaves a session.json with ``ended``, ``samples`` and
-    ``lost_samples``. ``sound`` (a ``hinge.sound.CuePlayer``) gets each rep's pattern; it
-    never waits.
+    ``lost_samples``. ``sound`` gets each rep's pattern; it never waits.
     """
+    from firmware_bridge.live import LiveSession
     from processing.pipeline import Pipeline
-    from processing.recording import RecordingWriter, finish_recording
 
     stop = StopSignals()
     code = 0
     with stop:
-        writer = RecordingWriter(record, ["thigh", "lumbar"], meta) if record is not None else None
-        pipeline = None
+        session = None
         try:
-            pipeline = Pipeline(writer=writer)
-            asyncio.run(_headless(source_factory(writer=writer), pipeline, duration, stop, sound))
+            target = RecordTarget(record, ("thigh", "lumbar"), meta) if record is not None else None
+            session = LiveSession(source_factory, Pipeline, target, duration)
+            asyncio.run(_headless(session, stop, sound))
         except KeyboardInterrupt:  # Ctrl-C, or a signal before the loop ran
             code = stop.exit_code()
             print(f"stopped{stop.label()}", flush=True)
@@ -241,25 +250,22 @@ def run_live(source_factory, record: Path | None, duration: float | None, meta: 
             stop.defer()  # a second Ctrl-C or SIGTERM does not cut the recording's close short
             kept = None
             try:
-                if writer is not None:
-                    kept = finish_recording(writer)
+                if session is not None:  # closed already, unless the session never ran
+                    kept = session.close_recording()
             finally:
                 stop.restore()
                 try:
-                    if pipeline is not None:
-                        final = pipeline.finish()
-                        for rep in final.reps:
-                            print(rep_line(rep), flush=True)
-                            if sound is not None:
-                                sound.play(rep.pattern, rep.index)
+                    final = session.finish() if session is not None else None
+                    for rep in final.reps if final is not None else []:
+                        _say_rep(rep, sound)
                 finally:
                     if sound is not None:
                         sound.close()
                     if kept is not None:
                         print(f"recorded to {record}" if kept else f"no samples arrived: {record} not kept",
                               flush=True)
-    if pipeline is not None:
-        print(f"{len(pipeline.reps)} reps", flush=True)
+    if session is not None:
+        print(f"{len(session.pipeline.reps)} reps", flush=True)
     return code
 
 
@@ -330,43 +336,50 @@ class StopSignals:
         return f" ({signal.Signals(self.signum).name})" if self.signum else ""
 
 
-def rep_line(rep) -> str:
+def rep_line(rep: Rep) -> str:
     from hinge.commands.replay import rep_line as line
 
     return line(rep)
 
 
-async def _headless(source, pipeline, duration: float | None, stop: StopSignals | None = None,
-                    sound=None) -> None:
+def _say_rep(rep: Rep, sound: CuePlayer | None) -> None:
+    print(rep_line(rep), flush=True)
+    if sound is not None:
+        sound.play(rep.pattern, rep.index)
+
+
+async def _headless(session: LiveSession, stop: StopSignals | None = None, sound: CuePlayer | None = None) -> None:
+    """The session with status lines (every few seconds and on a state change), the
+    calibration's progress and a line per rep."""
     if stop is not None:
         stop.watch(asyncio.get_running_loop(), asyncio.current_task())
-    async with source:
+    async with session:
+        source = session.source
         states = _print_status(source)
         next_status = STATUS_EVERY_S
         next_check = time.monotonic()
         calibration = ""
-        async for batch in source:
-            update = pipeline.push(batch)
-            if pipeline.status != calibration:  # the upright reference: found, refined, weak
-                calibration = pipeline.status
+
+        def show(update: PipelineUpdate) -> None:
+            nonlocal states, next_status, next_check, calibration
+            if session.pipeline.status != calibration:  # the upright reference: found, refined, weak
+                calibration = session.pipeline.status
                 print(f"[{source.now():6.1f} s] calibration: {calibration}", flush=True)
             for rep in update.reps:
-                print(rep_line(rep), flush=True)
-                if sound is not None:
-                    sound.play(rep.pattern, rep.index)
-            now = source.now()
+                _say_rep(rep, sound)
             if time.monotonic() >= next_check:  # look for state changes a few times a second
                 next_check = time.monotonic() + STATE_CHECK_S
+                now = source.now()
                 current = {s.segment: s.state for s in source.status()}
                 if current != states or now >= next_status:
                     states = _print_status(source)
                     next_status = now + STATUS_EVERY_S
-            if duration is not None and now >= duration:
-                break
+
+        await session.stream(show)
         _print_status(source)
 
 
-def _print_status(source) -> dict:
+def _print_status(source: LiveSource) -> dict[str, str]:
     statuses = source.status()
     t = source.now()
     for s in statuses:

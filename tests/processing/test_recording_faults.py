@@ -240,6 +240,9 @@ class _Source:
     def status(self) -> list:
         return []
 
+    def finish_counts(self) -> None:
+        pass
+
 
 def _live_batches(duration_s: float = 6.0) -> list[SampleBatch]:
     source = two_segments(duration_s=duration_s)
@@ -409,7 +412,7 @@ def test_sigterm_stops_the_window_session_and_finishes_the_recording(tmp_path):
 
     async def main():
         task = asyncio.ensure_future(session.main(control))
-        while not session._writer or session._writer.samples < 2 * len(two_segments(duration_s=6.0)["thigh"]):
+        while session.live is None or session.live.writer.samples < 2 * len(two_segments(duration_s=6.0)["thigh"]):
             await asyncio.sleep(0.01)
         os.kill(os.getpid(), signal.SIGTERM)
         await asyncio.wait_for(asyncio.shield(task), 120)  # a test timeout only
