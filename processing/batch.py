@@ -104,7 +104,7 @@ def analysis_document(result: Analysis) -> dict[str, Any]:
 
 def session_fields(meta: dict[str, Any]) -> dict[str, Any]:
     """What session.json tells about the session, for the table's first columns."""
-    load = meta.get("load_kg", meta.get("load"))  # what --load writes; the format's example
+    load = meta.get("load_kg", meta.get("load"))  # the format's {"kg": ...} (what --load writes), or a number
     if isinstance(load, dict):
         load = load.get("kg")
     return {

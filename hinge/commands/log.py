@@ -391,8 +391,8 @@ def run_reanalyse(args: argparse.Namespace) -> int:
 def who_meta(args: argparse.Namespace) -> dict:
     """``--athlete``, ``--exercise``, ``--load``, ``--note`` as ``session.json`` keeps them (a recording
     added to a log later brings them along)."""
-    pairs = (("athlete", args.athlete), ("exercise", args.exercise), ("load_kg", args.load),
-             ("notes", args.note))
+    pairs = (("athlete", args.athlete), ("exercise", args.exercise),
+             ("load", None if args.load is None else {"kg": args.load}), ("notes", args.note))
     return {k: v for k, v in pairs if v is not None}
 
 

@@ -131,6 +131,14 @@ def _text(x: Any) -> str | None:
     return x if isinstance(x, str) and x else None
 
 
+def _load_kg(meta: dict[str, Any]) -> float | None:
+    """session.json's load: ``{"kg": 140}`` (the format's), or a number."""
+    load = meta.get("load", meta.get("load_kg"))
+    if isinstance(load, dict):
+        load = load.get("kg")
+    return float(load) if isinstance(load, int | float) and not isinstance(load, bool) else None
+
+
 def _rep_row(rep: Any) -> dict[str, Any]:
     d = rep.to_dict()
     return {schema.REP_COLUMNS.get(k, k): v for k, v in d.items()}
@@ -206,8 +214,8 @@ class TrainingLog:
         athlete = athlete if athlete is not None else _text(rec.meta.get("athlete"))
         exercise = exercise if exercise is not None else _text(rec.meta.get("exercise"))
         notes = notes if notes is not None else _text(rec.meta.get("notes"))
-        if load_kg is None and isinstance(rec.meta.get("load_kg"), int | float):
-            load_kg = float(rec.meta["load_kg"])
+        if load_kg is None:
+            load_kg = _load_kg(rec.meta)
         digest = content_hash(rec)
         where = str(Path(rec.path).resolve())
         known = self._by_hash(digest)
