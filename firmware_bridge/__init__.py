@@ -5,6 +5,8 @@
 - ``client``: ``SensorSession`` over bleak (scan, connect, reconnect, loss accounting, one
   session clock) and ``scan``; ``clock``, ``timestamps``: device clocks on the session clock.
 - ``status``: ``SensorStatus``, what a live source reports; ``config``: the remembered pair.
+- ``live``: ``LiveSource``, the contract of every live source, and ``LiveSession``, the one
+  runner of a live session (source -> ``Pipeline``, recorded on the way).
 - ``virtual``: virtual sensors over a real BLE stack (bumble), the same code path.
 
 Imports point down: ``firmware_bridge`` may import ``processing``, never ``viewer`` or

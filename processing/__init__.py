@@ -1,8 +1,9 @@
 """The analysis, with no hardware and no window: everything from a sample to a rep.
 
 - ``samples``: the data that flows (``SampleBatch``, ``AngleFrames``).
-- ``recording`` (``folder``, ``reader``, ``csv_text``): the recording format, read and
-  written; ``chunked_batches`` replays one as a live session delivers it.
+- ``recording`` (``folder``, ``reader``, ``csv_text``, ``chunks``): the recording format,
+  read and written; ``BatchCursor`` and ``chunked_batches`` hand one out as a live session
+  delivers it.
 - ``fusion``, ``stillness``, ``calibration``, ``angles``, ``streaming_angles``: sensor
   orientation (VQF), the upright reference and the segment angles, offline and live.
 - ``reps`` (``model``, ``measure``, ``scanner``, ``sets``), ``streaming_reps``: rep detection
