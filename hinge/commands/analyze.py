@@ -242,15 +242,15 @@ def run_many(args: argparse.Namespace, paths: list[Path]) -> int:
     if pool:  # its workers start now (forked), before the progress bar's thread does
         pool.submit(int).result()
     results = []
-    with pool or nullcontext(), _batch_progress(len(recordings), sys.stderr.isatty()) as advance:
+    with pool or nullcontext(), _batch_progress(len(recordings), sys.stderr.isatty()) as (advance, say):
         for r in analyze_many(recordings, th, map=mapper):
             results.append(r)
             advance()
             for w in r.warnings:
-                print(f"hinge: warning: {w}", file=sys.stderr)
+                say(f"hinge: warning: {w}")
             if r.error is not None:
                 where = "" if r.error.startswith(str(r.path)) else f"{r.path}: "
-                print(f"hinge: {where}{r.error}", file=sys.stderr)
+                say(f"hinge: {where}{r.error}")
             if args.json:
                 doc = r.document or {"recording": {"path": str(r.path)}, "error": r.error}
                 print(json.dumps(doc, allow_nan=False), flush=True)
@@ -263,9 +263,9 @@ def run_many(args: argparse.Namespace, paths: list[Path]) -> int:
 @contextmanager
 def _batch_progress(total: int, enabled: bool):
     """A progress bar over the recordings on stderr, only for a person at a terminal;
-    yields the function that advances it."""
+    yields ``(advance, say)``: ``say(line)`` prints a line on stderr above the bar."""
     if not enabled:
-        yield lambda: None
+        yield (lambda: None), (lambda line: print(line, file=sys.stderr))
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -273,7 +273,8 @@ def _batch_progress(total: int, enabled: bool):
     with Progress(TextColumn("analysing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=Console(stderr=True)) as progress:
         task = progress.add_task("recordings", total=total)
-        yield lambda: progress.advance(task)
+        yield (lambda: progress.advance(task)), (
+            lambda line: progress.console.print(line, markup=False, highlight=False, soft_wrap=True))
 
 
 def print_batch(results) -> None:
