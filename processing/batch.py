@@ -25,7 +25,7 @@ import pandas as pd
 
 from processing.analysis import Analysis, analyze
 from processing.errors import HingeError
-from processing.recording import SESSION_FILE, read_recording
+from processing.recording import SESSION_FILE, RecordingWarning, read_recording
 from processing.reps import DEFAULT_THRESHOLDS, REP_FIELDS, Rep, RepThresholds
 from processing.samples import SEGMENTS
 
@@ -121,7 +121,7 @@ def analyze_recording(path: str | os.PathLike, thresholds: RepThresholds = DEFAU
     path = Path(path)
     out = RecordingResult(path)
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        warnings.simplefilter("always", RecordingWarning)  # each recording's own, however alike
         try:
             rec = read_recording(path)
             out.session = session_fields(rec.meta)

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -153,3 +154,18 @@ def test_an_unwritable_table_leaves_the_old_file_and_no_temp(study, tmp_path):
     assert target.is_dir() and sorted(p.name for p in tmp_path.iterdir()) == ["old.csv", "reps.parquet"]
     assert (tmp_path / "old.csv").read_text() != "kept\n"  # the CSV, written first, was replaced whole
     shutil.rmtree(target)
+
+
+def test_what_reading_repaired_is_a_warning_and_the_batch_succeeds(study, tmp_path):
+    root, truth, _ = study
+    for rec in sorted(truth)[:2]:
+        shutil.copytree(rec, tmp_path / Path(rec).name)
+    cut = tmp_path / Path(sorted(truth)[0]).name / "lumbar.csv"
+    with open(cut, "a") as f:
+        f.write("99999.0,9.8,0.1")  # killed while writing: the last line has no end
+    out = hinge_cli("analyze", tmp_path, "--json")
+    assert out.returncode == 0
+    assert out.stderr.startswith(f"hinge: warning: {cut}:") and "unterminated final line" in out.stderr
+    assert len(out.stderr.splitlines()) == 1
+    docs = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [[r["pattern"] for r in d["reps"]] for d in docs] == [truth[rec] for rec in sorted(truth)[:2]]
