@@ -5,8 +5,7 @@ painting follows the window's ~60 Hz timer instead, and what each frame shows is
 session as of ``DisplayClock``'s smoothed "now" (``viewer/display_clock.py``), so the plots
 scroll smoothly at the frame rate rather than jumping at the notification rate. Each redraw
 hands pyqtgraph only the visible window, as views of numpy ring buffers, drawn with 1 px
-pens and no grid: the cheap settings measured offscreen in ``../shared/docs/tooling.md``
-and ``benchmarks/bench_viewer.py``.
+pens and no grid: the cheap settings, measured offscreen by ``benchmarks/bench_viewer.py``.
 """
 
 from __future__ import annotations

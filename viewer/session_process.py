@@ -4,9 +4,9 @@ Why a separate process, not a thread beside the window: the window paints throug
 small Python calls (pyqtgraph's items), and each one needs the GIL. With the session in a
 thread of the same process, every paint also waited for the session's Python work (the
 pipeline, and in the demo a whole virtual BLE stack): measured offscreen, a paint took
-5.5 ms alone and 7.4-9 ms beside a session thread, which missed the 8 ms budget of issue
-6. A process has its own GIL; on this 2-core machine the same paint beside a session
-process took 5.5 ms, as alone. bleak and bumble also want a plain asyncio loop, which the
+5.5 ms alone and 7.4-9 ms beside a session thread, over the window's 8 ms paint budget
+(``benchmarks/bench_viewer.py``). A process has its own GIL; on a 2-core machine the same
+paint beside a session process took 5.5 ms, as alone. bleak and bumble also want a plain asyncio loop, which the
 process runs (``asyncio.run``), so no asyncio-on-Qt integration is needed.
 
 This module never imports Qt: the process is spawned (not forked: the window's process

@@ -3,7 +3,7 @@
 bumble's ``LocalLink`` joins in-process virtual controllers into one radio medium, so the
 host stacks above them (a bumble central under our bleak backend, bumble peripherals for
 the virtual sensors) exchange real HCI, L2CAP, ATT and GATT traffic. Two gaps of the
-emulation matter to hinge and are closed here (see ``../shared/docs/sensors-and-ble.md``):
+emulation matter to hinge and are closed here:
 
 * **Connect cancel**: a connect that times out sends ``LE Create Connection Cancel``; a real
   controller answers with an ``LE Connection Complete`` carrying status
