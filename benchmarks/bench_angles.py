@@ -42,8 +42,8 @@ from processing.angles import (  # the internals measured here
     still_candidates,
 )
 from processing.calibration import calibrate, up_vectors
-from processing.stillness import joint_still_periods, sensor_stillness
 from processing.fusion import OnlineOrientation, fuse_offline, fuse_offline_reduced
+from processing.stillness import joint_still_periods, sensor_stillness
 from processing.streaming_angles import StreamingAngles
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,7 +135,7 @@ def plain_vqf_angles(imu: dict[str, pd.DataFrame], rate_hz: float) -> pd.DataFra
         provisional_lockouts,
     )
     tracks = {}
-    for seg, (t, acc, gyr) in data.items():
+    for seg, (t, _acc, gyr) in data.items():
         sc = cal.segments[seg]
         tracks[seg] = SegmentTrack(t, sc.inclination(up_vectors(fused[seg].quat)), np.degrees((gyr - fused[seg].bias) @ sc.axis))
     t0 = max(tr.t[0] for tr in tracks.values())
@@ -147,7 +147,7 @@ def stream(imu: dict[str, pd.DataFrame], rate_hz: float, n: int = 4) -> pd.DataF
     sa = StreamingAngles(rate_hz=rate_hz)
     arrays = {s: (df.t.to_numpy(), df[["ax", "ay", "az"]].to_numpy(), df[["gx", "gy", "gz"]].to_numpy()) for s, df in imu.items()}
     batches = []
-    for seg, (t, acc, gyr) in arrays.items():
+    for seg, (t, _acc, _gyr) in arrays.items():
         batches += [(t[i + min(n, len(t) - i) - 1], seg, i) for i in range(0, len(t), n)]
     out = []
     for _, seg, i in sorted(batches):

@@ -31,8 +31,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.helpers_postgres import start_server  # noqa: E402
-
 from hinge import (  # noqa: E402
     Pattern,
     SimConfig,
@@ -44,6 +42,7 @@ from hinge import (  # noqa: E402
     write_simulation,
 )
 from processing.training_log import SessionData  # noqa: E402
+from tests.helpers_postgres import start_server  # noqa: E402
 
 
 def best_wall(fn, repeat: int) -> float:

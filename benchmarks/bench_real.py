@@ -455,7 +455,9 @@ def bench_cmu(root: Path, tmp: Path, describe: bool, nonlifts: bool) -> None:
                                    float(np.corrcoef(h[ok], o[k].to_numpy()[ok])[0, 1]))
                 if "hip" in cols and ex in CMU_LIFTS:
                     rmses[v].append(cols["hip"])
-            fmt = lambda k, w: (f"{cols[k][0]:.1f}/{cols[k][1]:.1f}" if k in cols else "-").rjust(w)
+            def fmt(k: str, w: int, cols: dict = cols) -> str:
+                return (f"{cols[k][0]:.1f}/{cols[k][1]:.1f}" if k in cols else "-").rjust(w)
+
             corr = f"{cols['hip'][2]:.2f}" if "hip" in cols else "-"
             print(head + f"{'analysed':<9}{len(reps):>5}  {fmt('hip', 15)} {fmt('trunk', 12)} {fmt('thigh', 12)} {corr:>5}  "
                   + calib_note(r["doc"]) + (f"  [stderr: {one_line(r['message'], 60)}]" if r["message"] else ""))

@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hinge import (
+from hinge import (  # noqa: E402  (after the path set-up above)
     Pipeline,
     Recording,
     SimConfig,
@@ -43,7 +43,7 @@ from hinge import (
     simulate,
     write_simulation,
 )
-from processing.reps import measure as reps_measure  # the internals measured here
+from processing.reps import measure as reps_measure  # noqa: E402  (the internals measured here)
 
 ALL = ["knee-first", "simultaneous", "hips-rise-early"]
 RATES = [(52.0, 208.0), (104.0, 104.0), (208.0, 52.0), (200.0, 200.0)]

@@ -274,7 +274,7 @@ class SensorSession:
             for sensor in self._sensors.values():
                 try:
                     await self._connect(sensor, timeout=self.connect_timeout)
-                except (BleakError, asyncio.TimeoutError) as err:
+                except (TimeoutError, BleakError) as err:
                     raise SensorError(
                         f"{sensor.segment} sensor {sensor.found.name or sensor.found.address}: "
                         f"could not connect ({err or type(err).__name__})") from err
@@ -419,7 +419,7 @@ class SensorSession:
                 device = await BleakScanner.find_device_by_address(
                     sensor.found.address, timeout=timeout, **scan_kwargs)
                 if device is None:
-                    raise asyncio.TimeoutError(f"{sensor.found.address} is not advertising")
+                    raise TimeoutError(f"{sensor.found.address} is not advertising")
                 sensor.found.device = device
             client = BleakClient(sensor.found.device, **kwargs)
             try:

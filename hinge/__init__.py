@@ -134,8 +134,6 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, __getattr__ b
         UsageError,
     )
     from processing.pipeline import Pipeline, PipelineUpdate
-    from processing.training_log import TrainingLog
-    from processing.versions import ANALYSIS_VERSION
     from processing.recording import (
         Recording,
         RecordingWarning,
@@ -155,6 +153,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, __getattr__ b
     )
     from processing.samples import AngleFrames, SampleBatch
     from processing.simulator import SimConfig, Simulation, simulate, write_simulation
+    from processing.training_log import TrainingLog
+    from processing.versions import ANALYSIS_VERSION
 
 
 def __getattr__(name: str) -> Any:

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from processing.errors import AnalysisError
 from processing import acc_calibration
 from processing.calibration import Calibration, calibrate, up_vectors, upright
+from processing.errors import AnalysisError
 from processing.fusion import GAP_FILL_MAX_S, fuse_offline_reduced
 from processing.samples import ANGLES_RATE_HZ, SEGMENTS_REQUIRED, AngleFrames
 from processing.stillness import StillPeriod, joint_still_periods, sensor_stillness

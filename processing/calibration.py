@@ -46,7 +46,6 @@ import numpy as np
 
 from processing.stillness import moving_mean, runs
 
-
 CONFIDENT_TILT_DEG = 30.0  # an axis seen over a tilt this large is considered known
 CONFIDENT_RATIO = 0.8  # ... and this dominant (first / first+second eigenvalue)
 SIGN_DECISIVE = 0.3  # |sum sin^3| / sum |sin|^3 that settles which way is forward

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from processing.flight import FlightDetector
 from processing.reps import (
     DEFAULT_THRESHOLDS,
     GAP_FACTOR,
@@ -21,7 +22,6 @@ from processing.reps import (
     RepThresholds,
     mark_gaps,
 )
-from processing.flight import FlightDetector
 from processing.samples import AngleFrames, SampleBatch
 from processing.streaming_reps import StreamingRepDetector
 

@@ -10,9 +10,9 @@ import sys
 
 import numpy as np
 import pytest
-from tests.helpers import ROOT
 from PySide6 import QtGui
 
+from tests.helpers import ROOT
 from viewer.palette import CURVE_COLOURS
 
 pytestmark = pytest.mark.slow  # each example is a fresh interpreter; the live one streams ~7 s

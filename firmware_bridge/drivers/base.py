@@ -17,7 +17,6 @@ from typing import ClassVar
 
 import numpy as np
 
-
 G = 9.80665
 #: Physically impossible for a sensor on a lifter's body: decoders mark such samples (and
 #: non-finite ones) ``DecodedPacket.bad``; the client drops them and counts them as lost.

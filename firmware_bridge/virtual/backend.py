@@ -14,7 +14,6 @@ its packet handling) are handed straight to bleak's callback, which must only qu
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid as uuid_module
 from typing import Any
@@ -201,7 +200,7 @@ class BumbleClient(BaseBleakClient):
         self._closing = True
         try:
             await connection.disconnect()
-        except (core.BaseBumbleError, hci.HCI_Error, asyncio.TimeoutError) as err:
+        except (TimeoutError, core.BaseBumbleError, hci.HCI_Error) as err:
             log.debug("%s: disconnect: %s", self.address, err)
         self._connection = None
         self._peer = None

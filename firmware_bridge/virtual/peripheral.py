@@ -29,7 +29,6 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 from firmware_bridge.virtual.faults import NO_FAULTS, Faults
 from firmware_bridge.virtual.world import VirtualWorld, make_device
 
-
 ADVERTISING_INTERVAL_MS = 100
 BATTERY_SERVICE_UUID = "0000180f-0000-1000-8000-00805f9b34fb"
 BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"

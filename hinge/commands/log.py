@@ -157,9 +157,9 @@ def run_list(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from processing.versions import ANALYSIS_VERSION
     from processing.training_log import resolve_url
     from processing.training_log.database import sqlite_path
+    from processing.versions import ANALYSIS_VERSION
 
     path = sqlite_path(resolve_url(args.db))
     if path is not None and not path.exists():
@@ -200,9 +200,9 @@ def run_list(args: argparse.Namespace) -> int:
 # -- hinge log show ID -------------------------------------------------------------------
 def run_show(args: argparse.Namespace) -> int:
     from hinge.commands.analyze import print_report
-    from processing.versions import ANALYSIS_VERSION
     from processing.reps import Pattern, Rep
     from processing.training_log.figures import set_summary
+    from processing.versions import ANALYSIS_VERSION
 
     with open_log(args, create=False) as log:
         detail = log.session(args.id)

@@ -24,6 +24,7 @@ from hinge.commands.analyze import add_threshold_args, thresholds_from_args
 from hinge.commands.window import add_window_args, cue_player, height_from_args, wants_window
 from hinge.errors import UsageError
 
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "replay",

@@ -15,8 +15,8 @@ import json
 import os
 import shutil
 import tempfile
-import time
 import threading
+import time
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime

@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from processing.reps import PATTERNS
 from processing.samples import ANGLE_COLUMNS
 from processing.simulator.imu import (
     MOUNT_PRESETS,
@@ -68,7 +69,6 @@ from processing.simulator.imu import (
     sensor_kinematics,
     sensor_offset,
 )
-from processing.reps import PATTERNS
 from processing.simulator.motion import (
     REST_ACTIVITIES,
     SQUAT_RANGES,

@@ -427,7 +427,7 @@ class TrainingLog:
         """One row per rep with its session's and set's columns, oldest session first:
         (column names, rows). The rows stream from the database (a big log never sits in
         memory whole)."""
-        s, st, r = schema.sessions, schema.sets, schema.reps
+        st, r = schema.sets, schema.reps
         rep_cols = [c for c in r.columns if c.name not in ("session_id", "set_no")]
         names = [*self.EXPORT_SESSION_COLUMNS, *self.EXPORT_SET_COLUMNS,
                  *[{"rep": "index"}.get(c.name, c.name) for c in rep_cols]]

@@ -9,12 +9,12 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from tests.helpers import ROOT, require
 
 from hinge.cli import main
 from processing.recording import write_recording
 from processing.reps import REP_FIELDS
 from processing.simulator import SimConfig, simulate, write_simulation
+from tests.helpers import ROOT, require
 
 ALL = ["knee-first", "simultaneous", "hips-rise-early"]
 FLOAT_FIELDS = set(REP_FIELDS) - {"index", "set", "pattern", "cue", "gap"}

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.helpers import ROOT
 
 import hinge
 from processing.batch import TABLE_COLUMNS
 from processing.simulator import SimConfig, simulate, write_simulation
+from tests.helpers import ROOT
 
 BROKEN_LINE = 40  # the line of the broken recording's thigh.csv that is not a number
 

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.helpers import ROOT
 
 import hinge
+from tests.helpers import ROOT
 
 PROJECT = ("hinge", "viewer", "firmware_bridge", "processing")
 #: what each library package may import of the project (itself included)

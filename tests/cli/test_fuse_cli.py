@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+
 from tests.helpers import ROOT
 from tests.processing.test_fusion import inclination_rmse_deg, load_trial, trials
 

@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from tests.helpers import ROOT
 from processing.training_log import SCHEMA_VERSION, TrainingLog
+from tests.helpers import ROOT
 
 RECS = ROOT / "recordings"
 

@@ -7,13 +7,13 @@ import subprocess
 import sys
 
 import pytest
-from tests.helpers import ROOT
 
 from hinge.cli import main
 from processing.angles import compute_angles
 from processing.recording import read_recording
 from processing.reps import REP_FIELDS, detect_reps
 from processing.simulator import SimConfig, simulate, write_simulation
+from tests.helpers import ROOT
 
 ALL = ["knee-first", "simultaneous", "hips-rise-early"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from tests.processing.test_reps import _synthetic
 
 from processing.flight import FREE_FALL_M_S2, FlightDetector, flights_of
 from processing.reps import detect_reps
+from tests.processing.test_reps import _synthetic
 
 
 def _acc(t: np.ndarray, flight: tuple[float, float] | None) -> np.ndarray:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.io
-from tests.helpers import broad_trials
 
 from processing.fusion import OnlineOrientation, fuse_offline, fuse_offline_reduced, orientation_offline
+from tests.helpers import broad_trials
 
 
 def inclination_rmse_deg(q: np.ndarray, ref: np.ndarray) -> float:

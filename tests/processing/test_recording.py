@@ -15,11 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from tests.helpers import ROOT, require
-from tests.helpers_recording import segment_frame, two_segments
 
 from hinge.errors import HingeUserError
-from processing.recording import folder as recording
 from processing.recording import (
     CORE_COLUMNS,
     RecordingWarning,
@@ -27,8 +24,11 @@ from processing.recording import (
     read_recording,
     write_recording,
 )
+from processing.recording import folder as recording
 from processing.recording.csv_text import format_rows
 from processing.samples import SampleBatch
+from tests.helpers import ROOT, require
+from tests.helpers_recording import segment_frame, two_segments
 
 # What the format promises to keep: t to the microsecond, m/s^2 to 1e-6, rad/s to 1e-7.
 TOLERANCE = {"t": 5e-7, "ax": 5e-7, "ay": 5e-7, "az": 5e-7, "gx": 5e-8, "gy": 5e-8, "gz": 5e-8}

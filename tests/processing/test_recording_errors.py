@@ -501,10 +501,10 @@ def test_unreadable_files_are_one_line_errors(tmp_path, monkeypatch):
         denied = rec / name
         real_open = builtins.open
 
-        def no_access(file, *args, _denied=denied, **kw):
+        def no_access(file, *args, _denied=denied, _real_open=real_open, **kw):
             if Path(file) == _denied:
                 raise PermissionError(13, "Permission denied", str(file))
-            return real_open(file, *args, **kw)
+            return _real_open(file, *args, **kw)
 
         monkeypatch.setattr(recording_read, "open", no_access, raising=False)
         with pytest.raises(RecordingError, match=rf"^{denied}: cannot read \(Permission denied\)$"):

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.helpers_recording import segment_frame, two_segments
 
 from hinge.errors import HingeUserError
-from processing.recording import folder as recording
 from processing.recording import RecordingWarning, RecordingWriter, read_recording
+from processing.recording import folder as recording
 from processing.samples import SampleBatch
+from tests.helpers_recording import segment_frame, two_segments
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,14 +19,13 @@ from datetime import datetime, timedelta
 import pytest
 
 from processing.analysis import analyze
-from processing.versions import ANALYSIS_VERSION
 from processing.errors import LogError, UsageError
 from processing.recording import read_recording
 from processing.reps import REP_FIELDS, summarize
 from processing.simulator import SimConfig, simulate, write_simulation
-from processing.training_log import SCHEMA_VERSION, SessionData, TrainingLog, resolve_url
-from processing.training_log import schema
+from processing.training_log import SCHEMA_VERSION, SessionData, TrainingLog, resolve_url, schema
 from processing.training_log.trend import trend_words
+from processing.versions import ANALYSIS_VERSION
 from tests.helpers import ROOT
 
 PATTERNS = ["knee-first", "knee-first", "knee-first", "hips-rise-early", "simultaneous"]

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from processing.analysis import analyze
-from processing.versions import ANALYSIS_VERSION
 from processing.errors import LogError
 from processing.recording import read_recording
 from processing.training_log import SCHEMA_VERSION, SessionData, TrainingLog
 from processing.training_log.trend import trend_words
+from processing.versions import ANALYSIS_VERSION
 from tests.helpers import ROOT
 from tests.helpers_postgres import pg_server, pg_url  # noqa: F401 - fixtures
 from tests.processing.test_training_log import CRASH, PATTERNS, _synthetic, sim_rec  # noqa: F401

@@ -10,9 +10,9 @@ what the widgets hold against an independent run of the pipeline, against ``hing
 from __future__ import annotations
 
 import json
+import multiprocessing
 import subprocess
 import sys
-import multiprocessing
 import time
 from pathlib import Path
 
