@@ -120,7 +120,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = leaf("rm", "forget a session (its recording is not touched)", run_rm)
     q.add_argument("id", type=int, help="session id")
 
-    q = leaf("trend", "hip lag, knee-done %, knee-first share and in-set drift across "
+    q = leaf("trend", "hip lag, knee-done %%, knee-first share and in-set drift across "
              "sessions and against load, in words (and a plot)", run_trend)
     add_filter_args(q)
     q.add_argument("--png", type=Path, metavar="FILE", help="also plot the trend to FILE (PNG)")
