@@ -84,8 +84,9 @@ def fill(log: TrainingLog, sessions: int, reps: int) -> float:
 
 
 def long_session(minutes: float, where: Path) -> Path:
-    """A simulated session of about ``minutes`` minutes: sets of 6 reps with rests."""
-    sets = max(1, round(minutes * 60 / 80))
+    """A simulated session of about ``minutes`` minutes: sets of 6 reps with rests (a set and
+    its rest take the virtual lifter about 48 s)."""
+    sets = max(1, round(minutes * 60 / 48))
     sim = simulate(SimConfig(patterns=["knee-first", "knee-first", "simultaneous", "hips-rise-early"],
                              reps=6, sets=sets, rest_s=50.0, seed=3))
     return write_simulation(sim, where / "session")
@@ -99,9 +100,12 @@ def bench(name: str, db: str, args: argparse.Namespace, rec: Path) -> None:
               f"({1000 * took / args.sessions:.1f} ms per session)")
         t_lib = best_wall(lambda: log.sessions(athlete="ann", newest_first=False), 3)
     start = best_wall(lambda: cli("--version", db=db), 3)
+    sa = best_wall(lambda: subprocess.run([sys.executable, "-c", "import sqlalchemy"], check=True), 3)
+    bare = best_wall(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), 3)
     trend = best_wall(lambda: cli("log", "trend", "--athlete", "ann", db=db), 3)
     print(f"hinge log trend: {trend:.3f} s wall (target <= 0.5 s); baseline hinge --version "
-          f"{start:.3f} s; the query alone {t_lib * 1000:.0f} ms")
+          f"{start:.3f} s; the query alone {t_lib * 1000:.0f} ms; importing SQLAlchemy "
+          f"{sa - bare:.3f} s of it")
 
     analysis = best_wall(lambda: cli("analyze", str(rec), "--json", db=db), 2)
 
@@ -153,6 +157,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--minutes", type=float, default=10.0)
     args = ap.parse_args()
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times grow with it)")
     with tempfile.TemporaryDirectory() as d:
         rec = long_session(args.minutes, Path(d))
         meta = read_recording(rec).meta

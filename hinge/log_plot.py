@@ -24,6 +24,7 @@ def write_trend_png(sessions: Sequence[Session], path: Path, title: str) -> None
     """Write the trend plot of ``sessions`` (oldest first) to ``path`` (PNG)."""
     from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(11, 7.5), layout="constrained")
@@ -35,7 +36,7 @@ def write_trend_png(sessions: Sequence[Session], path: Path, title: str) -> None
     if has_load:  # one colour scale for every panel; a session without a load is grey
         lo, hi = np.nanmin(loads), np.nanmax(loads)
         colour = dict(c=loads, cmap=colormaps["viridis"].with_extremes(bad="0.6"),
-                      vmin=lo - (hi == lo), vmax=hi + (hi == lo), plot_nonfinite=True)
+                      vmin=lo - (hi == lo), vmax=hi + (hi == lo), plotnonfinite=True)
     else:
         colour = dict(color="tab:blue")
     points = None
@@ -50,7 +51,9 @@ def write_trend_png(sessions: Sequence[Session], path: Path, title: str) -> None
             ax.plot(dates[ok], line[0] + line[1] * days, color="0.3", lw=1, ls="--")
         ax.set_title(m.label)
         ax.set_ylabel(m.unit.strip())
-        ax.tick_params(axis="x", labelrotation=30)
+        locator = AutoDateLocator(maxticks=6)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
         ax.grid(alpha=0.3)
     ax = axes[len(METRICS)]
     share = np.array([np.nan if s.knee_first_share is None else 100 * s.knee_first_share for s in sessions])

@@ -124,6 +124,10 @@ def register(sub: argparse._SubParsersAction) -> None:
              "sessions and against load, in words (and a plot)", run_trend)
     add_filter_args(q)
     q.add_argument("--png", type=Path, metavar="FILE", help="also plot the trend to FILE (PNG)")
+    q.add_argument("--by", choices=("session", "week", "month"),
+                   help="one table row per session, week or month (default: per session up to "
+                   "20 sessions, else per week, else per month); the trend itself always "
+                   "weighs every session")
 
     q = leaf("export", "one row per rep, with its session's and set's columns", run_export)
     add_filter_args(q)
@@ -293,7 +297,7 @@ def run_trend(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from processing.training_log.trend import trend_words
+    from processing.training_log.trend import auto_period, periods, trend_words
 
     with open_log(args, create=False) as log:
         sessions = log.sessions(**_filters(args), newest_first=False)
@@ -302,19 +306,25 @@ def run_trend(args: argparse.Namespace) -> int:
     if not sessions:
         console.print(f"{where}: no sessions" + (" match" if any(_filters(args).values()) else " yet"))
         return 0
+    by = args.by or auto_period(sessions)
+    what = ", ".join(x for x in (args.athlete, args.exercise) if x) or "all sessions"
+    per = {"session": "per session", "week": "per week", "month": "per month"}[by]
+    table = Table(title=f"{where}: {what}, {len(sessions)} sessions, {per}, oldest first",
+                  title_justify="left")
+    grouped = by != "session"
+    for col in (by, *(["sessions"] if grouped else []), "load kg", "reps", "knee-first %",
+                "hip lag ms", "knees done %", "drift pts"):
+        table.add_column(col, justify="left" if col == by else "right", no_wrap=col in (by, "load kg"))
+    for p in periods(sessions, by):
+        load = ("–" if p.load_min is None else f"{p.load_min:g}" if p.load_min == p.load_max
+                else f"{p.load_min:g}-{p.load_max:g}")
+        table.add_row(p.label, *([str(p.sessions)] if grouped else []), load, str(p.reps),
+                      _num(p.knee_first_pct, "{:.0f}"),
+                      _num(p.hip_lag_ms, "{:.0f}"), _num(p.knee_done_pct, "{:.0f}"),
+                      _num(p.drift_pts, "{:+.0f}"))
+    console.print(table)
     athletes = {s.athlete for s in sessions}
     exercises = {s.exercise for s in sessions}
-    what = ", ".join(x for x in (args.athlete, args.exercise) if x) or "all sessions"
-    table = Table(title=f"{where}: {what}, oldest first", title_justify="left")
-    for col in ("date", "id", "athlete", "load kg", "reps", "knee-first %", "hip lag ms",
-                "knees done %", "drift pts"):
-        table.add_column(col, justify="left" if col in ("date", "athlete") else "right")
-    for s in sessions:
-        table.add_row(f"{local(s.recorded_at):%Y-%m-%d}", str(s.id), s.athlete or "",
-                      _num(s.load_kg, "{:g}"), str(s.n_reps), _pct(s.knee_first_share),
-                      _num(s.hip_lag_ms, "{:.0f}"), _num(s.knee_done_pct, "{:.0f}"),
-                      _num(s.drift_pts, "{:+.0f}"))
-    console.print(table)
     if len(athletes) > 1 and args.athlete is None:
         console.print(f"note: {len(athletes)} athletes mixed; --athlete NAME follows one")
     if len(exercises) > 1 and args.exercise is None:

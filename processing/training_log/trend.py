@@ -33,15 +33,21 @@ class Metric:
     min_change: float
     rises: str
     falls: str
+    bounds: tuple[float, float] | None = None  # a fitted line is shown within these
+
+    def shown(self, v: float) -> str:
+        if self.bounds is not None:
+            v = min(max(v, self.bounds[0]), self.bounds[1])
+        return f"{v:+.0f}{self.unit}" if self.column == "drift_pts" else f"{v:.0f}{self.unit}"
 
 
 METRICS = (
     Metric("knee_first_share", "knee-first reps", 100.0, "%", MIN_CHANGE["knee_done_at_hip_onset_pct"],
-           "more reps were knee-first", "fewer reps were knee-first"),
+           "more reps were knee-first", "fewer reps were knee-first", (0.0, 100.0)),
     Metric("drift_pts", "in-set drift", 1.0, " pts", MIN_CHANGE["knee_done_at_hip_onset_pct"],
-           "the knees held on better late in sets", "the knees gave out earlier in sets"),
+           "the knees held on better late in sets", "the knees gave out earlier in sets", (-100.0, 100.0)),
     Metric("knee_done_pct", "knees done at hip onset", 1.0, "%", MIN_CHANGE["knee_done_at_hip_onset_pct"],
-           "the knees did more of the early work", "the knees did less of the early work"),
+           "the knees did more of the early work", "the knees did less of the early work", (0.0, 100.0)),
     Metric("hip_lag_ms", "hip lag", 1.0, " ms", MIN_CHANGE["hip_lag_ms"],
            "the torso waited longer for the knees", "the torso started rising earlier"),
 )
@@ -69,10 +75,6 @@ def _values(sessions: Sequence[Session], m: Metric) -> tuple[list[Session], np.n
     return kept, np.array([getattr(s, m.column) * m.scale for s in kept], dtype=float)
 
 
-def _fmt(m: Metric, v: float) -> str:
-    return f"{v:+.0f}{m.unit}" if m.column == "drift_pts" else f"{v:.0f}{m.unit}"
-
-
 def over_time(sessions: Sequence[Session]) -> list[str]:
     """What changed across the sessions (oldest first), one phrase per metric that did."""
     out = []
@@ -90,7 +92,7 @@ def over_time(sessions: Sequence[Session]) -> list[str]:
         if p < TREND_ALPHA and abs(last - first) >= m.min_change:
             span = f"{len(kept)} sessions" + (f", {days[-1]:.0f} days" if days[-1] >= 1 else "")
             out.append(f"{m.rises if last > first else m.falls} over {span} "
-                       f"({m.label} {_fmt(m, first)} → {_fmt(m, last)})")
+                       f"({m.label} {m.shown(first)} → {m.shown(last)})")
     return out
 
 
@@ -109,7 +111,7 @@ def against_load(sessions: Sequence[Session]) -> list[str]:
         lo, hi = float(loads.min()), float(loads.max())
         if p < TREND_ALPHA and abs(b * (hi - lo)) >= m.min_change:
             out.append(f"at heavier loads {m.rises if b > 0 else m.falls} "
-                       f"({m.label} {_fmt(m, a + b * lo)} at {lo:g} kg → {_fmt(m, a + b * hi)} at {hi:g} kg)")
+                       f"({m.label} {m.shown(a + b * lo)} at {lo:g} kg → {m.shown(a + b * hi)} at {hi:g} kg)")
     return out
 
 
@@ -125,3 +127,74 @@ def trend_words(sessions: Sequence[Session]) -> list[str]:
         with_load = f" nor with load ({loads[0]:g}-{loads[-1]:g} kg)" if len(loads) >= 2 else ""
         words = [f"no clear change over {len(sessions)} sessions{with_load}"]
     return words
+
+
+@dataclass(frozen=True)
+class Period:
+    """Sessions of one period (a session, a week, a month) summed up for the trend's table:
+    shares and means weighted by reps, drift averaged over the sessions that have one."""
+
+    label: str
+    sessions: int
+    reps: int
+    load_min: float | None
+    load_max: float | None
+    knee_first_pct: float | None
+    hip_lag_ms: float | None
+    knee_done_pct: float | None
+    drift_pts: float | None
+
+
+#: Up to this many sessions the trend's table shows each; more are grouped by week, and by
+#: month when there would still be more rows than this.
+MAX_ROWS = 20
+
+
+def period_of(by: str, s: Session) -> str:
+    """The label of the period ``by`` ("session", "week", "month") that holds session ``s``
+    (local dates)."""
+    from datetime import UTC
+
+    when = s.recorded_at.replace(tzinfo=UTC).astimezone()
+    if by == "week":
+        year, week, _ = when.isocalendar()
+        return f"{year}-W{week:02d}"
+    if by == "month":
+        return f"{when:%Y-%m}"
+    return f"{when:%Y-%m-%d} #{s.id}"
+
+
+def auto_period(sessions: Sequence[Session]) -> str:
+    """"session" for a short log, else "week", else "month": a table a person can read."""
+    if len(sessions) <= MAX_ROWS:
+        return "session"
+    if len({period_of("week", s) for s in sessions}) <= MAX_ROWS:
+        return "week"
+    return "month"
+
+
+def _weighted(pairs: list[tuple[float | None, int]]) -> float | None:
+    kept = [(v, n) for v, n in pairs if v is not None and n > 0]
+    total = sum(n for _, n in kept)
+    return sum(v * n for v, n in kept) / total if total else None
+
+
+def periods(sessions: Sequence[Session], by: str) -> list[Period]:
+    """The sessions (oldest first) grouped by ``by``, in order."""
+    groups: dict[str, list[Session]] = {}
+    for s in sessions:
+        groups.setdefault(period_of(by, s), []).append(s)
+    out = []
+    for label, group in groups.items():
+        loads = [s.load_kg for s in group if s.load_kg is not None]
+        drifts = [s.drift_pts for s in group if s.drift_pts is not None]
+        share = _weighted([(s.knee_first_share, s.n_reps) for s in group])
+        out.append(Period(
+            label=label, sessions=len(group), reps=sum(s.n_reps for s in group),
+            load_min=min(loads) if loads else None, load_max=max(loads) if loads else None,
+            knee_first_pct=None if share is None else 100.0 * share,
+            hip_lag_ms=_weighted([(s.hip_lag_ms, s.n_reps) for s in group]),
+            knee_done_pct=_weighted([(s.knee_done_pct, s.n_reps) for s in group]),
+            drift_pts=sum(drifts) / len(drifts) if drifts else None,
+        ))
+    return out

@@ -222,3 +222,36 @@ def test_export_parquet_reads_back(tmp_path):
     assert table["pattern"].tolist() == ["knee-first", "knee-first", "simultaneous", "hips-rise-early",
                                 "hips-rise-early"]
     assert table["load_kg"].tolist() == [80.0] * 5 and table["set"].tolist() == [1] * 5
+
+
+def test_trend_words_table_and_plot(tmp_path):
+    from datetime import datetime, timedelta
+
+    from matplotlib.image import imread
+
+    from tests.processing.test_training_log import _synthetic
+
+    db = tmp_path / "log.sqlite"
+    start = datetime(2026, 1, 5, 18)
+    with TrainingLog.open(str(db)) as lg:
+        for week, kf in enumerate([1, 2, 2, 3, 4, 5, 5, 6]):  # of 6 reps, twice a week
+            for day in (0, 3):
+                _synthetic(lg, start + timedelta(days=7 * week + day), kf, load=100.0 + 5 * week,
+                           key=f"w{week}d{day}")
+        _synthetic(lg, start, 6, athlete="bo", key="bo")
+    png = tmp_path / "trend.png"
+    out = hinge("log", "trend", "--athlete", "ann", "--png", str(png), db=db)
+    assert out.returncode == 0, out.stderr
+    said = " ".join(out.stdout.split())  # rich wraps long lines
+    assert "ann, 16 sessions, per session" in said
+    assert "trend: more reps were knee-first over 16 sessions, 52 days" in said
+    assert "trend: at heavier loads more reps were knee-first" in said  # the load rose too
+    image = imread(png)
+    assert image.shape[:2] == (750, 1100) and image[..., :3].std() > 0.05
+    weekly = hinge("log", "trend", "--athlete", "ann", "--by", "week", db=db)
+    rows = [line for line in weekly.stdout.splitlines() if line.startswith("│ 2026-W")]
+    assert len(rows) == 8
+    assert [r.split("│")[2].strip() for r in rows] == ["2"] * 8  # sessions per week
+    assert rows[0].split("│")[5].strip() == "17" and rows[-1].split("│")[5].strip() == "100"
+    mixed = hinge("log", "trend", db=db)
+    assert "2 athletes mixed" in mixed.stdout
