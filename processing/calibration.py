@@ -323,7 +323,8 @@ def _on_grid(ev: tuple[np.ndarray, np.ndarray], ref: np.ndarray, axis: np.ndarra
     return np.interp(grid, t, angle_about(u, ref, axis))
 
 
-def _mean_up(ev: tuple[np.ndarray, np.ndarray], windows: list[tuple[float, float]]) -> np.ndarray:
+def mean_up(ev: tuple[np.ndarray, np.ndarray], windows: list[tuple[float, float]]) -> np.ndarray:
+    """The mean up-vector of evidence ``(t, u)`` over the time ``windows`` (unit length)."""
     t, u = ev
     m = np.zeros(len(t), bool)
     for a, b in windows:
@@ -415,7 +416,7 @@ def choose_upright(
     if postures:
         deep = grid[hip > extended + LIFT_FLEXION_DEG]
         ep = _choose_stand(_stands(postures), float(deep[0]) if len(deep) else np.inf)
-        refs = {seg: _mean_up(evidence[seg], [(ep.start_s, ep.end_s)]) for seg in evidence}
+        refs = {seg: mean_up(evidence[seg], [(ep.start_s, ep.end_s)]) for seg in evidence}
         confidence = min(1.0, ep.still_s / GOOD_STILL_S) * min(1.0, 2 * CALM_GYR_DEV / (ep.calm + CALM_GYR_DEV))
         detail = f"{ep.still_s:.1f} s standing still from {ep.start_s:.1f} s"
         return "standing", [(ep.start_s, ep.end_s)], refs, float(confidence), detail
@@ -426,7 +427,7 @@ def choose_upright(
     lockouts = find_lockouts(grid, ang["lumbar"] - shift["lumbar"], ang["thigh"] - shift["thigh"]) if len(grid) else []
     if lockouts:
         windows = [(t - LOCKOUT_AVG_S, t + LOCKOUT_AVG_S) for t in lockouts]
-        refs = {seg: _mean_up(evidence[seg], windows) for seg in evidence}
+        refs = {seg: mean_up(evidence[seg], windows) for seg in evidence}
         spread = max(
             float(np.std(np.interp(lockouts, grid, ang[s]))) for s in ang
         )
@@ -434,7 +435,7 @@ def choose_upright(
         detail = f"no still standing; upright from {len(lockouts)} rep lockout(s) (spread {spread:.1f} deg)"
         return "lockouts", windows, refs, float(confidence), detail
     windows = _runs_of(grid, ext)
-    refs = {seg: _mean_up(evidence[seg], windows) for seg in evidence}
+    refs = {seg: mean_up(evidence[seg], windows) for seg in evidence}
     return "extended-posture", windows, refs, 0.2, "no still standing and no rep; upright from the most extended postures"
 
 

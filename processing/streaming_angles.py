@@ -42,6 +42,7 @@ from processing.calibration import (
     calibrate,
     common_grid,
     cross,
+    mean_up,
     up_vectors,
 )
 from processing.fusion import OnlineOrientation
@@ -240,12 +241,17 @@ class StreamingAngles:
         if len(common_grid(evidence)) < 3:
             return
         stillness = {s: sensor_stillness(*data[s]) for s in data}
+        # The lower back's vertical specific force, for the height cue of the signs (as offline).
+        t_l, acc_l, _ = data["lumbar"]
+        t_e, u_e = evidence["lumbar"]
+        u_l = np.column_stack([np.interp(t_l, t_e, u_e[:, k]) for k in range(3)])
         try:
             cal = calibrate(
                 evidence,
                 still_candidates(joint_still_periods(stillness), data),
                 {s: stillness[s].offset.at(data[s][0][-1:])[0] for s in data},
                 provisional_lockouts,
+                vertical=(t_l, np.einsum("ij,ij->i", acc_l, u_l)),
             )
         except np.linalg.LinAlgError:
             return
@@ -272,6 +278,7 @@ class StreamingAngles:
         """Use a new reference from now on (re-fusing the history the first time); ``news``:
         it is another stand or source, which the status announces (a stand that only grew
         longer is taken silently)."""
+        refused = False
         for g in self._seg.values():
             st = stillness[g.name]
             if st.offset.known:
@@ -282,10 +289,12 @@ class StreamingAngles:
                     # Early in the session re-fusing the short history is cheap and
                     # leaves the frames still to come as offline would have them.
                     g.fuse_again(self._last_grid)
+                    refused = True
                 elif changed:
                     g.fusion.set_gyro_offset(g.gyro_offset)
-        refs = {s: sc.up for s, sc in cal.segments.items()}
         evidence = {g.name: g.evidence() for g in self._seg.values()}
+        # The reference postures as the history now reads (re-fused without the offset).
+        refs = {s: mean_up(evidence[s], cal.periods) if refused else sc.up for s, sc in cal.segments.items()}
         ests = axis_estimates(evidence, refs, common_grid(evidence))
         for g in self._seg.values():
             g.est = ests[g.name]
