@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from processing.errors import ConfigError
 
@@ -27,7 +28,7 @@ def sensors_path() -> Path:
     return config_dir() / "sensors.json"
 
 
-def load_sensors() -> dict[str, dict]:
+def load_sensors() -> dict[str, dict[str, Any]]:
     """Saved roles -> {address, name, driver}; empty when nothing is saved yet."""
     path = sensors_path()
     if not path.exists():
@@ -42,7 +43,7 @@ def load_sensors() -> dict[str, dict]:
     return data
 
 
-def save_sensors(sensors: dict[str, dict]) -> Path:
+def save_sensors(sensors: dict[str, dict[str, Any]]) -> Path:
     """Write the pair atomically (temp file + rename): a crash never leaves half a file."""
     path = sensors_path()
     path.parent.mkdir(parents=True, exist_ok=True)

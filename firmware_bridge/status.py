@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
 
 State = Literal["scanning", "connecting", "streaming", "reconnecting", "lost", "stopped"]
 
@@ -36,7 +36,7 @@ class SensorStatus:
     clipped: int = 0  # samples with an axis at the sensor's full scale (saturated)
     implausible: int = 0  # samples with impossible values, dropped and counted in lost_samples
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def line(self) -> str:

@@ -155,6 +155,7 @@ class SampleClockFit:
             i_last, t_last = self._last
             return t_last + (np.asarray(index) - i_last) * self.nominal
         t_ref, period = line
+        assert self._ref is not None  # set with the first timestamp, before any fit
         return self._ref[1] + t_ref + (np.asarray(index) - self._ref[0]) * period
 
     def add(self, index: int, t: float) -> None:

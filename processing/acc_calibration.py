@@ -24,7 +24,9 @@ one does not), and the fit explains the turns clearly better than no correction
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +61,7 @@ class AccCalibration:
     def apply(self, acc: np.ndarray) -> np.ndarray:
         return (acc - self.offset) / self.gain
 
-    def report(self) -> dict:
+    def report(self) -> dict[str, Any]:
         return {
             "gain": [round(float(v), 4) for v in self.gain],
             "offset_m_s2": [round(float(v), 3) for v in self.offset],
@@ -165,7 +167,7 @@ def fit(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, still: np.ndarray, offs
     return AccCalibration(s, o, n, before, after)
 
 
-def _levenberg_marquardt(f, x: np.ndarray, iterations: int = 50) -> np.ndarray:
+def _levenberg_marquardt(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, iterations: int = 50) -> np.ndarray:
     """Minimise |f(x)|^2 (Levenberg-Marquardt, forward-difference Jacobian): a small dense
     problem (under 200 unknowns), for which scipy.optimize would cost more to import than
     the whole fit takes."""

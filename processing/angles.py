@@ -120,9 +120,9 @@ def angles_from_segments(
     for seg, (t, acc, gyr) in data.items():
         # An uncalibrated accelerometer's gains and offsets, where the recording shows them
         # (processing.acc_calibration); everything after sees the corrected readings.
-        acc_cal[seg] = acc_calibration.fit(t, acc, gyr, stillness[seg].still, stillness[seg].offset)
-        if acc_cal[seg] is not None:
-            data[seg] = (t, acc_cal[seg].apply(acc), gyr)
+        fitted = acc_cal[seg] = acc_calibration.fit(t, acc, gyr, stillness[seg].still, stillness[seg].offset)
+        if fitted is not None:
+            data[seg] = (t, fitted.apply(acc), gyr)
     fused = {}
     gyro_offsets = {}  # reported: each sensor's median offset over the recording
     for seg, (t, acc, gyr) in data.items():
@@ -199,8 +199,10 @@ def still_candidates(
         ups = {}
         for seg, (t, acc, _) in data.items():
             a, b = np.searchsorted(t, p.start_s, "left"), np.searchsorted(t, p.end_s, "right")
-            ups[seg] = upright(acc[a:b]) if b > a else None
-        if all(v is not None for v in ups.values()):
+            if b <= a:
+                break  # a segment with no sample in the period: no candidate
+            ups[seg] = upright(acc[a:b])
+        else:
             out.append((p.start_s, p.end_s, p.gyr_dev, ups))
     return out
 

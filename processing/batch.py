@@ -38,7 +38,7 @@ _DTYPES = {"int": "Int64", "bool": "boolean", "float": "float64", "str": "string
 _TABLE_DTYPES = {
     **dict.fromkeys(("recording", "date", "athlete", "exercise", "error"), "string"),
     "load_kg": "float64",
-    **{f.name: _DTYPES[getattr(f.type, "__name__", f.type)] for f in fields(Rep)},
+    **{f.name: _DTYPES[str(getattr(f.type, "__name__", f.type))] for f in fields(Rep)},
 }
 
 
@@ -64,7 +64,7 @@ def is_recording(path: Path) -> bool:
     return (path / SESSION_FILE).is_file() or any((path / f"{s}.csv").is_file() for s in SEGMENTS)
 
 
-def find_recordings(paths: Iterable[str | os.PathLike]) -> list[Path]:
+def find_recordings(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Each path that is a recording (or not a directory: the reader will say what it is),
     and the recordings found anywhere below each other directory, in name order; a
     recording's own folder is not searched further."""
@@ -115,7 +115,7 @@ def session_fields(meta: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def analyze_recording(path: str | os.PathLike, thresholds: RepThresholds = DEFAULT_THRESHOLDS) -> RecordingResult:
+def analyze_recording(path: str | os.PathLike[str], thresholds: RepThresholds = DEFAULT_THRESHOLDS) -> RecordingResult:
     """Read and analyse one recording; any failure becomes the result's one-line ``error``
     (a user's problem as the library words it; anything else as an internal error)."""
     path = Path(path)
@@ -143,7 +143,7 @@ Map = Callable[[Callable[[Path], RecordingResult], list[Path]], Iterable[Recordi
 
 
 def analyze_many(
-    paths: Iterable[str | os.PathLike],
+    paths: Iterable[str | os.PathLike[str]],
     thresholds: RepThresholds = DEFAULT_THRESHOLDS,
     map: Map = map,
 ) -> Iterator[RecordingResult]:
@@ -161,5 +161,6 @@ def results_table(results: Iterable[RecordingResult]) -> pd.DataFrame:
         if r.error is not None:
             rows.append({**head, "error": r.error})
         else:
+            assert r.document is not None  # every recording without an error has one
             rows.extend({**head, **rep} for rep in r.document["reps"])
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS)).astype(_TABLE_DTYPES)

@@ -78,7 +78,7 @@ class Segments:
         )
 
 
-def pose(trunk_deg, thigh_deg, seg: Segments | None = None) -> dict[str, np.ndarray]:
+def pose(trunk_deg: float | np.ndarray, thigh_deg: float | np.ndarray, seg: Segments | None = None) -> dict[str, np.ndarray]:
     """Joint positions (x forward, y up; metres) for the segment angles.
 
     ``trunk_deg`` and ``thigh_deg`` are scalars or arrays of one shape S; every joint comes
@@ -92,7 +92,7 @@ def pose(trunk_deg, thigh_deg, seg: Segments | None = None) -> dict[str, np.ndar
     shape = np.broadcast(tr, th).shape
     tr, th = np.broadcast_to(tr, shape), np.broadcast_to(th, shape)
 
-    def point(x, y) -> np.ndarray:
+    def point(x: float | np.ndarray, y: float | np.ndarray) -> np.ndarray:
         p = np.empty(shape + (2,))
         p[..., 0], p[..., 1] = x, y
         return p

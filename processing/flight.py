@@ -60,11 +60,11 @@ class FlightDetector:
         edges = np.diff(np.concatenate([[0], fall, [0]]))
         runs = self._fall[segment]
         for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
-            t0, t1 = float(ts[a]), float(ts[b - 1])
-            if runs and runs[-1][1] >= t0 - 2 * SMOOTH_S:  # continues across the batch edge
-                runs[-1][1] = max(runs[-1][1], t1)
+            start, end = float(ts[a]), float(ts[b - 1])
+            if runs and runs[-1][1] >= start - 2 * SMOOTH_S:  # continues across the batch edge
+                runs[-1][1] = max(runs[-1][1], end)
             else:
-                runs.append([t0, t1])
+                runs.append([start, end])
         self._update()
 
     def _update(self) -> None:

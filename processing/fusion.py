@@ -31,6 +31,7 @@ differs a little from nominal, timestamps jitter, and packets get lost. How we h
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import vqf
@@ -123,13 +124,13 @@ def _block_means(x: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def fuse_offline(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, params: dict | None = None) -> FusionResult:
+def fuse_offline(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, params: dict[str, Any] | None = None) -> FusionResult:
     """Non-causal (forward-backward) vqf over a whole recording of one sensor."""
     return fuse_offline_reduced(t, acc, gyr, None, params)[1]
 
 
 def fuse_offline_reduced(
-    t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, fusion_rate_hz: float | None, params: dict | None = None
+    t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, fusion_rate_hz: float | None, params: dict[str, Any] | None = None
 ) -> tuple[np.ndarray, FusionResult]:
     """``fuse_offline`` at about ``fusion_rate_hz``: returns ``(t_out, result)``.
 
@@ -168,7 +169,7 @@ def fuse_offline_reduced(
     return t_out, FusionResult(np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]), run)
 
 
-def orientation_offline(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, params: dict | None = None) -> np.ndarray:
+def orientation_offline(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, params: dict[str, Any] | None = None) -> np.ndarray:
     """Sensor-to-earth quaternions (N, 4) w,x,y,z, earth z up, from the whole recording."""
     return fuse_offline(t, acc, gyr, params).quat
 
@@ -185,7 +186,7 @@ class OnlineOrientation:
     """
 
     def __init__(
-        self, ts: float | None = None, params: dict | None = None, rate_window: int = 50, one_step_max: float | None = None
+        self, ts: float | None = None, params: dict[str, Any] | None = None, rate_window: int = 50, one_step_max: float | None = None
     ):
         self._ts = ts
         self._one_max = one_step_max or (1.5 * ts if ts else None)
@@ -261,6 +262,7 @@ class OnlineOrientation:
             off = 1
         else:
             tt, aa, gg, off = t, acc, gyr, 0
+        assert self._ts is not None and self._one_max is not None  # timed by the first push
         for a, b in _runs(tt, self._one_max):
             if a > 0 or self._filter is None:
                 self._restart()
@@ -272,6 +274,7 @@ class OnlineOrientation:
             f, _ = _filled(tt[base:b], aa[base:b], self._ts, self._one_max)
             if base < lo:  # drop the already-fused first row, keep the filled ones after it
                 g, f, idx = g[1:], f[1:], idx[1:] - 1
+            assert self._filter is not None  # (re)started above
             res = self._filter.updateBatch(g, f)
             quat[lo - off : b - off] = res["quat6D"][idx]
             bias[lo - off : b - off] = res["bias"][idx]

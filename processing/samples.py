@@ -8,8 +8,12 @@ those. Arrays, not per-sample objects, so that 200 Hz x 2 sensors costs nothing 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SEGMENTS_REQUIRED = ("thigh", "lumbar")
 SEGMENTS_OPTIONAL = ("shank", "upper_back")
@@ -73,7 +77,7 @@ class AngleFrames:
             return cls.empty()
         return cls(*(np.concatenate([getattr(p, c) for p in parts]) for c in ANGLE_COLUMNS))
 
-    def to_dataframe(self, copy: bool = True):
+    def to_dataframe(self, copy: bool = True) -> pd.DataFrame:
         """A DataFrame of ``ANGLE_COLUMNS``; ``copy=False`` wraps these arrays as they are
         (for frames nobody else holds: an hour at 200 Hz is 35 MB)."""
         import pandas as pd
@@ -81,5 +85,5 @@ class AngleFrames:
         return pd.DataFrame({c: getattr(self, c) for c in ANGLE_COLUMNS}, copy=copy)
 
     @classmethod
-    def from_dataframe(cls, df) -> AngleFrames:
+    def from_dataframe(cls, df: pd.DataFrame) -> AngleFrames:
         return cls(*(df[c].to_numpy(dtype=float) for c in ANGLE_COLUMNS))

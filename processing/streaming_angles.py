@@ -45,9 +45,9 @@ from processing.calibration import (
     mean_up,
     up_vectors,
 )
-from processing.fusion import OnlineOrientation
+from processing.fusion import FusionResult, OnlineOrientation
 from processing.samples import SEGMENTS_REQUIRED, AngleFrames, SampleBatch
-from processing.stillness import joint_still_periods, sensor_stillness
+from processing.stillness import SensorStillness, joint_still_periods, sensor_stillness
 
 CHECK_EVERY_S = 0.5  # re-run the reference choice this often (session time)
 HISTORY_S = 60.0  # of raw samples and up-vectors kept for it
@@ -80,8 +80,16 @@ class _Segment:
         self.next_refresh = -np.inf
         self.last_t = -np.inf  # newest sample time received
 
+    @property
+    def estimate(self) -> AxisEstimate:
+        """The flexion-axis estimate, there from the first upright reference on."""
+        if self.est is None:
+            raise RuntimeError(f"{self.name}: no axis estimate before an upright reference")
+        return self.est
+
     def raw_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return tuple(np.concatenate([r[k] for r in self.raw]) for k in range(3))
+        t, acc, gyr = (np.concatenate([r[k] for r in self.raw]) for k in range(3))
+        return t, acc, gyr
 
     def evidence(self) -> tuple[np.ndarray, np.ndarray]:
         return np.concatenate([e[0] for e in self.ev]), np.vstack([e[1] for e in self.ev])
@@ -107,7 +115,7 @@ class _Segment:
 
     def track(self) -> SegmentTrack:
         """Angle and rate of the buffered samples with the current calibration estimate."""
-        est = self.est
+        est = self.estimate
         if self.n_added < len(self.t) and self.t[-1] >= self.next_refresh:
             est.add(self.u[self.n_added :])
             self.next_refresh = self.t[-1] + AXIS_REFRESH_S
@@ -171,7 +179,8 @@ class StreamingAngles:
         segs = {}
         for s, g in self._seg.items():
             sc = self._cal.segments[s]
-            segs[s] = type(sc)(s, g.est.up, g.est.final_axis(), g.gyro_offset, g.est.ratio, g.est.out_of_plane_share, g.est.max_tilt_deg)
+            est = g.estimate
+            segs[s] = type(sc)(s, est.up, est.final_axis(), g.gyro_offset, est.ratio, est.out_of_plane_share, est.max_tilt_deg)
         c = self._cal
         return Calibration(c.source, c.periods, segs, c.confidence, c.detail, c.warnings)
 
@@ -185,7 +194,7 @@ class StreamingAngles:
             return f"Upright refined: {c.detail}"
         if c.confidence < WEAK_CONFIDENCE:
             return f"Upright: {c.detail} (provisional)"
-        if not all(g.est.sign_frozen for g in self._seg.values()):
+        if not all(g.estimate.sign_frozen for g in self._seg.values()):
             return "Calibrating axes: keep lifting"
         return "calibrated"
 
@@ -214,7 +223,8 @@ class StreamingAngles:
             out.append(self._consume(seg, None, t, gyr, res, final=True))
         return AngleFrames.concat(out)
 
-    def _consume(self, seg: _Segment, batch: SampleBatch | None, t, gyr, res, final: bool = False) -> AngleFrames:
+    def _consume(self, seg: _Segment, batch: SampleBatch | None, t: np.ndarray, gyr: np.ndarray, res: FusionResult,
+                 final: bool = False) -> AngleFrames:
         if batch is not None:
             seg.raw.append((batch.t, batch.acc, batch.gyr))
         if len(t):
@@ -274,7 +284,7 @@ class StreamingAngles:
             return rank(new.source) < rank(cur.source)
         return new.confidence >= cur.confidence + BETTER_BY or (new.confidence >= 1.0 > cur.confidence)
 
-    def _adopt(self, cal: Calibration, stillness, first: bool, news: bool) -> None:
+    def _adopt(self, cal: Calibration, stillness: dict[str, SensorStillness], first: bool, news: bool) -> None:
         """Use a new reference from now on (re-fusing the history the first time); ``news``:
         it is another stand or source, which the status announces (a stand that only grew
         longer is taken silently)."""

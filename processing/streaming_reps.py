@@ -9,6 +9,8 @@ scanner's rule bounds to ``LOCKOUT_HOLD_S`` (0.25 s) of session time after the l
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from processing.reps import DEFAULT_THRESHOLDS, Rep, RepScanner, RepThresholds
@@ -19,7 +21,9 @@ class StreamingRepDetector:
     """Feed ``AngleFrames`` in time order with ``push``; call ``finish`` at the end of the
     session to close a rep whose lockout the data ended on."""
 
-    def __init__(self, thresholds: RepThresholds = DEFAULT_THRESHOLDS, veto=None) -> None:
+    def __init__(
+        self, thresholds: RepThresholds = DEFAULT_THRESHOLDS, veto: Callable[[float, float], bool] | None = None
+    ) -> None:
         self.thresholds = thresholds
         self._scanner = RepScanner(thresholds, veto)
         self.reps: list[Rep] = []

@@ -13,9 +13,12 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from bleak import BleakClient
 
 G = 9.80665
 #: Physically impossible for a sensor on a lifter's body: decoders mark such samples (and
@@ -92,7 +95,7 @@ class DeviceInfo:
     placement: str | None = None
     battery_pct: int | None = None
     timestamps: str = "device"  # "device" or "reconstructed" (from nominal rate + arrival)
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class SensorDriver(ABC):
@@ -123,13 +126,13 @@ class SensorDriver(ABC):
         """True if an advertisement (local name, advertised service UUIDs) is this family."""
 
     @abstractmethod
-    async def start(self, client, on_data: Callable[[bytes], None]) -> DeviceInfo:
+    async def start(self, client: BleakClient, on_data: Callable[[bytes], None]) -> DeviceInfo:
         """Configure a connected ``BleakClient`` and subscribe; ``on_data`` gets raw bytes.
 
         ``on_data`` must only queue (it runs inside the BLE stack's callback)."""
 
     @abstractmethod
-    async def stop(self, client) -> None:
+    async def stop(self, client: BleakClient) -> None:
         """Unsubscribe and stop streaming (best effort: the link may already be gone)."""
 
     @abstractmethod
@@ -145,7 +148,7 @@ class SensorDriver(ABC):
 BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"  # standard Battery service 0x180F
 
 
-async def read_battery(client) -> int | None:
+async def read_battery(client: BleakClient) -> int | None:
     """Battery level in percent from the standard Battery service, None when unavailable."""
     try:
         data = bytes(await client.read_gatt_char(BATTERY_LEVEL_UUID))
@@ -154,7 +157,7 @@ async def read_battery(client) -> int | None:
     return data[0] if len(data) == 1 and data[0] <= 100 else None
 
 
-async def best_effort(*steps: Awaitable) -> None:
+async def best_effort(*steps: Awaitable[object]) -> None:
     """Await each step, ignoring failures: stopping a sensor whose link may already be gone
     must not fail the session's shutdown."""
     for step in steps:

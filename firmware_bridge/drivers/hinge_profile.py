@@ -14,6 +14,7 @@ import math
 import struct
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +29,9 @@ from firmware_bridge.drivers.base import (
     read_battery,
 )
 from firmware_bridge.timestamps import PeriodEstimator, Unwrapper
+
+if TYPE_CHECKING:
+    from bleak import BleakClient
 
 PROTOCOL_VERSION = 1
 
@@ -117,7 +121,7 @@ class HingeInfo:
     placement: str  # "thigh", "lumbar" or "" when unset
     streaming: bool
     protocol: int = PROTOCOL_VERSION
-    extensions: dict = field(default_factory=dict)  # vendor keys, "x_" prefixed
+    extensions: dict[str, Any] = field(default_factory=dict)  # vendor keys, "x_" prefixed
 
 
 def default_info(
@@ -342,7 +346,7 @@ def nearest_rate(requested: float, rates: tuple[int, ...]) -> int:
     return min(rates, key=lambda r: (abs(r - requested), -r))
 
 
-async def _read_text(client, uuid: str) -> str | None:
+async def _read_text(client: BleakClient, uuid: str) -> str | None:
     """Read an optional UTF-8 characteristic (Device Information); None if absent or broken."""
     try:
         return bytes(await client.read_gatt_char(uuid)).decode("utf-8").strip("\x00 ") or None
@@ -377,9 +381,9 @@ class HingeProfileDriver(SensorDriver):
     def matches(cls, name: str | None, service_uuids: list[str]) -> bool:
         if SERVICE_UUID in (u.lower() for u in service_uuids):
             return True
-        return bool(name) and name.lower().startswith(NAME_PREFIX)
+        return name is not None and name.lower().startswith(NAME_PREFIX)
 
-    async def start(self, client, on_data: Callable[[bytes], None]) -> DeviceInfo:
+    async def start(self, client: BleakClient, on_data: Callable[[bytes], None]) -> DeviceInfo:
         info = decode_info(bytes(await client.read_gatt_char(INFO_UUID)))
         target = nearest_rate(self.rate_hz, info.rates)
         if abs(info.rate_hz - target) > 0.01 * target:
@@ -420,7 +424,7 @@ class HingeProfileDriver(SensorDriver):
             },
         )
 
-    async def stop(self, client) -> None:
+    async def stop(self, client: BleakClient) -> None:
         await best_effort(
             client.write_gatt_char(CONTROL_UUID, cmd_stop(), response=True), client.stop_notify(DATA_UUID)
         )
@@ -501,8 +505,7 @@ class HingeProfileDriver(SensorDriver):
                 self._t_shift_us += round((prev_n * period_s) * 1e6) - dt_us
             if restart or counter_reset:
                 self._seq.reset()
-                self._seq.advance(seq, 0)
-                idx = self._seq.last
+                idx = self._seq.advance(seq, 0)
                 if restart:
                     self._t.reset()
                     self._t_shift_us = 0

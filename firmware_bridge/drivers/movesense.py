@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from firmware_bridge.drivers.base import (
     read_battery,
 )
 from firmware_bridge.timestamps import SampleClockFit, Unwrapper
+
+if TYPE_CHECKING:
+    from bleak import BleakClient
 
 SERVICE_UUID = "34802252-7185-4d5d-b431-630e7050e8f0"
 WRITE_UUID = "34800001-7185-4d5d-b431-630e7050e8f0"
@@ -140,9 +144,9 @@ class MovesenseDriver(SensorDriver):
     def matches(cls, name: str | None, service_uuids: list[str]) -> bool:
         if SERVICE_UUID in (u.lower() for u in service_uuids):
             return True
-        return bool(name) and name.startswith(NAME_PREFIX)
+        return name is not None and name.startswith(NAME_PREFIX)
 
-    async def start(self, client, on_data: Callable[[bytes], None]) -> DeviceInfo:
+    async def start(self, client: BleakClient, on_data: Callable[[bytes], None]) -> DeviceInfo:
         self._pending = None  # a half frame from before a reconnect never completes
         await client.start_notify(NOTIFY_UUID, lambda _sender, data: on_data(bytes(data)))
         path = imu6_path(self.sample_rate)
@@ -156,7 +160,7 @@ class MovesenseDriver(SensorDriver):
             extra={"path": path, "ref": self.ref},
         )
 
-    async def stop(self, client) -> None:
+    async def stop(self, client: BleakClient) -> None:
         await best_effort(
             client.write_gatt_char(WRITE_UUID, cmd_unsubscribe(self.ref), response=True),
             client.stop_notify(NOTIFY_UUID),
@@ -220,6 +224,7 @@ class MovesenseDriver(SensorDriver):
             expected = float(self._fit.predict(prev_index + prev_n))
             # How much later than the next sample's expected time this packet starts; more
             # than half a period (plus the timestamp resolution) means samples were lost.
+            assert self._t.last is not None  # advanced by every packet before this one
             ahead = (self._t.last + step + self._shift_ms) * 1e-3 - expected
             if ahead > (GAP_PERIODS - 1.0) * period + TIME_RESOLUTION_S:
                 lost = round(ahead / period)
@@ -227,6 +232,7 @@ class MovesenseDriver(SensorDriver):
                 # Cross-check with the host's clock: a timestamp further ahead than the time
                 # since the previous packet allows, or behind the samples already seen, is a
                 # glitch of the sensor's clock, not a loss (nor a restart: the data goes on).
+                assert arrival is not None and self._prev_arrival is not None  # host_known
                 elapsed = arrival - self._prev_arrival
                 if lost + prev_n > (elapsed + ARRIVAL_SLACK_S) / period or ahead < -(period + TIME_RESOLUTION_S):
                     clock_glitch = True

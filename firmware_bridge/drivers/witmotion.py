@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from firmware_bridge.drivers.base import (
     best_effort,
     read_battery,
 )
+
+if TYPE_CHECKING:
+    from bleak import BleakClient
 
 SERVICE_UUID = "0000ffe5-0000-1000-8000-00805f9a34fb"
 NOTIFY_UUID = "0000ffe4-0000-1000-8000-00805f9a34fb"
@@ -80,7 +83,8 @@ def encode_frame(acc: np.ndarray, gyr: np.ndarray, angles_deg: np.ndarray | None
         ang * 32768.0 / 180.0,
     ])
     counts = np.clip(np.rint(raw), -32768, 32767).astype("<i2")
-    return bytes([HEAD, FLAG_IMU]) + counts.tobytes()
+    payload: bytes = counts.tobytes()
+    return bytes([HEAD, FLAG_IMU]) + payload
 
 
 def nearest_rate(requested: float) -> int:
@@ -111,7 +115,7 @@ class WitMotionDriver(SensorDriver):
     def matches(cls, name: str | None, service_uuids: list[str]) -> bool:
         return SERVICE_UUID in (u.lower() for u in service_uuids)
 
-    async def start(self, client, on_data: Callable[[bytes], None]) -> DeviceInfo:
+    async def start(self, client: BleakClient, on_data: Callable[[bytes], None]) -> DeviceInfo:
         # Not saved to flash (no CMD_SAVE): the rate is set again on every connect.
         for cmd in (CMD_UNLOCK, cmd_set_rate(self.sample_rate)):
             await client.write_gatt_char(WRITE_UUID, cmd, response=False)
@@ -126,7 +130,7 @@ class WitMotionDriver(SensorDriver):
             extra={"rate_code": RATE_CODES[self.sample_rate]},
         )
 
-    async def stop(self, client) -> None:
+    async def stop(self, client: BleakClient) -> None:
         await best_effort(client.stop_notify(NOTIFY_UUID))
 
     def decode(self, data: bytes, arrival: float | None = None) -> DecodedPacket:
@@ -168,6 +172,7 @@ class WitMotionDriver(SensorDriver):
         arrivals are never earlier than that line, so the minimum is the best evidence.
         """
         held, self._held = self._held, None
+        assert held is not None  # called only while notifications are held
         real_period = period * (1.0 + self._clock.drift)
         delays, c = [], self._next
         for counts, arrival in held:

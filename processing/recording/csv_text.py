@@ -13,7 +13,7 @@ zeros removed (``9.81``, ``-0.0012345``, ``42``), which pandas, spreadsheets and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -50,7 +50,7 @@ def _group_table() -> np.ndarray:
     the fraction disappear without any per-row logic.
     """
     fill = chr(_FILL)
-    roles = [
+    roles: list[Callable[[int], str]] = [
         lambda m: fill * 4,  # _EMPTY: a zero group outside the number
         lambda m: fill + f"{m:03d}",  # _FULL: a group inside the number
         lambda m: fill + f"{m:d}".rjust(3, fill),  # _LEAD: the integer part's first group

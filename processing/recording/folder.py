@@ -100,7 +100,7 @@ class Recording:
 
 
 def read_recording(
-    path: str | os.PathLike, required: tuple[str, ...] | list[str] = SEGMENTS_REQUIRED
+    path: str | os.PathLike[str], required: tuple[str, ...] | list[str] = SEGMENTS_REQUIRED
 ) -> Recording:
     """Read and validate a recording directory (or its ``session.json``).
 
@@ -170,7 +170,7 @@ def _inside(root: Path, file: Path) -> Path:
     return target
 
 
-def _recount(path: Path, meta: dict, segments: dict[str, pd.DataFrame], rows: dict[str, int]) -> None:
+def _recount(path: Path, meta: dict[str, Any], segments: dict[str, pd.DataFrame], rows: dict[str, int]) -> None:
     """Counts of a recording that was never closed, from its CSVs: samples are the rows
     written; lost samples the gaps in ``seq`` (or in ``t`` at the sensor's rate)."""
     for entry in meta["sensors"]:
@@ -200,7 +200,7 @@ def _recount(path: Path, meta: dict, segments: dict[str, pd.DataFrame], rows: di
     )
 
 
-def _sensor_entries(segments: list[str] | list[dict]) -> list[dict[str, Any]]:
+def _sensor_entries(segments: list[str] | list[dict[str, Any]]) -> list[dict[str, Any]]:
     entries = []
     for s in segments:
         entry = {"segment": s} if isinstance(s, str) else dict(s)
@@ -218,7 +218,7 @@ def _sensor_entries(segments: list[str] | list[dict]) -> list[dict[str, Any]]:
     return entries
 
 
-def _session_dict(meta: dict | None, sensors: list[dict]) -> dict[str, Any]:
+def _session_dict(meta: dict[str, Any] | None, sensors: list[dict[str, Any]]) -> dict[str, Any]:
     meta = dict(meta or {})
     for key in ("format", "version", "sensors"):
         meta.pop(key, None)
@@ -226,7 +226,7 @@ def _session_dict(meta: dict | None, sensors: list[dict]) -> dict[str, Any]:
     return {"format": FORMAT, "version": VERSION, "created": created, **meta, "sensors": sensors}
 
 
-def _write_json_atomic(path: Path, data: dict) -> None:
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write to a temp file beside ``path`` and rename over it: readers never see half."""
     tmp = path.with_name(f".{path.name}.tmp")
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
@@ -290,9 +290,9 @@ class RecordingWriter:
 
     def __init__(
         self,
-        path: str | os.PathLike,
-        segments: list[str] | list[dict],
-        meta: dict | None = None,
+        path: str | os.PathLike[str],
+        segments: list[str] | list[dict[str, Any]],
+        meta: dict[str, Any] | None = None,
         flush_interval_s: float = FLUSH_INTERVAL_S,
     ) -> None:
         self.path = Path(path)
@@ -349,7 +349,7 @@ class RecordingWriter:
     def __enter__(self) -> RecordingWriter:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def append(self, batch: SampleBatch) -> None:
@@ -573,7 +573,7 @@ def finish_recording(writer: RecordingWriter) -> bool:
 
 
 def write_recording(
-    path: str | os.PathLike, segments: dict[str, pd.DataFrame], meta: dict | None = None
+    path: str | os.PathLike[str], segments: dict[str, pd.DataFrame], meta: dict[str, Any] | None = None
 ) -> Path:
     """Write a complete recording in one go (simulator, conversions).
 

@@ -12,7 +12,7 @@ import json
 import re
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -237,6 +237,14 @@ def _open_csv(path: Path) -> tuple[bytes, bytes, int, bool]:
     return head, header, size, terminated
 
 
+@overload
+def read_segment_csv(path: Path, with_rows: Literal[False] = False) -> pd.DataFrame: ...
+
+
+@overload
+def read_segment_csv(path: Path, with_rows: Literal[True]) -> tuple[pd.DataFrame, int]: ...
+
+
 def read_segment_csv(path: Path, with_rows: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, int]:
     """Read one segment's CSV and check it; core columns first, all numeric columns float64.
 
@@ -308,10 +316,10 @@ def _possible(path: Path, cols: list[np.ndarray]) -> np.ndarray | None:
         return None
     row = int(np.argmax(bad))
     values = np.array([c[row] for c in cols[1:]])
-    col = int(np.argmax(np.abs(values) > np.array(limits)))
+    first = int(np.argmax(np.abs(values) > np.array(limits)))
     n = int(bad.sum())
     warnings.warn(
-        f"{path}:{row + 2}: {CORE_COLUMNS[col + 1]} = {values[col]:g} is physically impossible "
+        f"{path}:{row + 2}: {CORE_COLUMNS[first + 1]} = {values[first]:g} is physically impossible "
         f"(beyond 50 g or 50 rad/s); {n} such sample{'s' if n > 1 else ''} dropped as lost",
         RecordingWarning,
         stacklevel=4,

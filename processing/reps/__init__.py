@@ -39,7 +39,23 @@ _EXPORTS: dict[str, str] = {
     "summarize": "processing.reps.sets",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "GAP_FACTOR",
+    "PATTERNS",
+    "REP_FIELDS",
+    "Pattern",
+    "Rep",
+    "RepScanner",
+    "RepThresholds",
+    "classify",
+    "detect_reps",
+    "mark_gaps",
+    "measure_rep",
+    "reps_dataframe",
+    "sample_gaps",
+    "summarize",
+]
 
 if TYPE_CHECKING:  # what type checkers see; at run time, __getattr__ below
     from processing.reps.measure import GAP_FACTOR, mark_gaps, measure_rep, sample_gaps

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
+from typing import Any
 
 
 class Pattern(StrEnum):
@@ -110,7 +111,7 @@ class Rep:
     cue: str
     gap: bool = False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready: plain Python numbers and strings, NaN as None."""
         out = asdict(self)
         for k, v in out.items():

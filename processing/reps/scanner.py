@@ -73,7 +73,7 @@ BOTTOM_PLATEAU_DEG = 0.25
 MAX_BOTTOM_LOOKBACK_S = 30.0
 
 
-def _as_arrays(frames: pd.DataFrame | AngleFrames | dict) -> dict[str, np.ndarray]:
+def _as_arrays(frames: pd.DataFrame | AngleFrames | dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Column arrays with rows holding any NaN dropped: a missing frame is a time gap,
     which the rep that spans it reports as ``gap``."""
     if isinstance(frames, dict):
@@ -154,7 +154,7 @@ class RepScanner:
             self._pending = [i - cut for i in self._pending]
 
     # -- scanning ---------------------------------------------------------------------
-    def push(self, frames: pd.DataFrame | AngleFrames) -> list[Rep]:
+    def push(self, frames: pd.DataFrame | AngleFrames | dict[str, np.ndarray]) -> list[Rep]:
         self._append(_as_arrays(frames))
         reps = self._scan(final=False)
         self._trim()
@@ -286,6 +286,7 @@ class RepScanner:
     def _confirm_lockout(
         self, t: np.ndarray, hip: np.ndarray, n: int, final: bool
     ) -> int | None:
+        assert self._pending is not None  # a rise is waiting for its lockout
         s, a, ref, k = self._pending
         while k < n:
             h = hip[k]

@@ -5,7 +5,7 @@ numpy only: scipy.stats would cost seconds of import time); and the rep table.""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -54,7 +54,7 @@ _TREND_WORDS = {  # metric -> (phrase when it rises, phrase when it falls, forma
 }
 
 
-def _mean_sd(x: np.ndarray) -> dict:
+def _mean_sd(x: np.ndarray) -> dict[str, float | None]:
     x = x[np.isfinite(x)]
     if not len(x):
         return {"mean": None, "sd": None}
@@ -220,7 +220,7 @@ _SUMMARY_FIELDS = (
 )
 
 
-def _group_summary(reps: list[Rep]) -> dict:
+def _group_summary(reps: list[Rep]) -> dict[str, Any]:
     starts = [r.start_s for r in reps]
     rate = 60.0 * (len(reps) - 1) / (starts[-1] - starts[0]) if len(reps) > 1 else None
     return {
@@ -235,7 +235,7 @@ def _group_summary(reps: list[Rep]) -> dict:
     }
 
 
-def summarize(reps: list[Rep]) -> dict:
+def summarize(reps: list[Rep]) -> dict[str, Any]:
     """Set summary: per set and overall, reps per pattern, mean and SD of hip lag, knee-done %
     and trunk lean change, tempo (concentric duration, reps per minute within the set), and
     the trend across each set in words (``None`` when the data don't support one)."""

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -201,7 +202,7 @@ class Imperfections:
 def apply_imperfections(
     t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, rate_hz: float, imp: Imperfections,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, dict]:
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Measured (acc, gyr) from the ideal sampled readings at times ``t``, plus the drawn
     errors for the record."""
     n = len(t)
@@ -251,7 +252,7 @@ class Uncalibrated:
 
 def apply_uncalibrated(
     t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, u: Uncalibrated, rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, dict]:
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """(acc, gyr) as an uncalibrated sensor reports them, plus what was drawn. Applied after
     ``apply_imperfections`` on its own random stream, so turning it on changes nothing else."""
     gain = 1.0 + rng.uniform(-u.acc_scale, u.acc_scale, 3)

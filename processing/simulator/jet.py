@@ -27,7 +27,7 @@ class Jet:
     dd: np.ndarray
 
     @classmethod
-    def const(cls, value: np.ndarray | float, n: int) -> Jet:
+    def const(cls, value: np.ndarray | float | list[float], n: int) -> Jet:
         v = np.broadcast_to(np.asarray(value, dtype=float), (n, *np.shape(value))).copy()
         z = np.zeros_like(v)
         return cls(v, z, z.copy())

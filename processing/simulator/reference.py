@@ -16,6 +16,8 @@ smooth, so the error is far below a millisecond).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from processing.simulator.motion import RepPlan
@@ -53,7 +55,7 @@ def classify(trunk_lean_change_deg: float, knee_done_pct: float) -> str:
 def truth_reps(
     t: np.ndarray, trunk: np.ndarray, thigh: np.ndarray, knee_ext: np.ndarray, hip_ext: np.ndarray,
     plans: list[RepPlan], gaps: list[tuple[float, float]],
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Every rep's fields (names of ``processing.reps.Rep``) from the dense truth.
 
     ``start_s``: last time of the bottom maximum of hip_deg between arriving at the bottom

@@ -115,7 +115,7 @@ class SimConfig:
     stride_hz: float = 0.9
     walk_speed_m_s: float = 0.7
     side: str = "left"  # leg wearing the thigh sensor
-    mounting: dict[str, str | list] = field(default_factory=lambda: {"thigh": "random", "lumbar": "random"})
+    mounting: dict[str, str | list[Any]] = field(default_factory=lambda: {"thigh": "random", "lumbar": "random"})
     clock_offset_s: float | None = None  # lumbar's first sample minus thigh's; None: by seed
     clock_drift_ppm: float = 50.0  # 1-sigma rate error of each sensor's clock
     dropouts: int = 0  # gaps in one sensor's samples
@@ -257,7 +257,7 @@ class Simulation:
     config: SimConfig
     imu: dict[str, pd.DataFrame]  # t,ax,ay,az,gx,gy,gz per segment, session clock, SI
     truth_angles: pd.DataFrame  # ANGLE_COLUMNS on a uniform grid of config.truth_rate_hz
-    truth_reps: list[dict]  # fields of processing.reps.Rep (no cue), plus gap
+    truth_reps: list[dict[str, Any]]  # fields of processing.reps.Rep (no cue), plus gap
     meta: dict[str, Any]  # session.json content (no truth in it: analysis must not peek)
     details: dict[str, Any]  # what was drawn: mounting, clock offset, sensor errors, dropouts
     motion: Motion = field(repr=False)
@@ -293,7 +293,7 @@ def _grid(duration: float, rate: float) -> np.ndarray:
     return np.arange(int(math.floor(duration * rate)) + 1) / rate
 
 
-def _mountings(cfg: SimConfig, rng: np.random.Generator) -> tuple[dict, dict]:
+def _mountings(cfg: SimConfig, rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
     """Sensor-to-segment rotation and sensor position on the segment, per sensor."""
     mounts, offsets = {}, {}
     for seg in SENSORS:
@@ -398,10 +398,9 @@ def simulate(cfg: SimConfig) -> Simulation:
 
     truth_angles = _angles(motion, _grid(duration, cfg.truth_rate_hz))
     dense = truth_angles if cfg.truth_rate_hz >= INTERNAL_TRUTH_HZ else _angles(motion, _grid(duration, INTERNAL_TRUTH_HZ))
-    reps = truth_reps(
-        *(dense[c].to_numpy() for c in ("t", "trunk_deg", "thigh_deg", "knee_ext_deg_s", "hip_ext_deg_s")),
-        motion.reps, [(a, b) for _, a, b in drops],
-    )
+    t, trunk, thigh, knee_ext, hip_ext = (
+        dense[c].to_numpy() for c in ("t", "trunk_deg", "thigh_deg", "knee_ext_deg_s", "hip_ext_deg_s"))
+    reps = truth_reps(t, trunk, thigh, knee_ext, hip_ext, motion.reps, [(a, b) for _, a, b in drops])
     meta = {
         "created": SIM_CREATED,
         "source": "simulator",
