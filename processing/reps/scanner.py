@@ -115,6 +115,7 @@ class RepScanner:
         self._zone = 0  # last definite zone: +1 bottom, -1 top, 0 unknown (start)
         self._cursor = 0  # frames before this have been zone-scanned
         self._floor = 0  # the bottom search never goes before this (previous lockout)
+        self._from_start = True  # the buffer still begins at the first frame of the data
         # While a rep waits for its lockout: [start, lockout candidate, hold ref, next k].
         self._pending: list[int] | None = None
         self._count = 0
@@ -148,6 +149,7 @@ class RepScanner:
         if cut <= 0:
             return
         self._buf = {c: v[cut:] for c, v in self._buf.items()}
+        self._from_start = False
         self._cursor -= cut
         self._floor = max(0, self._floor - cut)
         if self._pending is not None:
@@ -244,7 +246,8 @@ class RepScanner:
 
     def _seated_before(self, t: np.ndarray, s: int) -> bool:
         """The rise starts from a seated posture (module constants): standing up from a
-        bench, not a lift."""
+        bench, not a lift. A recording that begins seated has held it as long as anyone
+        knows (its first frame counts as SEATED_MIN_S of it)."""
         lo = max(self._floor, int(np.searchsorted(t, t[s] - SEATED_LOOKBACK_S)))
         seated = (self._buf["thigh_deg"][lo : s + 1] >= SEATED_THIGH_DEG) & (
             self._buf["trunk_deg"][lo : s + 1] <= SEATED_TRUNK_DEG
@@ -253,7 +256,11 @@ class RepScanner:
             return False
         edges = np.diff(np.concatenate([[0], seated.astype(np.int8), [0]]))
         tt = t[lo : s + 1]
-        return any(tt[b - 1] - tt[a] >= SEATED_MIN_S for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+        at_start = lo == 0 and self._from_start
+        return any(
+            tt[b - 1] - tt[a] >= SEATED_MIN_S or (a == 0 and at_start)
+            for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))
+        )
 
     def _torso_rose(self, s: int, lockout: int) -> bool:
         """The trunk came at least MIN_LIFT_TRUNK_RISE of the way up from its bottom lean."""

@@ -248,6 +248,24 @@ def test_partial_pulls_small_bends_are_not_reps_and_a_full_pull_is():
     assert [r.set for r in reps] == [1, 1, 2]  # 9 s between rep 2's lockout and rep 3
 
 
+def test_a_recording_that_begins_seated_and_stands_up_has_no_rep():
+    """Seated on a bench (thigh 82 deg, trunk 9 deg) when the recording starts, then a lean and
+    a stand-up: no time before the rise shows how long the lifter sat, but a recording that
+    begins seated has sat as long as anyone knows. The same rise after 2 s of a squat-depth
+    hold with the trunk forward is a rep."""
+    t = np.arange(0, 600) / 100.0
+
+    def frames(trunk_start: float, hold_s: float) -> pd.DataFrame:
+        ease = lambda a, b, x: a + (b - a) * np.clip(x, 0, 1) ** 2 * (3 - 2 * np.clip(x, 0, 1))
+        trunk = np.where(t < hold_s + 0.25, ease(trunk_start, 35, (t - hold_s) / 0.25), ease(35, 0, (t - hold_s - 0.25) / 1.0))
+        thigh = ease(82, 0, (t - hold_s - 0.3) / 0.7)
+        hip = trunk + thigh
+        return pd.DataFrame(dict(zip(ANGLE_COLUMNS, (t, trunk, thigh, hip, -np.gradient(thigh, t), -np.gradient(trunk, t)))))
+
+    assert detect_reps(frames(9.0, 0.0)) == []
+    assert len(detect_reps(frames(35.0, 2.0))) == 1
+
+
 def _strides(trunk_deg: float, rise_s: float, n: int = 8, rate: float = 100.0) -> pd.DataFrame:
     """Frames of a thigh swinging 0 -> 65 -> 0 deg with the trunk leaning along up to
     ``trunk_deg``; ``rise_s`` is the time from the swing's peak back to 0."""
