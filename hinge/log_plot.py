@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from hinge.errors import OutputError
-from processing.reps.sets import TREND_ALPHA
+from processing.reps.trend_rules import TREND_ALPHA
 from processing.training_log import Session
 from processing.training_log.trend import METRICS, fit
 
@@ -46,7 +46,7 @@ def write_trend_png(sessions: Sequence[Session], path: Path, title: str) -> None
         points = ax.scatter(dates, y, s=28, **colour)
         ok = np.isfinite(y)
         days = (dates[ok] - dates[ok][0]).astype(float) / 86400.0 if ok.any() else np.array([])
-        line = fit(days, y[ok]) if ok.sum() >= 3 else None
+        line = fit(days.tolist(), y[ok].tolist()) if ok.sum() >= 3 else None
         if line is not None and line[2] < TREND_ALPHA:
             ax.plot(dates[ok], line[0] + line[1] * days, color="0.3", lw=1, ls="--")
         ax.set_title(m.label)

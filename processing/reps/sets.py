@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from processing.reps.model import PATTERNS, REP_FIELDS, Pattern, Rep
+from processing.reps.trend_rules import MIN_CHANGE, MIN_RUN_REPS, MIN_TREND_REPS, TREND_ALPHA, t_two_sided_p
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,15 +27,7 @@ def reps_dataframe(reps: list[Rep]) -> pd.DataFrame:
 # -- set summary ----------------------------------------------------------------------
 # A trend is only stated when it is both statistically clear (Bonferroni-corrected Welch
 # t-test over the candidate change points, or a regression slope, p < TREND_ALPHA) and big
-# enough to matter to a coach (MIN_CHANGE, in the metric's unit).
-TREND_ALPHA = 0.05
-MIN_TREND_REPS = 4
-MIN_RUN_REPS = 2  # reps on each side of a pattern break
-MIN_CHANGE = {
-    "trunk_lean_change_deg": 3.0,
-    "knee_done_at_hip_onset_pct": 15.0,
-    "hip_lag_ms": 60.0,
-}
+# enough to matter to a coach (MIN_CHANGE, in the metric's unit): ``trend_rules``.
 _TREND_WORDS = {  # metric -> (phrase when it rises, phrase when it falls, format of values)
     "trunk_lean_change_deg": (
         "hips rose early",
@@ -61,45 +54,6 @@ def _mean_sd(x: np.ndarray) -> dict[str, float | None]:
     return {"mean": float(x.mean()), "sd": float(x.std(ddof=1)) if len(x) > 1 else 0.0}
 
 
-def _betainc(a: float, b: float, x: float) -> float:
-    """Regularised incomplete beta I_x(a, b) (continued fraction, modified Lentz)."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    if x > (a + 1.0) / (a + b + 2.0):
-        return 1.0 - _betainc(b, a, 1.0 - x)
-    ln_front = (
-        math.lgamma(a + b)
-        - math.lgamma(a)
-        - math.lgamma(b)
-        + a * math.log(x)
-        + b * math.log1p(-x)
-    )
-    tiny = 1e-300
-    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 300):
-        for num in (
-            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
-        ):
-            d = 1.0 + num * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + num / c
-            c = c if abs(c) > tiny else tiny
-            h *= d * c
-        if abs(d * c - 1.0) < 1e-14:
-            break
-    return math.exp(ln_front) * h / a
-
-
-def _t_two_sided_p(t_stat: float, dof: float) -> float:
-    """Two-sided p-value of Student's t (scipy.stats would cost seconds of import time)."""
-    return _betainc(dof / 2.0, 0.5, dof / (dof + t_stat * t_stat))
-
-
 def _change_point(y: np.ndarray) -> tuple[int, float, float] | None:
     """The split (first rep of the later part, 0-based) whose before/after means differ most
     clearly, if that difference survives a Bonferroni-corrected Welch t-test."""
@@ -115,7 +69,7 @@ def _change_point(y: np.ndarray) -> tuple[int, float, float] | None:
             p = 0.0 if abs(d) > 1e-9 else 1.0
         else:  # Welch's t-test
             dof = (vb + va) ** 2 / (vb**2 / (len(b) - 1) + va**2 / (len(a) - 1))
-            p = _t_two_sided_p(d / se, dof)
+            p = t_two_sided_p(d / se, dof)
         if best is None or p < best[0] or (p == best[0] and abs(d) > abs(best[3])):
             best = (p, k, b.mean(), d)
     if best is None or best[0] * len(splits) >= TREND_ALPHA:
@@ -139,7 +93,7 @@ def _linear_trend(y: np.ndarray) -> tuple[float, float, float] | None:
     p = (
         0.0
         if r2 >= 1.0
-        else _t_two_sided_p(math.sqrt(r2 * (n - 2) / (1.0 - r2)), n - 2)
+        else t_two_sided_p(math.sqrt(r2 * (n - 2) / (1.0 - r2)), n - 2)
     )
     return intercept, slope * (n - 1), p
 

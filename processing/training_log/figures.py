@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 from processing.reps.model import Rep
-from processing.reps.sets import MIN_TREND_REPS
+from processing.reps.trend_rules import MIN_TREND_REPS
 
 
 def knee_first_share(reps: list[Rep]) -> float | None:

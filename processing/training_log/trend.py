@@ -14,9 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
-from processing.reps.sets import MIN_CHANGE, TREND_ALPHA, _t_two_sided_p
+from processing.reps.trend_rules import MIN_CHANGE, TREND_ALPHA, t_two_sided_p
 from processing.training_log.log import Session
 
 MIN_SESSIONS = 3
@@ -53,26 +51,28 @@ METRICS = (
 )
 
 
-def fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float] | None:
-    """Least-squares line y = a + b x: (a, b, two-sided p of b); None when x or y is constant
-    or there are fewer than 3 points."""
+def fit(x: Sequence[float], y: Sequence[float]) -> tuple[float, float, float] | None:
+    """Least-squares line y = a + b x: (a, b, two-sided p of b, from the t-test of the
+    slope); None when x or y is constant or there are fewer than 3 points. Plain Python: a
+    thousand sessions take a millisecond, and reading the log needs no numpy."""
     n = len(x)
     if n < 3:
         return None
-    sxx = float(((x - x.mean()) ** 2).sum())
-    syy = float(((y - y.mean()) ** 2).sum())
+    mx, my = math.fsum(x) / n, math.fsum(y) / n
+    sxx = math.fsum((xi - mx) ** 2 for xi in x)
+    syy = math.fsum((yi - my) ** 2 for yi in y)
     if sxx == 0.0 or syy == 0.0:
         return None
-    b = float(((x - x.mean()) * (y - y.mean())).sum()) / sxx
-    a = float(y.mean() - b * x.mean())
+    b = math.fsum((xi - mx) * (yi - my) for xi, yi in zip(x, y)) / sxx
+    a = my - b * mx
     r2 = min(1.0, b * b * sxx / syy)
-    p = 0.0 if r2 >= 1.0 else _t_two_sided_p(math.sqrt(r2 * (n - 2) / (1.0 - r2)), n - 2)
+    p = 0.0 if r2 >= 1.0 else t_two_sided_p(math.sqrt(r2 * (n - 2) / (1.0 - r2)), n - 2)
     return a, b, p
 
 
-def _values(sessions: Sequence[Session], m: Metric) -> tuple[list[Session], np.ndarray]:
+def _values(sessions: Sequence[Session], m: Metric) -> tuple[list[Session], list[float]]:
     kept = [s for s in sessions if getattr(s, m.column) is not None]
-    return kept, np.array([getattr(s, m.column) * m.scale for s in kept], dtype=float)
+    return kept, [getattr(s, m.column) * m.scale for s in kept]
 
 
 def over_time(sessions: Sequence[Session]) -> list[str]:
@@ -82,8 +82,8 @@ def over_time(sessions: Sequence[Session]) -> list[str]:
         kept, y = _values(sessions, m)
         if len(kept) < MIN_SESSIONS:
             continue
-        days = np.array([(s.recorded_at - kept[0].recorded_at).total_seconds() / 86400.0 for s in kept])
-        x = days if np.ptp(days) > 0 else np.arange(len(kept), dtype=float)
+        days = [(s.recorded_at - kept[0].recorded_at).total_seconds() / 86400.0 for s in kept]
+        x = days if max(days) > min(days) else [float(i) for i in range(len(kept))]
         line = fit(x, y)
         if line is None:
             continue
@@ -101,14 +101,14 @@ def against_load(sessions: Sequence[Session]) -> list[str]:
     out = []
     for m in METRICS:
         kept, y = _values([s for s in sessions if s.load_kg is not None], m)
-        loads = np.array([s.load_kg for s in kept], dtype=float)
-        if len(set(loads.tolist())) < MIN_SESSIONS:
+        loads = [float(s.load_kg) for s in kept]
+        if len(set(loads)) < MIN_SESSIONS:
             continue
         line = fit(loads, y)
         if line is None:
             continue
         a, b, p = line
-        lo, hi = float(loads.min()), float(loads.max())
+        lo, hi = min(loads), max(loads)
         if p < TREND_ALPHA and abs(b * (hi - lo)) >= m.min_change:
             out.append(f"at heavier loads {m.rises if b > 0 else m.falls} "
                        f"({m.label} {m.shown(a + b * lo)} at {lo:g} kg → {m.shown(a + b * hi)} at {hi:g} kg)")
