@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from bleak import BleakClient, BleakScanner
@@ -35,8 +35,8 @@ from bleak.exc import BleakError
 from firmware_bridge import config
 from firmware_bridge.clock import DeviceClock
 from firmware_bridge.drivers import driver_by_name, driver_for
-from firmware_bridge.drivers.base import PacketError, SensorDriver
-from firmware_bridge.status import SensorStatus
+from firmware_bridge.drivers.base import DeviceInfo, PacketError, SensorDriver
+from firmware_bridge.status import SensorStatus, State
 from processing.errors import (
     BluetoothError,
     ConfigError,
@@ -105,7 +105,7 @@ class Found:
 
 
 async def scan(timeout: float = 5.0, *, backend: type[BaseBleakScanner] | None = None,
-               want: Callable[[dict[str, Found]], bool] | None = None, **bleak_kwargs: object) -> dict[str, Found]:
+               want: Callable[[dict[str, Found]], bool] | None = None, **bleak_kwargs: Any) -> dict[str, Found]:
     """Scan once; stop early as soon as ``want(found)`` is true. Errors of a missing adapter
     become ``BluetoothError``."""
     found: dict[str, Found] = {}
@@ -117,7 +117,7 @@ async def scan(timeout: float = 5.0, *, backend: type[BaseBleakScanner] | None =
         if want is not None and want(found):
             done.set()
 
-    kwargs = dict(bleak_kwargs)
+    kwargs: dict[str, Any] = dict(bleak_kwargs)
     if backend is not None:
         kwargs["backend"] = backend
     try:
@@ -138,7 +138,7 @@ class _Sensor:
     found: Found | None = None
     driver: SensorDriver | None = None
     client: BleakClient | None = None
-    state: str = "scanning"
+    state: State = "scanning"
     rate_hz: float | None = None
     received: int = 0
     lost: int = 0
@@ -155,13 +155,27 @@ class _Sensor:
     started_at: float | None = None  # session time the sensor was first started
     battery_pct: int | None = None
     clock: DeviceClock = field(default_factory=DeviceClock)
-    latencies: deque = field(default_factory=lambda: deque(maxlen=100))
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=100))
     measured_rate: float | None = None  # samples/s received over the last RATE_WINDOW_S
     window: tuple[float, int] | None = None  # (start arrival, samples since)
     last_t: float = -np.inf
     next_seq: int | None = None  # unwrapped sample counter of the next sample
     down_since: float | None = None
-    reconnect_task: asyncio.Task | None = None
+    reconnect_task: asyncio.Task[None] | None = None
+
+    @property
+    def seen(self) -> Found:
+        """The advertisement matched to this role (the scan found it)."""
+        if self.found is None:
+            raise RuntimeError(f"{self.segment} sensor: not found yet")
+        return self.found
+
+    @property
+    def sensor_driver(self) -> SensorDriver:
+        """The driver of the sensor found for this role."""
+        if self.driver is None:
+            raise RuntimeError(f"{self.segment} sensor: no driver yet")
+        return self.driver
 
     def status(self) -> SensorStatus:
         total = self.received + self.lost
@@ -228,7 +242,7 @@ class SensorSession:
         rate_hz: float = 200.0,
         writer: RecordingWriter | None = None,
         remember: bool = True,
-        backend_kwargs: dict[str, object] | None = None,
+        backend_kwargs: dict[str, Any] | None = None,
         air_clock: Callable[[str, bytes], float | None] | None = None,
     ) -> None:
         saved = {}
@@ -250,7 +264,7 @@ class SensorSession:
         self.rate_hz = rate_hz
         self.writer = writer
         self.remember = remember
-        self._queue: asyncio.Queue = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[_Sensor, float, bytes] | None] = asyncio.Queue()
         self._connect_lock = asyncio.Lock()
         self._closed = False
         self._counts_finished = False
@@ -276,11 +290,11 @@ class SensorSession:
                     await self._connect(sensor, timeout=self.connect_timeout)
                 except (TimeoutError, BleakError) as err:
                     raise SensorError(
-                        f"{sensor.segment} sensor {sensor.found.name or sensor.found.address}: "
+                        f"{sensor.segment} sensor {sensor.seen.name or sensor.seen.address}: "
                         f"could not connect ({err or type(err).__name__})") from err
                 except PacketError as err:  # it answered, but with nothing hinge can use
                     raise SensorError(
-                        f"{sensor.segment} sensor {sensor.found.name or sensor.found.address}: "
+                        f"{sensor.segment} sensor {sensor.seen.name or sensor.seen.address}: "
                         f"refused, unusable device description ({_one_line(err)})") from None
         except BaseException:
             await self.close()
@@ -289,7 +303,7 @@ class SensorSession:
             self._save_pair()
         return self
 
-    async def __aexit__(self, *exc) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
     async def close(self) -> None:
@@ -308,7 +322,7 @@ class SensorSession:
             if client is not None:
                 with contextlib.suppress(Exception):  # best effort: the link may be gone
                     if client.is_connected:
-                        await sensor.driver.stop(client)
+                        await sensor.sensor_driver.stop(client)
                         await client.disconnect()
             sensor.state = "stopped"
         self._queue.put_nowait(None)
@@ -338,7 +352,7 @@ class SensorSession:
         sensors = list(self._sensors.values())
         got = [s for s in sensors if s.first_t is not None]
         if got:
-            start_ref = min(s.first_t for s in got)
+            start_ref = min(s.first_t for s in got if s.first_t is not None)
             end_ref = max(s.last_t for s in got)
             for s in sensors:
                 period = s.driver.period_s * (1.0 + s.clock.drift) if s.driver else None
@@ -398,7 +412,7 @@ class SensorSession:
             sensor.clock = DeviceClock(max_drift=getattr(f.driver, "max_clock_drift", 1e-3))
         if missing:
             raise SensorNotFoundError("; ".join(missing) + f" after scanning {self.scan_timeout:g} s")
-        used = [s.found.address for s in sensors]
+        used = [s.seen.address for s in sensors]
         if len(set(used)) != len(used):
             raise SensorError("the same sensor was given for two roles")
 
@@ -407,21 +421,21 @@ class SensorSession:
         connect meanwhile). ``rescan``: first wait for the device to advertise again and
         connect to the fresh ``BLEDevice`` (BlueZ forgets devices that went away)."""
         sensor.state = "connecting" if sensor.down_since is None else sensor.state
-        kwargs = {"timeout": timeout, "disconnected_callback": self._on_disconnected(sensor),
+        kwargs: dict[str, Any] = {"timeout": timeout, "disconnected_callback": self._on_disconnected(sensor),
                   **self._backend_kwargs}
         if self._client_backend is not None:
             kwargs["backend"] = self._client_backend
         async with self._connect_lock:
             if rescan:
-                scan_kwargs = dict(self._backend_kwargs)
+                scan_kwargs: dict[str, Any] = dict(self._backend_kwargs)
                 if self._scanner_backend is not None:
                     scan_kwargs["backend"] = self._scanner_backend
                 device = await BleakScanner.find_device_by_address(
-                    sensor.found.address, timeout=timeout, **scan_kwargs)
+                    sensor.seen.address, timeout=timeout, **scan_kwargs)
                 if device is None:
-                    raise TimeoutError(f"{sensor.found.address} is not advertising")
-                sensor.found.device = device
-            client = BleakClient(sensor.found.device, **kwargs)
+                    raise TimeoutError(f"{sensor.seen.address} is not advertising")
+                sensor.seen.device = device
+            client = BleakClient(sensor.seen.device, **kwargs)
             try:
                 await client.connect()
             except (BleakError, OSError) as err:
@@ -430,7 +444,7 @@ class SensorSession:
                 raise
             sensor.client = client  # from here on a drop is the session's to handle
             try:
-                info = await sensor.driver.start(client, self._on_data(sensor))
+                info = await sensor.sensor_driver.start(client, self._on_data(sensor))
                 await self._read_battery(sensor, client, info)
             except BaseException:
                 sensor.client = None
@@ -445,12 +459,12 @@ class SensorSession:
         if self.writer is not None:
             fields = {k: v for k, v in vars(info).items() if v is not None and k != "extra"}
             fields.update(info.extra or {})
-            fields.setdefault("name", sensor.found.name)
-            fields.setdefault("address", sensor.found.address)
+            fields.setdefault("name", sensor.seen.name)
+            fields.setdefault("address", sensor.seen.address)
             fields["battery_pct"] = sensor.battery_pct
             self.writer.update_sensor(sensor.segment, **fields)
 
-    async def _read_battery(self, sensor: _Sensor, client: BleakClient, info) -> None:
+    async def _read_battery(self, sensor: _Sensor, client: BleakClient, info: DeviceInfo) -> None:
         sensor.battery_pct = info.battery_pct
         if sensor.battery_pct is not None:
             return
@@ -463,7 +477,7 @@ class SensorSession:
 
     def _on_data(self, sensor: _Sensor) -> Callable[[bytes], None]:
         queue, clock, air = self._queue, self._clock, self._air_clock
-        address = sensor.found.address
+        address = sensor.seen.address
 
         def on_data(data: bytes) -> None:  # inside the BLE stack: only queue
             data = bytes(data)
@@ -493,7 +507,7 @@ class SensorSession:
         refused = False
         while not self._closed:
             await asyncio.sleep(delay)
-            if self.now() - sensor.down_since > LOST_AFTER_S:
+            if sensor.down_since is not None and self.now() - sensor.down_since > LOST_AFTER_S:
                 sensor.state = "lost"
             try:
                 await self._connect(sensor, timeout=RECONNECT_ATTEMPT_S, rescan=True)
@@ -509,8 +523,8 @@ class SensorSession:
             delay = min(delay * 2, BACKOFF_MAX_S)
 
     def _save_pair(self) -> None:
-        pair = {s.segment: {"address": s.found.address, "name": s.found.name,
-                            "driver": s.driver.name} for s in self._sensors.values()}
+        pair = {s.segment: {"address": s.seen.address, "name": s.seen.name,
+                            "driver": s.sensor_driver.name} for s in self._sensors.values()}
         try:
             config.save_sensors(pair)
         except OSError as err:  # remembering is a convenience, never a reason to stop
@@ -535,8 +549,8 @@ class SensorSession:
                 if not items:
                     raise StopAsyncIteration
             merged: dict[str, list[SampleBatch]] = {}
-            for it in items:
-                batch = self._decode(*it)
+            for sensor, arrival, data in (it for it in items if it is not None):
+                batch = self._decode(sensor, arrival, data)
                 if batch is not None:
                     merged.setdefault(batch.segment, []).append(batch)
             self._pending.extend(_concat(parts) for parts in merged.values())
@@ -545,7 +559,7 @@ class SensorSession:
     def _decode(self, sensor: _Sensor, arrival_clock: float, data: bytes) -> SampleBatch | None:
         arrival = arrival_clock - self._t0
         try:
-            packet = sensor.driver.decode(data, arrival)
+            packet = sensor.sensor_driver.decode(data, arrival)
         except PacketError as err:
             sensor.malformed += 1
             log.debug("%s: malformed packet skipped: %s", sensor.segment, err)
@@ -574,7 +588,7 @@ class SensorSession:
         sensor.count(arrival, n - n_bad)
         device_t = np.asarray(packet.device_t, dtype=np.float64)
         sensor.clock.add(float(device_t[-1]), arrival)
-        t = sensor.clock.to_session(device_t)
+        t = np.asarray(sensor.clock.to_session(device_t))
         sensor.latencies.append(arrival - float(t[-1]))
         if not t[0] > sensor.last_t:  # a refined clock fit must never reorder samples
             t = np.maximum(t, sensor.last_t + 1e-6 * np.arange(1, n + 1))
@@ -595,6 +609,7 @@ class SensorSession:
             sensor.start_counted = bool(packet.flags.get("start_counted"))
         acc, gyr = packet.acc, packet.gyr
         if n_bad:  # impossible values never reach the pipeline or a recording
+            assert bad is not None  # n_bad > 0
             keep = ~bad
             t, acc, gyr = t[keep], acc[keep], gyr[keep]
             extra = {k: v[keep] for k, v in extra.items()}
@@ -616,7 +631,7 @@ class SensorSession:
             return
         expected_from = max(min(got), s.started_at if s.started_at is not None else min(got))
         first_t = s.first_t
-        if s.clock.resets == s.first_resets:  # re-map with the current fit
+        if s.clock.resets == s.first_resets and s.first_device_t is not None:  # re-map with the current fit
             first_t = float(s.clock.to_session(s.first_device_t))
         gap = first_t - expected_from
         n = round(gap / period) if gap > GAP_PERIODS * period else 0
