@@ -11,6 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # Where bytecode writing is switched off (PYTHONDONTWRITEBYTECODE, to keep the tree clean),
@@ -28,3 +30,14 @@ _DATA_HOME = tempfile.mkdtemp(prefix="hinge-test-data-")
 atexit.register(shutil.rmtree, _DATA_HOME, ignore_errors=True)
 os.environ["XDG_DATA_HOME"] = _DATA_HOME
 os.environ["HINGE_DB"] = str(Path(_DATA_HOME) / "hinge" / "training-log.sqlite")
+
+
+@pytest.fixture(scope="session")
+def sensors_apart():
+    """One simulated rep whose thigh data ends (5 s) before the lumbar data starts (6 s): the
+    sensors never overlap. Shared by the library's and the command line's tests of that
+    refusal; tests only read it."""
+    from processing.simulator import SimConfig, simulate
+
+    sim = simulate(SimConfig(reps=1, seed=7))
+    return sim, {"thigh": sim.imu["thigh"][sim.imu["thigh"].t < 5.0], "lumbar": sim.imu["lumbar"][sim.imu["lumbar"].t > 6.0]}

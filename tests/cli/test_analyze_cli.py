@@ -185,9 +185,8 @@ def test_a_recording_without_still_standing_is_analysed_with_a_one_line_warning(
         assert warning is None and out.stderr == ""
 
 
-def test_sensors_that_never_overlap_are_refused_in_one_line(tmp_path):
-    sim = simulate(SimConfig(reps=1, seed=7))
-    apart = {"thigh": sim.imu["thigh"][sim.imu["thigh"].t < 5.0], "lumbar": sim.imu["lumbar"][sim.imu["lumbar"].t > 6.0]}
+def test_sensors_that_never_overlap_are_refused_in_one_line(tmp_path, sensors_apart):
+    _, apart = sensors_apart
     rec = write_recording(tmp_path / "apart", {k: v.reset_index(drop=True) for k, v in apart.items()}, {"source": "test"})
     out = hinge("analyze", rec)
     assert out.returncode == 2

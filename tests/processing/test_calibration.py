@@ -98,9 +98,8 @@ def test_without_lifts_a_long_seated_rest_does_not_mirror_the_thigh():
         assert np.sqrt(np.mean(err**2)) < 2.0, (c, res.calibration.detail)
 
 
-def test_nothing_to_analyse_is_a_clear_user_error():
-    sim = simulate(SimConfig(reps=1, seed=7))
-    apart = {"thigh": sim.imu["thigh"][sim.imu["thigh"].t < 5.0], "lumbar": sim.imu["lumbar"][sim.imu["lumbar"].t > 6.0]}
+def test_nothing_to_analyse_is_a_clear_user_error(sensors_apart):
+    sim, apart = sensors_apart
     with pytest.raises(HingeUserError, match=r"^rec/x: nothing to analyse: the sensors' data never overlap"):
         angles_from_segments(apart, source="rec/x")
     still = {seg: df[df.t < 1.5].reset_index(drop=True) for seg, df in sim.imu.items()}
