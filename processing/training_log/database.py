@@ -12,6 +12,7 @@ refused before SQLite touches it: it is never turned into a new empty log.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -111,7 +112,7 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def _sqlite_connect(dbapi_connection, _record) -> None:
+def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
     # hinge, not the sqlite3 module, says where transactions begin (see _sqlite_begin)
     dbapi_connection.isolation_level = None
     cur = dbapi_connection.cursor()

@@ -12,13 +12,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from processing.reps.model import Rep
+from processing.reps.model import Pattern, Rep
 from processing.reps.trend_rules import MIN_TREND_REPS
+
+
+def _share(reps: list[Rep]) -> float:
+    return sum(r.pattern == Pattern.KNEE_FIRST for r in reps) / len(reps)
 
 
 def knee_first_share(reps: list[Rep]) -> float | None:
     """Share (0-1) of the reps that were knee-first; None without reps."""
-    return sum(r.pattern == "knee-first" for r in reps) / len(reps) if reps else None
+    return _share(reps) if reps else None
 
 
 def drift_points(reps: list[Rep]) -> float | None:
@@ -32,7 +36,7 @@ def drift_points(reps: list[Rep]) -> float | None:
         if len(members) < MIN_TREND_REPS:
             continue
         half = len(members) // 2
-        early, late = knee_first_share(members[:half]), knee_first_share(members[-half:])
+        early, late = _share(members[:half]), _share(members[-half:])
         drifts.append(100.0 * (late - early))
     return sum(drifts) / len(drifts) if drifts else None
 

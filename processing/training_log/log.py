@@ -18,10 +18,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, delete, func, select, update
+from sqlalchemy import Connection, Engine, Select, and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from processing.errors import LogError, UsageError
+from processing.reps.model import Rep
 from processing.training_log import schema
 from processing.training_log.database import (
     check_sqlite_file,
@@ -48,7 +49,7 @@ class SessionData:
     path: str
     hash: str
     recorded_at: datetime  # UTC, naive
-    reps: list  # processing.reps.Rep
+    reps: list[Rep]
     summary: dict[str, Any]  # processing.reps.summarize(reps)
     date_source: str = "session.json"
     athlete: str | None = None
@@ -237,8 +238,10 @@ class TrainingLog:
         )
         session_id = self.add_session(data)
         if session_id is None:  # another process added the same recording meanwhile
-            return self._found_again(self._by_hash(digest), where)
-        return Added(self.session(session_id).session, new=True)
+            known = self._by_hash(digest)
+            assert known is not None  # its insert failed on this very hash
+            return self._found_again(known, where)
+        return Added(self.get(session_id), new=True)
 
     def _found_again(self, known: Session, where: str) -> Added:
         if known.path != where and known.missing:
@@ -264,16 +267,18 @@ class TrainingLog:
         with translated(self.where):
             try:
                 with write(self.engine) as conn:
-                    session_id = conn.execute(schema.sessions.insert().values(**row)).inserted_primary_key[0]
+                    key = conn.execute(schema.sessions.insert().values(**row)).inserted_primary_key
+                    assert key is not None  # an INSERT of one row has a primary key
+                    session_id = int(key[0])
                     self._insert_results(conn, session_id, data.reps, data.summary)
             except IntegrityError:
                 if self._by_hash(data.hash) is None:
                     raise
                 return None
-        return int(session_id)
+        return session_id
 
     @staticmethod
-    def _insert_results(conn, session_id: int, reps: list, summary: dict) -> None:
+    def _insert_results(conn: Connection, session_id: int, reps: list[Rep], summary: dict[str, Any]) -> None:
         sets = [{"session_id": session_id, **row} for row in set_rows(summary)]
         if sets:
             conn.execute(schema.sets.insert(), sets)
@@ -282,7 +287,7 @@ class TrainingLog:
             conn.execute(schema.reps.insert(), rows)
 
     # -- reading -------------------------------------------------------------------------
-    def _select(self, athlete: str | None, exercise: str | None, since: date | datetime | None) -> Select:
+    def _select(self, athlete: str | None, exercise: str | None, since: date | datetime | None) -> Select[Any]:
         s = schema.sessions
         q = select(s)
         if athlete is not None:
@@ -423,7 +428,7 @@ class TrainingLog:
     def export_rows(
         self, athlete: str | None = None, exercise: str | None = None,
         since: date | datetime | None = None,
-    ) -> tuple[list[str], Iterator[tuple]]:
+    ) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
         """One row per rep with its session's and set's columns, oldest session first:
         (column names, rows). The rows stream from the database (a big log never sits in
         memory whole)."""
@@ -439,7 +444,7 @@ class TrainingLog:
                           .outerjoin(st, and_(st.c.session_id == r.c.session_id, st.c.set_no == r.c.set_no)))
              .order_by(sub.c.recorded_at, sub.c.id, r.c.rep))
 
-        def rows() -> Iterator[tuple]:
+        def rows() -> Iterator[tuple[Any, ...]]:
             with translated(self.where), self.engine.connect() as conn:
                 for row in conn.execution_options(stream_results=True, yield_per=2000).execute(q):
                     yield tuple(_finite(v) for v in row)

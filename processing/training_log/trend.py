@@ -101,7 +101,7 @@ def against_load(sessions: Sequence[Session]) -> list[str]:
     out = []
     for m in METRICS:
         kept, y = _values([s for s in sessions if s.load_kg is not None], m)
-        loads = [float(s.load_kg) for s in kept]
+        loads = [s.load_kg for s in kept if s.load_kg is not None]
         if len(set(loads)) < MIN_SESSIONS:
             continue
         line = fit(loads, y)
