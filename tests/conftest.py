@@ -41,3 +41,12 @@ def sensors_apart():
 
     sim = simulate(SimConfig(reps=1, seed=7))
     return sim, {"thigh": sim.imu["thigh"][sim.imu["thigh"].t < 5.0], "lumbar": sim.imu["lumbar"][sim.imu["lumbar"].t > 6.0]}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with a slow test first, each file's tests kept together and in order: workers
+    take files in this order (``--no-loadscope-reorder``), so the long ones start at once and
+    the short ones fill in at the end instead of one long file running alone."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)
+

@@ -15,6 +15,8 @@ from processing.reps import REP_FIELDS, detect_reps
 from processing.simulator import SimConfig, simulate, write_simulation
 from tests.helpers import ROOT
 
+pytestmark = pytest.mark.slow
+
 ALL = ["knee-first", "simultaneous", "hips-rise-early"]
 
 

@@ -22,6 +22,8 @@ from processing.reps import Pattern
 from tests.helpers import require
 from viewer.palette import CURVE_COLOURS
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 MAX_BYTES = 2 * 1024 * 1024
 

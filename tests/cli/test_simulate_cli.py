@@ -14,6 +14,8 @@ import pytest
 
 from processing.recording import read_recording
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 RECORDINGS = ROOT / "recordings"
 PATTERNS = ("knee-first", "simultaneous", "hips-rise-early")

@@ -12,6 +12,8 @@ import pytest
 
 from hinge.sound import CUE_TONES, CuePlayer, write_cue
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

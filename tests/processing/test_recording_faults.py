@@ -28,6 +28,8 @@ from processing.recording import folder as recording
 from processing.samples import SampleBatch
 from tests.helpers_recording import segment_frame, two_segments
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -19,6 +19,8 @@ from tests.viewer.test_viewer import WAIT_MS, pipeline_until
 from viewer.replay_source import ReplaySource
 from viewer.side_view import joint_states
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 MIXED = ROOT / "recordings" / "mixed-set"
 

@@ -27,6 +27,8 @@ from viewer.palette import CURVE_COLOURS
 from viewer.replay_source import FAST_CHUNK_S, LiveReplay, ReplaySource
 from viewer.worker import RecordTarget
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 SHOT_AT_S = 16.0  # session seconds: calibrated and three of the four reps in
 WAIT_MS = 40_000
