@@ -201,6 +201,7 @@ def test_analyze_log_adds_and_json_stays_clean(tmp_path):
     assert "added" not in plain.stdout  # without --log or --athlete, nothing is logged
     with TrainingLog.open(str(db)) as lg:
         assert [s.athlete for s in lg.sessions()] == ["bo"]
+    one_line_error(hinge("analyze", str(RECS), "--athlete", "bo", db=db), "hinge log add")
 
 
 def test_an_unreachable_server_or_unknown_database_is_one_line(tmp_path):
@@ -255,3 +256,31 @@ def test_trend_words_table_and_plot(tmp_path):
     assert rows[0].split("│")[5].strip() == "17" and rows[-1].split("│")[5].strip() == "100"
     mixed = hinge("log", "trend", db=db)
     assert "2 athletes mixed" in mixed.stdout
+
+
+def test_reanalyse_and_rm(tmp_path):
+    from processing.analysis import analyze
+    from processing.recording import read_recording
+    from processing.reps import summarize
+    from processing.training_log import SessionData
+    from processing.training_log.identity import content_hash, recording_date
+    from processing.versions import ANALYSIS_VERSION
+
+    db = tmp_path / "log.sqlite"
+    rec = read_recording(RECS / "mixed-set")
+    stale = analyze(rec).reps[:2]  # what an older analysis kept of this set
+    with TrainingLog.open(str(db)) as lg:
+        sid = lg.add_session(SessionData(
+            path=str(rec.path.resolve()), hash=content_hash(rec), recorded_at=recording_date(rec)[0],
+            reps=stale, summary=summarize(stale), analysis_version=ANALYSIS_VERSION - 1))
+    assert "older analysis" in hinge("log", db=db).stdout
+    out = hinge("log", "reanalyse", db=db)
+    assert out.returncode == 0, out.stderr
+    assert f"session {sid}: {rec.path.resolve()}: updated" in out.stdout and "1 updated" in out.stdout
+    assert "older analysis" not in hinge("log", db=db).stdout
+    assert "mixed-set: 5 reps" in hinge("log", "show", str(sid), db=db).stdout
+    assert "nothing to do" in hinge("log", "reanalyse", db=db).stdout
+    out = hinge("log", "rm", str(sid), db=db)
+    assert out.returncode == 0 and "is untouched" in out.stdout
+    assert "no sessions yet" in hinge("log", db=db).stdout
+    assert (RECS / "mixed-set" / "session.json").exists()
