@@ -38,6 +38,7 @@ from firmware_bridge.drivers.hinge_profile import (
     nearest_rate,
     parse_control,
 )
+from tests.helpers import in_virtual_time
 
 INFO = default_info("thigh", rate_hz=208)
 PERIOD_US = 1e6 / 208
@@ -297,6 +298,7 @@ def test_registry_recognises_the_hinge_profile():
     assert len({d.name for d in DRIVERS}) == len(DRIVERS)
 
 
+@in_virtual_time
 async def test_start_negotiates_rate_and_stop_ends_streaming_over_real_bleak():
     """The driver's start()/stop() through bleak's own BleakClient on the bumble backend,
     against a virtual hinge board (firmware_bridge.virtual) built from this profile."""

@@ -37,6 +37,7 @@ from firmware_bridge.drivers.movesense import (
     nearest_rate,
     split_frame,
 )
+from tests.helpers import in_virtual_time
 
 
 def gsp_frame(ref, ts_ms, acc, gyr_dps):
@@ -175,6 +176,7 @@ def test_registry_recognises_movesense():
     assert driver_for("movesense-clone", []) is None
 
 
+@in_virtual_time
 async def test_start_subscribes_and_stop_unsubscribes_over_real_bleak():
     """start()/stop() through bleak's own BleakClient on the bumble backend, against the
     virtual Movesense (firmware_bridge.virtual), whose bytes come from this module."""

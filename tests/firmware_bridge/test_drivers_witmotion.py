@@ -33,6 +33,7 @@ from firmware_bridge.drivers.witmotion import (
     encode_frame,
     parse_command,
 )
+from tests.helpers import in_virtual_time
 
 G = 9.80665
 
@@ -160,6 +161,7 @@ def test_registry_recognises_witmotion():
     assert math.isclose(WitMotionDriver.max_clock_drift, 0.05)
 
 
+@in_virtual_time
 async def test_start_sets_rate_and_says_timestamps_are_reconstructed_over_real_bleak():
     """start()/stop() through bleak's own BleakClient on the bumble backend, against the
     virtual WT901BLE (firmware_bridge.virtual), whose frames come from this module."""
