@@ -84,3 +84,12 @@ def test_plot_angles_saves_every_curve(tmp_path):
     for name, colour in CURVE_COLOURS.items():
         n = int((np.abs(px - colour).sum(axis=2) <= 6).sum())
         assert n >= 100, f"{name} curve colour {colour} found in only {n} pixels"
+
+
+def test_training_block_finds_what_the_lifter_was_told_to_do():
+    out = run("training_block")
+    sessions = re.findall(r"^session \d+: \S+, (\d+) kg: knee-first (\d)/5 \(simulated (\d)/5\)", out, re.M)
+    assert len(sessions) == 8
+    assert all(found == told for _, found, told in sessions)  # every rep's pattern, session by session
+    assert "trend: fewer reps were knee-first over 8 sessions, 24 days" in out
+    assert "trend: the load rose with the dates (100 → 130 kg)" in out

@@ -115,15 +115,48 @@ def against_load(sessions: Sequence[Session]) -> list[str]:
     return out
 
 
+#: Above this |correlation| between date and load, the two cannot be told apart.
+CONFOUNDED_R = 0.8
+
+
+def load_follows_time(sessions: Sequence[Session]) -> int:
+    """Did the load rise (1) or fall (-1) with the dates, as in a progressive block, or
+    neither (0)? When it did, what changed over time changed with the load as well, and the
+    data cannot say which."""
+    kept = [s for s in sessions if s.load_kg is not None]
+    loads = [s.load_kg for s in kept if s.load_kg is not None]
+    if len(set(loads)) < MIN_SESSIONS:
+        return 0
+    days = [(s.recorded_at - kept[0].recorded_at).total_seconds() / 86400.0 for s in kept]
+    line = fit(days, loads)
+    if line is None:
+        return 0
+    mx, my = math.fsum(days) / len(days), math.fsum(loads) / len(loads)
+    sxx = math.fsum((x - mx) ** 2 for x in days)
+    syy = math.fsum((y - my) ** 2 for y in loads)
+    if abs(line[1]) * math.sqrt(sxx / syy) < CONFOUNDED_R:  # |r|
+        return 0
+    return 1 if line[1] > 0 else -1
+
+
 def trend_words(sessions: Sequence[Session]) -> list[str]:
-    """The trend in words: changes over time, then with load; one line saying nothing
+    """The trend in words: changes over time, then with load (when the load rose with the
+    dates, one line says so instead: the two cannot be told apart); one line saying nothing
     clear changed when neither shows."""
     if len(sessions) < MIN_SESSIONS:
         return [f"{len(sessions)} session{'s' if len(sessions) != 1 else ''}: a trend needs "
                 f"at least {MIN_SESSIONS}"]
-    words = over_time(sessions) + against_load(sessions)
+    words = over_time(sessions)
+    loads = sorted({s.load_kg for s in sessions if s.load_kg is not None})
+    direction = load_follows_time(sessions)
+    if direction:
+        if words:
+            lo, hi = f"{loads[0]:g}", f"{loads[-1]:g}"
+            how = f"rose with the dates ({lo} → {hi} kg)" if direction > 0 else f"fell with the dates ({hi} → {lo} kg)"
+            words.append(f"the load {how}: these changes came with the load as much as with time")
+    else:
+        words += against_load(sessions)
     if not words:
-        loads = sorted({s.load_kg for s in sessions if s.load_kg is not None})
         with_load = f" nor with load ({loads[0]:g}-{loads[-1]:g} kg)" if len(loads) >= 2 else ""
         words = [f"no clear change over {len(sessions)} sessions{with_load}"]
     return words

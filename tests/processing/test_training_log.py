@@ -309,6 +309,7 @@ def test_trend_in_words_over_weeks_and_against_load(log):
     words = trend_words(heavy.sessions(newest_first=False))
     heavy.close()
     assert any(w.startswith("at heavier loads fewer reps were knee-first") for w in words), words
+    assert not any("with the dates" in w for w in words)  # loads up and down across the days
 
 
 def test_no_trend_is_claimed_from_noise_or_too_few_sessions(log):
