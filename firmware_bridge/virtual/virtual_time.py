@@ -39,7 +39,7 @@ class _IdleSelector(selectors.DefaultSelector):
         super().__init__()
         self._loop = loop
 
-    def select(self, timeout: float | None = None):
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         if timeout is None:  # no timer at all: only I/O can wake the loop
             return super().select(None)
         ready = super().select(0)

@@ -76,6 +76,8 @@ class VirtualWorld:
 
     def now(self) -> float:
         """Seconds since the world began, at ``speed`` times its event loop's clock."""
+        if self._loop is None:
+            raise RuntimeError("the virtual world has not begun (use `async with VirtualWorld():`)")
         return (self._loop.time() - self._t0) * self.speed
 
     # -- the radio's own clock ----------------------------------------------------------
