@@ -149,17 +149,18 @@ def bench(name: str, db: str, args: argparse.Namespace, rec: Path) -> None:
           f"CPU more (target <= +0.1 s; importing SQLAlchemy is {sa.cpu:.2f} s CPU of it)")
 
     recording = read_recording(rec)
-    read = best(lambda: read_recording(rec), 2).wall
-    lib_analysis = best(lambda: analyze(recording), 2).wall
-    lib = float("inf")
+    read = best(lambda: read_recording(rec), 2)
+    lib_analysis = best(lambda: analyze(recording), 2)
+    lib = Timing(float("inf"), float("inf"))
     with TrainingLog.open(db) as log:
         for _ in range(2):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _cpu()
             added = log.add_recording(rec)
-            lib = min(lib, time.perf_counter() - t0)
+            lib = Timing(min(lib.wall, time.perf_counter() - t0), min(lib.cpu, _cpu() - c0))
             log.remove(added.session.id)
-    print(f"in-process: add_recording {lib:.2f} s (read, hash, analyse, store) against read "
-          f"{read:.2f} s + analyze {lib_analysis:.2f} s: the log's own cost {lib - read - lib_analysis:+.3f} s")
+    own = lib - read - lib_analysis
+    print(f"in-process: add_recording {lib} (read, hash, analyse, store) against read {read} + "
+          f"analyze {lib_analysis}: the log's own cost {own.wall:+.3f} s wall / {own.cpu:+.3f} s CPU")
 
 
 _PG_DBS: list[str] = []

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, Select, and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +37,10 @@ from processing.training_log.database import (
 from processing.training_log.figures import session_figures, set_rows
 from processing.training_log.migrations import migrate, read_version
 from processing.versions import ANALYSIS_VERSION
+
+if TYPE_CHECKING:  # the analysis (numpy, pandas) is imported only when a session is analysed
+    from processing.analysis import Analysis
+    from processing.reps.model import RepThresholds
 
 #: What ``edit`` may change.
 EDITABLE = ("athlete", "exercise", "load_kg", "recorded_at", "notes")
@@ -197,8 +201,8 @@ class TrainingLog:
         load_kg: float | None = None,
         recorded_at: datetime | None = None,
         notes: str | None = None,
-        thresholds: Any = None,
-        analysis: Any = None,
+        thresholds: RepThresholds | None = None,
+        analysis: Analysis | None = None,
     ) -> Added:
         """Analyse the recording at ``path`` and add it (one transaction), unless the log
         has it already (same sensor data). Athlete, exercise, load and notes not given are
@@ -409,7 +413,7 @@ class TrainingLog:
                 progress(session, outcome)
         return counts
 
-    def _replace_results(self, session_id: int, result: Any, version: int) -> None:
+    def _replace_results(self, session_id: int, result: Analysis, version: int) -> None:
         with translated(self.where), write(self.engine) as conn:
             for table in (schema.reps, schema.sets):
                 conn.execute(delete(table).where(table.c.session_id == session_id))
