@@ -18,16 +18,18 @@ import logging
 import uuid as uuid_module
 from typing import Any
 
+from bleak.args import SizedBuffer
+from bleak.assigned_numbers import CharacteristicPropertyName
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
 from bleak.backends.descriptor import BleakGATTDescriptor
 from bleak.backends.device import BLEDevice
-from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
+from bleak.backends.scanner import AdvertisementData, AdvertisementDataCallback, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError
 from bumble import core, hci
 from bumble.core import AdvertisingData
-from bumble.device import Peer
+from bumble.device import Advertisement, Connection, Device, Peer
 from bumble.gatt import Characteristic
 
 from firmware_bridge.virtual.world import VirtualWorld, current_world
@@ -37,7 +39,7 @@ log = logging.getLogger(__name__)
 #: ATT MTU requested after connecting: 247 fits 244-byte notifications (about 19 samples).
 REQUESTED_MTU = 247
 
-_PROPERTY_NAMES = {
+_PROPERTY_NAMES: dict[Characteristic.Properties, CharacteristicPropertyName] = {
     Characteristic.Properties.BROADCAST: "broadcast",
     Characteristic.Properties.READ: "read",
     Characteristic.Properties.WRITE_WITHOUT_RESPONSE: "write-without-response",
@@ -58,7 +60,7 @@ def address_str(address: hci.Address) -> str:
     return address.to_string(with_type_qualifier=False).upper()
 
 
-def advertisement_data(adv) -> AdvertisementData:
+def advertisement_data(adv: Advertisement) -> AdvertisementData:
     """bumble ``Advertisement`` -> bleak ``AdvertisementData`` (the 7-field NamedTuple)."""
     data: AdvertisingData = adv.data
     name = data.get(AdvertisingData.COMPLETE_LOCAL_NAME) or data.get(
@@ -88,17 +90,18 @@ def advertisement_data(adv) -> AdvertisementData:
 class BumbleScanner(BaseBleakScanner):
     """Scans the virtual link with the world's central; reports through bleak's callbacks."""
 
-    def __init__(self, detection_callback=None, service_uuids=None, scanning_mode="active",
+    def __init__(self, detection_callback: AdvertisementDataCallback | None = None,
+                 service_uuids: list[str] | None = None, scanning_mode: str = "active",
                  *, world: VirtualWorld | None = None, **kwargs: Any) -> None:
         super().__init__(detection_callback, service_uuids)
         self._world = world or current_world()
-        self._central = None
+        self._central: Device | None = None
 
     async def start(self) -> None:
         self.seen_devices = {}
-        self._central = await self._world.central()
-        self._central.on("advertisement", self._on_advertisement)
-        await self._central.start_scanning(filter_duplicates=False)
+        central = self._central = await self._world.central()
+        central.on("advertisement", self._on_advertisement)
+        await central.start_scanning(filter_duplicates=False)
 
     async def stop(self) -> None:
         if self._central is None:
@@ -107,7 +110,7 @@ class BumbleScanner(BaseBleakScanner):
         if self._central.is_scanning:
             await self._central.stop_scanning()
 
-    def _on_advertisement(self, adv) -> None:
+    def _on_advertisement(self, adv: Advertisement) -> None:
         data = advertisement_data(adv)
         if not self.is_allowed_uuid(data.service_uuids):
             return
@@ -125,7 +128,7 @@ class BumbleClient(BaseBleakClient):
                          disconnected_callback=kwargs.pop("disconnected_callback", None),
                          timeout=kwargs.pop("timeout", 10.0))
         self._world = world or current_world()
-        self._connection = None
+        self._connection: Connection | None = None
         self._peer: Peer | None = None
         self._name = (address_or_ble_device.name
                       if isinstance(address_or_ble_device, BLEDevice) else None)
@@ -174,11 +177,12 @@ class BumbleClient(BaseBleakClient):
     def _service_collection(self) -> BleakGATTServiceCollection:
         collection = BleakGATTServiceCollection()
         mtu = self.mtu_size
-        for service in self._peer.services:
+        for service in self._require_peer().services:
             bservice = BleakGATTService(service, service.handle, uuid_str(service.uuid))
             collection.add_service(bservice)
             for ch in service.characteristics:
-                props = [name for flag, name in _PROPERTY_NAMES.items() if ch.properties & flag]
+                props: list[CharacteristicPropertyName] = [
+                    name for flag, name in _PROPERTY_NAMES.items() if ch.properties & flag]
                 bchar = BleakGATTCharacteristic(ch, ch.handle, uuid_str(ch.uuid), props,
                                                 lambda: mtu - 3, bservice)
                 collection.add_characteristic(bchar)
@@ -224,12 +228,12 @@ class BumbleClient(BaseBleakClient):
                                    use_cached: bool = False, **kwargs: Any) -> bytearray:
         return bytearray(await self._require_peer().read_value(descriptor.obj))
 
-    async def write_gatt_char(self, characteristic: BleakGATTCharacteristic, data,
+    async def write_gatt_char(self, characteristic: BleakGATTCharacteristic, data: SizedBuffer,
                               response: bool) -> None:
         await self._require_peer().write_value(characteristic.obj, bytes(data),
                                                with_response=response)
 
-    async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data) -> None:
+    async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: SizedBuffer) -> None:
         await self._require_peer().write_value(descriptor.obj, bytes(data), with_response=True)
 
     async def start_notify(self, characteristic: BleakGATTCharacteristic,

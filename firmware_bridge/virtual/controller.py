@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
-from bumble import hci, ll
-from bumble.controller import Controller
+from bumble import core, hci, ll
+from bumble.controller import Connection, Controller
 from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.snoop import Snooper
@@ -73,11 +74,13 @@ class VirtualController(Controller):
         self.supervision_s[packet.initiator_address] = packet.timeout * 0.010
         super().on_le_connect_ind(packet)
 
-    def on_le_disconnected(self, connection, reason: int) -> None:
+    def on_le_disconnected(self, connection: Connection, reason: int) -> None:
         self.supervision_s.pop(connection.peer_address, None)
         super().on_le_disconnected(connection, reason)
 
-    def on_hci_le_create_connection_cancel_command(self, command):
+    def on_hci_le_create_connection_cancel_command(
+        self, command: hci.HCI_LE_Create_Connection_Cancel_Command
+    ) -> hci.HCI_StatusReturnParameters:
         """Cancel a pending connect the way a real controller reports it (Vol 4 Part E 7.8.13)."""
         pending = self.pending_le_connection
         self.pending_le_connection = None
@@ -118,7 +121,7 @@ class QuietHost(Host):
             case _:
                 super().on_hci_packet(packet)
 
-    def on_command_processed(self, event) -> None:
+    def on_command_processed(self, event: hci.HCI_Command_Complete_Event[Any] | hci.HCI_Command_Status_Event) -> None:
         """A command whose waiter was cancelled (a sensor switched off mid-command) still
         gets its response; bumble would raise InvalidStateError on the cancelled future."""
         if self.pending_response is not None and self.pending_response.done():
@@ -130,9 +133,9 @@ class VirtualLink(LocalLink):
     """A ``LocalLink`` whose controllers can go silent, with emulated supervision timeouts."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # bumble's LocalLink.__init__ has no annotation
         self._silent_since: dict[Controller, float] = {}
-        self._supervisor: asyncio.Task | None = None
+        self._supervisor: asyncio.Task[None] | None = None
 
     # -- radio on/off -----------------------------------------------------------------
     def set_radio(self, controller: Controller, on: bool) -> None:
@@ -157,14 +160,15 @@ class VirtualLink(LocalLink):
             self._supervisor = None
 
     # -- traffic, dropped when either end is silent ------------------------------------
-    def send_acl_data(self, sender_controller, destination_address, transport, data):
+    def send_acl_data(self, sender_controller: Controller, destination_address: hci.Address,
+                      transport: core.PhysicalTransport, data: bytes) -> None:
         if self.is_silent(sender_controller):
             return
         if self.is_silent(self.find_le_controller(destination_address)):
             return
         super().send_acl_data(sender_controller, destination_address, transport, data)
 
-    def send_advertising_pdu(self, sender_controller, packet):
+    def send_advertising_pdu(self, sender_controller: Controller, packet: ll.AdvertisingPdu) -> None:
         if self.is_silent(sender_controller):
             return
         loop = asyncio.get_running_loop()
@@ -172,7 +176,8 @@ class VirtualLink(LocalLink):
             if c is not sender_controller and not self.is_silent(c):
                 loop.call_soon(c.on_ll_advertising_pdu, packet)
 
-    def send_ll_control_pdu(self, sender_address, receiver_address, packet):
+    def send_ll_control_pdu(self, sender_address: hci.Address, receiver_address: hci.Address,
+                            packet: ll.ControlPdu) -> None:
         sender = self.find_le_controller(sender_address)
         receiver = self.find_le_controller(receiver_address)
         if self.is_silent(sender) or self.is_silent(receiver):

@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ FAULT_HELP = ("SEG:drop@AT+FOR, SEG:vanish@AT[+FOR], SEG:skip@ATxN, SEG:huge@ATx
 
 def parse_faults(specs: list[str]) -> dict[str, Faults]:
     """Faults per segment from command-line specs (``FAULT_HELP``); ValueError names a bad one."""
-    fields: dict[str, dict] = {}
+    fields: dict[str, dict[str, Any]] = {}
     for spec in specs:
         m = _SPEC.match(spec.strip())
         if m is None:
@@ -112,5 +113,8 @@ def parse_faults(specs: list[str]) -> dict[str, Faults]:
             key = _KEYS[m["key"]]
             f[key] = int(float(m["value"])) if key in ("bunch", "malformed_every") \
                 else float(m["value"])
-    return {seg: Faults(**{k: tuple(v) if isinstance(v, list) else v for k, v in f.items()})
-            for seg, f in fields.items()}
+    out = {}
+    for seg, f in fields.items():
+        args: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in f.items()}
+        out[seg] = Faults(**args)
+    return out

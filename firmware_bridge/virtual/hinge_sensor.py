@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any
 
 import numpy as np
 from bumble import att
+from bumble.device import Connection
 from bumble.gatt import Characteristic, Service
 
 from firmware_bridge.drivers import hinge_profile as hp
@@ -24,7 +26,7 @@ class HingeSensor(VirtualSensor):
     family = "hinge"
 
     def __init__(self, name: str, source: SampleSource, *, placement: str = "",
-                 batch: int = 10, **kwargs) -> None:
+                 batch: int = 10, **kwargs: Any) -> None:
         super().__init__(name, source, **kwargs)
         rate = int(round(source.rate_hz))
         rates = tuple(sorted({max(1, rate // 4), max(1, rate // 2), rate, rate * 2}))
@@ -44,7 +46,7 @@ class HingeSensor(VirtualSensor):
 
     def services(self) -> list[Service]:
         props = Characteristic.Properties
-        self.data_char = Characteristic(hp.DATA_UUID, props.NOTIFY, 0, b"")
+        self.data_char = Characteristic(hp.DATA_UUID, props.NOTIFY, Characteristic.Permissions(0), b"")
         control = dynamic(hp.CONTROL_UUID, props.WRITE, write=self._on_control)
         info = dynamic(hp.INFO_UUID, props.READ, read=lambda _conn: (
             self.raw_info if self.raw_info is not None else hp.encode_info(self.info)))
@@ -56,7 +58,7 @@ class HingeSensor(VirtualSensor):
         return [Service(hp.SERVICE_UUID, [self.data_char, control, info]),
                 self.battery_service(), device_info]
 
-    def _on_control(self, _connection, value: bytes) -> None:
+    def _on_control(self, _connection: Connection, value: bytes) -> None:
         try:
             op, arg = hp.parse_control(bytes(value), self.info)
         except hp.ControlError as err:
@@ -68,13 +70,16 @@ class HingeSensor(VirtualSensor):
             self.info = dataclasses.replace(self.info, streaming=False)
             self.stop_streaming()
         elif op == hp.OP_SET_RATE:
+            assert isinstance(arg, int)  # parse_control: the rate in Hz
             self.source = self.source.resampled(arg)
             self.rate_hz = float(arg)
             self.info = dataclasses.replace(self.info, rate_hz=float(arg))
         elif op == hp.OP_SET_BATCH:
+            assert isinstance(arg, int)  # parse_control: samples per notification
             self.samples_per_packet = arg
             self.info = dataclasses.replace(self.info, batch=arg)
         elif op == hp.OP_SET_PLACEMENT:
+            assert isinstance(arg, str)  # parse_control: the placement text
             self.info = dataclasses.replace(self.info, placement=arg)
 
     def encode(self, k0: int, k1: int, device_t: np.ndarray) -> bytes:

@@ -8,8 +8,11 @@ deg/s), all built by ``firmware_bridge.drivers.movesense``'s encoders.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from bumble import att
+from bumble.device import Connection
 from bumble.gatt import Characteristic, Service
 
 from firmware_bridge.drivers import movesense as ms
@@ -25,7 +28,7 @@ class MovesenseSensor(VirtualSensor):
     acc_full_scale = ms.ACC_RANGE
     gyr_full_scale = float(np.radians(ms.GYR_RANGE_DPS))
 
-    def __init__(self, name: str, source: SampleSource, **kwargs) -> None:
+    def __init__(self, name: str, source: SampleSource, **kwargs: Any) -> None:
         super().__init__(name, source, **kwargs)
         self.ref = 0
 
@@ -34,12 +37,12 @@ class MovesenseSensor(VirtualSensor):
 
     def services(self) -> list[Service]:
         props = Characteristic.Properties
-        self.data_char = Characteristic(ms.NOTIFY_UUID, props.NOTIFY, 0, b"")
+        self.data_char = Characteristic(ms.NOTIFY_UUID, props.NOTIFY, Characteristic.Permissions(0), b"")
         command = dynamic(ms.WRITE_UUID, props.WRITE | props.WRITE_WITHOUT_RESPONSE,
                           write=self._on_command)
         return [Service(ms.SERVICE_UUID, [command, self.data_char]), self.battery_service()]
 
-    def _on_command(self, connection, value: bytes) -> None:
+    def _on_command(self, connection: Connection, value: bytes) -> None:
         try:
             op, ref, path = ms.parse_command(bytes(value))
         except ValueError:
@@ -47,7 +50,7 @@ class MovesenseSensor(VirtualSensor):
         status = 200
         if op == ms.OP_SUBSCRIBE:
             prefix = "/Meas/IMU6/"
-            rate = path[len(prefix):] if path.startswith(prefix) else ""
+            rate = path[len(prefix):] if path is not None and path.startswith(prefix) else ""
             if not rate.isdigit() or int(rate) not in ms.RATES:
                 status = 404
             elif not self.streaming:
@@ -57,7 +60,7 @@ class MovesenseSensor(VirtualSensor):
                 self.start_streaming()
         elif op == ms.OP_UNSUBSCRIBE:
             self.stop_streaming()
-        self._spawn(self.device.notify_subscriber(connection, self.data_char,
+        self._spawn(self.radio.notify_subscriber(connection, self.data_char,
                                                   ms.encode_command_response(ref, status)))
 
     def encode(self, k0: int, k1: int, device_t: np.ndarray) -> bytes:

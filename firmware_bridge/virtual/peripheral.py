@@ -19,15 +19,20 @@ from __future__ import annotations
 import asyncio
 import random
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from bumble.core import UUID, AdvertisingData
-from bumble.device import Device
+from bumble.device import Connection
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
 from firmware_bridge.virtual.faults import NO_FAULTS, Faults
-from firmware_bridge.virtual.world import VirtualWorld, make_device
+from firmware_bridge.virtual.world import VirtualDevice, VirtualWorld, make_device
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ADVERTISING_INTERVAL_MS = 100
 BATTERY_SERVICE_UUID = "0000180f-0000-1000-8000-00805f9b34fb"
@@ -52,7 +57,7 @@ class SampleSource:
         return float((len(self.t) - 1) / (self.t[-1] - self.t[0]))
 
     @classmethod
-    def from_frame(cls, df) -> SampleSource:
+    def from_frame(cls, df: pd.DataFrame) -> SampleSource:
         """From a recording/simulation DataFrame with columns ``t,ax,ay,az,gx,gy,gz``."""
         return cls(df["t"].to_numpy(dtype=float), df[["ax", "ay", "az"]].to_numpy(dtype=float),
                    df[["gx", "gy", "gz"]].to_numpy(dtype=float))
@@ -130,9 +135,9 @@ class VirtualSensor(ABC):
         self.lifter = lifter or VirtualLifter()
         self.lifter.join(self)
         self.battery_pct = battery_pct
-        self.device: Device | None = None
+        self.device: VirtualDevice | None = None
         self.world: VirtualWorld | None = None
-        self.connection = None
+        self.connection: Connection | None = None
         self.subscribed = False
         self.streaming = False
         self.log = SentLog([], [], [])
@@ -140,7 +145,7 @@ class VirtualSensor(ABC):
         self.stream_started: float | None = None  # world time the lifter started moving
         self.readvertised_at: float | None = None  # world time advertising resumed after a drop
         self.vanished_at: float | None = None  # world time the radio went silent
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[Any]] = []
         self._rng = random.Random(faults.seed)
         self._vanished = False
         self._dropping = False
@@ -150,8 +155,22 @@ class VirtualSensor(ABC):
 
     # -- addresses and clocks ---------------------------------------------------------
     @property
+    def radio(self) -> VirtualDevice:
+        """The sensor's bumble device (there once powered on)."""
+        if self.device is None:
+            raise RuntimeError(f"{self.name}: not powered on")
+        return self.device
+
+    @property
+    def running_world(self) -> VirtualWorld:
+        """The world the sensor was powered on in."""
+        if self.world is None:
+            raise RuntimeError(f"{self.name}: not powered on")
+        return self.world
+
+    @property
     def address(self) -> str:
-        return self.device.random_address.to_string(with_type_qualifier=False).upper()
+        return self.radio.random_address.to_string(with_type_qualifier=False).upper()
 
     def device_time(self, world_t: np.ndarray) -> np.ndarray:
         """The device clock at world times: the world clock plus the fault's offset, running
@@ -202,13 +221,13 @@ class VirtualSensor(ABC):
     # -- power and advertising ----------------------------------------------------------
     async def power_on(self, world: VirtualWorld) -> None:
         self.world = world
-        self.device = make_device(world.link, self.name)
-        self.data_char: Characteristic
+        self.device = make_device(world.running_link, self.name)
+        self.data_char: Characteristic[Any]
         for service in self.services():
-            self.device.add_service(service)
-        self.device.on("connection", self._on_connection)
+            self.radio.add_service(service)
+        self.radio.on("connection", self._on_connection)
         self.data_char.on("subscription", self._on_subscription)
-        await self.device.power_on()
+        await self.radio.power_on()
         await self._advertise()
 
     def advertising_data(self) -> bytes:
@@ -224,16 +243,16 @@ class VirtualSensor(ABC):
         ]))
 
     async def _advertise(self) -> None:
-        self.device.advertising_data = self.advertising_data()
-        await self.device.start_advertising(
+        self.radio.advertising_data = self.advertising_data()
+        await self.radio.start_advertising(
             advertising_interval_min=ADVERTISING_INTERVAL_MS,
             advertising_interval_max=ADVERTISING_INTERVAL_MS)
 
-    def _on_connection(self, connection) -> None:
+    def _on_connection(self, connection: Connection) -> None:
         self.connection = connection
         connection.on("disconnection", lambda reason: self._on_disconnection(connection))
 
-    def _on_disconnection(self, connection) -> None:
+    def _on_disconnection(self, connection: Connection) -> None:
         if connection is not self.connection:
             return
         self.connection = None
@@ -241,10 +260,10 @@ class VirtualSensor(ABC):
         if not (self._vanished or self._dropping or self.closing):
             self._spawn(self._advertise())
 
-    def _on_subscription(self, bearer, notify: bool, indicate: bool) -> None:
+    def _on_subscription(self, bearer: object, notify: bool, indicate: bool) -> None:
         self.subscribed = notify or indicate
 
-    def _spawn(self, coro) -> asyncio.Task:
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.append(task)
         self._tasks = [t for t in self._tasks if not t.done()]
@@ -273,7 +292,7 @@ class VirtualSensor(ABC):
         self.streaming = False
 
     async def _sleep_until(self, world_t: float) -> None:
-        delay = (world_t - self.world.now()) / self.world.speed
+        delay = (world_t - self.running_world.now()) / self.running_world.speed
         if delay > 0:
             await asyncio.sleep(delay)
 
@@ -294,11 +313,12 @@ class VirtualSensor(ABC):
 
     async def _stream(self) -> None:
         if self.stream_started is None:
-            self.lifter.ready(self, self.world.now())
+            self.lifter.ready(self, self.running_world.now())
             await self.lifter.started.wait()
+            assert self.lifter.t0 is not None  # set when it started
             t0 = self.lifter.t0
         else:  # STOP then START: a new stream (counter from 0) of the movement from now on
-            t0 = self.world.now() - float(self.source.t[0])
+            t0 = self.running_world.now() - float(self.source.t[0])
         self.stream_started = t0
         for at_s, down_s in self.faults.drops:
             self._spawn(self._drop(t0 + at_s, down_s))
@@ -323,7 +343,7 @@ class VirtualSensor(ABC):
             await self._send(pending, release)
         self.finished.set()
 
-    async def _send(self, packets, air_t: float) -> None:
+    async def _send(self, packets: list[tuple[int, int, np.ndarray, np.ndarray]], air_t: float) -> None:
         """Notify ``packets``, which leave the radio at world time ``air_t``."""
         for k0, k1, world_t, device_t in packets:
             if not (self.connection is not None and self.subscribed and not self._vanished):
@@ -332,8 +352,8 @@ class VirtualSensor(ABC):
             data = self.encode(k0, k1, device_t)
             self.log.huge += sum(max(0, min(k + c, k1) - max(k, k0)) for k, c in (
                 (int(np.searchsorted(self.source.t, a)), c) for a, c in self.faults.huge))
-            self.world.on_air(self.address, data, air_t)
-            await self.device.notify_subscriber(self.connection, self.data_char, data)
+            self.running_world.on_air(self.address, data, air_t)
+            await self.radio.notify_subscriber(self.connection, self.data_char, data)
             if self.keep_log:
                 self.log.index.append(np.arange(k0, k1))
                 self.log.world_t.append(world_t)
@@ -342,8 +362,8 @@ class VirtualSensor(ABC):
             every = self.faults.malformed_every
             if every and self.sent_packets % every == 0 and self.connection is not None:
                 bad = self.malformed(data)
-                self.world.on_air(self.address, bad, air_t)
-                await self.device.notify_subscriber(self.connection, self.data_char, bad)
+                self.running_world.on_air(self.address, bad, air_t)
+                await self.radio.notify_subscriber(self.connection, self.data_char, bad)
                 self.log.malformed += 1
 
     # -- faults ---------------------------------------------------------------------------
@@ -352,28 +372,28 @@ class VirtualSensor(ABC):
         await self._sleep_until(at)
         self._dropping = True
         try:
-            if self.device.is_advertising:
-                await self.device.stop_advertising()
+            if self.radio.is_advertising:
+                await self.radio.stop_advertising()
             if self.connection is not None:
                 await self.connection.disconnect()
             await self._sleep_until(at + down_s)
         finally:
             self._dropping = False
-        self.readvertised_at = self.world.now()
+        self.readvertised_at = self.running_world.now()
         await self._advertise()
 
     async def _vanish(self, at: float, for_s: float | None) -> None:
         """Radio silence: the link layer times out on both ends; back later if ``for_s``."""
         await self._sleep_until(at)
         self._vanished = True
-        self.vanished_at = self.world.now()
-        self.world.link.set_radio(self.device.controller, False)
+        self.vanished_at = self.running_world.now()
+        self.running_world.running_link.set_radio(self.radio.controller, False)
         if for_s is None:
             return
         await self._sleep_until(at + for_s)
-        self.world.link.set_radio(self.device.controller, True)
+        self.running_world.running_link.set_radio(self.radio.controller, True)
         self._vanished = False
-        if self.connection is None and not self.device.is_advertising:
+        if self.connection is None and not self.radio.is_advertising:
             await self._advertise()
 
     # -- common GATT pieces -----------------------------------------------------------------
@@ -383,10 +403,15 @@ class VirtualSensor(ABC):
         return Service(BATTERY_SERVICE_UUID, [level])
 
 
-def read_only(uuid: str, value: bytes) -> Characteristic:
+def read_only(uuid: str, value: bytes) -> Characteristic[Any]:
     return Characteristic(uuid, Characteristic.Properties.READ, Characteristic.READABLE, value)
 
 
-def dynamic(uuid: str, properties, read=None, write=None) -> Characteristic:
-    perms = (Characteristic.READABLE if read else 0) | (Characteristic.WRITEABLE if write else 0)
+def dynamic(uuid: str, properties: Characteristic.Properties, read: Callable[[Connection], bytes] | None = None,
+            write: Callable[[Connection, bytes], None] | None = None) -> Characteristic[Any]:
+    perms = Characteristic.Permissions(0)
+    if read:
+        perms |= Characteristic.READABLE
+    if write:
+        perms |= Characteristic.WRITEABLE
     return Characteristic(uuid, properties, perms, CharacteristicValue(read=read, write=write))

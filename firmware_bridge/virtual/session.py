@@ -103,7 +103,7 @@ class VirtualSession:
         self.sensors: dict[str, VirtualSensor] = {}
         self.session: SensorSession | None = None
         self._stack: contextlib.AsyncExitStack | None = None
-        self._ender: asyncio.Task | None = None
+        self._ender: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> VirtualSession:
         cls = sensor_class(self.family)
@@ -130,9 +130,9 @@ class VirtualSession:
     async def _end_when_sent(self) -> None:
         await asyncio.gather(*(s.finished.wait() for s in self.sensors.values()))
         await asyncio.sleep(DRAIN_S)
-        await self.session.close()
+        await self.sensor_session.close()
 
-    async def __aexit__(self, *exc) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
     async def close(self) -> None:
@@ -147,18 +147,25 @@ class VirtualSession:
             stack, self._stack = self._stack, None
             await stack.aclose()
 
+    @property
+    def sensor_session(self) -> SensorSession:
+        """The session of the host's side (there once the virtual sensors are up)."""
+        if self.session is None:
+            raise RuntimeError("the virtual session is not open")
+        return self.session
+
     def now(self) -> float:
-        return self.session.now()
+        return self.sensor_session.now()
 
     def finish_counts(self) -> None:
         """See ``SensorSession.finish_counts``."""
-        self.session.finish_counts()
+        self.sensor_session.finish_counts()
 
     def status(self) -> list[SensorStatus]:
-        return self.session.status()
+        return self.sensor_session.status()
 
     def __aiter__(self) -> VirtualSession:
         return self
 
     async def __anext__(self) -> SampleBatch:
-        return await self.session.__anext__()
+        return await self.sensor_session.__anext__()

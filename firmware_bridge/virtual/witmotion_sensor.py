@@ -9,6 +9,7 @@ times from the nominal rate and arrival times. The rate is set with ``FF AA 03 <
 from __future__ import annotations
 
 import numpy as np
+from bumble.device import Connection
 from bumble.gatt import Characteristic, Service
 
 from firmware_bridge.drivers import witmotion as wm
@@ -26,12 +27,12 @@ class WitMotionSensor(VirtualSensor):
 
     def services(self) -> list[Service]:
         props = Characteristic.Properties
-        self.data_char = Characteristic(wm.NOTIFY_UUID, props.NOTIFY, 0, b"")
+        self.data_char = Characteristic(wm.NOTIFY_UUID, props.NOTIFY, Characteristic.Permissions(0), b"")
         command = dynamic(wm.WRITE_UUID, props.WRITE | props.WRITE_WITHOUT_RESPONSE,
                           write=self._on_command)
         return [Service(wm.SERVICE_UUID, [self.data_char, command]), self.battery_service()]
 
-    def _on_command(self, _connection, value: bytes) -> None:
+    def _on_command(self, _connection: Connection, value: bytes) -> None:
         try:
             register, code = wm.parse_command(bytes(value))
         except ValueError:
@@ -40,7 +41,7 @@ class WitMotionSensor(VirtualSensor):
             self.source = self.source.resampled(CODE_RATES[code])
             self.rate_hz = float(CODE_RATES[code])
 
-    def _on_subscription(self, bearer, notify: bool, indicate: bool) -> None:
+    def _on_subscription(self, bearer: object, notify: bool, indicate: bool) -> None:
         super()._on_subscription(bearer, notify, indicate)
         if self.subscribed:
             self.start_streaming()  # the module streams whenever someone listens

@@ -20,13 +20,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
+from typing import TYPE_CHECKING
 
 from bumble import hci
 from bumble.device import Device
 from bumble.transport.common import AsyncPipeSink
 
 from firmware_bridge.virtual.controller import QuietHost, VirtualController, VirtualLink
+
+if TYPE_CHECKING:
+    from firmware_bridge.virtual.peripheral import VirtualSensor
 
 _current: ContextVar[VirtualWorld | None] = ContextVar("hinge_virtual_world", default=None)
 _address_counter = itertools.count(1)
@@ -47,12 +51,18 @@ def random_static_address() -> hci.Address:
                        f"{(n >> 8) & 0xFF:02X}:{n & 0xFF:02X}", hci.Address.RANDOM_DEVICE_ADDRESS)
 
 
-def make_device(link: VirtualLink, name: str, address: hci.Address | None = None) -> Device:
+class VirtualDevice(Device):
+    """A bumble ``Device`` that knows its ``VirtualController`` (faults switch its radio off)."""
+
+    controller: VirtualController
+
+
+def make_device(link: VirtualLink, name: str, address: hci.Address | None = None) -> VirtualDevice:
     """A bumble ``Device`` (host stack) over its own ``VirtualController`` on ``link``."""
     controller = VirtualController(name, link)
-    device = Device(name=name, address=address or random_static_address(),
-                    host=QuietHost(controller, AsyncPipeSink(controller)))
-    device.controller = controller  # so faults can switch its radio off
+    device = VirtualDevice(name=name, address=address or random_static_address(),
+                           host=QuietHost(controller, AsyncPipeSink(controller)))
+    device.controller = controller
     return device
 
 
@@ -64,15 +74,22 @@ class VirtualWorld:
             raise ValueError("speed must be positive")
         self.speed = speed
         self.link: VirtualLink | None = None
-        self.sensors: list = []
+        self.sensors: list[VirtualSensor] = []
         self._central: Device | None = None
         self._central_lock = asyncio.Lock()
         self.connect_lock = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._t0 = 0.0
-        self._token = None
+        self._token: Token[VirtualWorld | None] | None = None
         #: Notifications on the air, per sender address: (bytes, world time it left), in order.
         self._air: dict[str, deque[tuple[bytes, float]]] = {}
+
+    @property
+    def running_link(self) -> VirtualLink:
+        """The radio medium (there while the world runs)."""
+        if self.link is None:
+            raise RuntimeError("the virtual world is not running")
+        return self.link
 
     def now(self) -> float:
         """Seconds since the world began, at ``speed`` times its event loop's clock."""
@@ -115,14 +132,15 @@ class VirtualWorld:
         self._token = _current.set(self)
         return self
 
-    async def __aexit__(self, *exc) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         for sensor in self.sensors:
             await sensor.close()
         if self.link is not None:
             self.link.close()
-        _current.reset(self._token)
+        if self._token is not None:
+            _current.reset(self._token)
 
-    async def add(self, sensor) -> None:
+    async def add(self, sensor: VirtualSensor) -> None:
         """Power a virtual sensor on (it starts advertising) and keep it for clean-up."""
         await sensor.power_on(self)
         self.sensors.append(sensor)
@@ -131,7 +149,7 @@ class VirtualWorld:
         """The host-side bumble device under the bleak backend (created on first use)."""
         async with self._central_lock:
             if self._central is None:
-                device = make_device(self.link, "hinge-host")
+                device = make_device(self.running_link, "hinge-host")
                 await device.power_on()
                 self._central = device
             return self._central
