@@ -256,7 +256,9 @@ def test_a_recording_that_begins_seated_and_stands_up_has_no_rep():
     t = np.arange(0, 600) / 100.0
 
     def frames(trunk_start: float, hold_s: float) -> pd.DataFrame:
-        ease = lambda a, b, x: a + (b - a) * np.clip(x, 0, 1) ** 2 * (3 - 2 * np.clip(x, 0, 1))
+        def ease(a: float, b: float, x: np.ndarray) -> np.ndarray:
+            return a + (b - a) * np.clip(x, 0, 1) ** 2 * (3 - 2 * np.clip(x, 0, 1))
+
         trunk = np.where(t < hold_s + 0.25, ease(trunk_start, 35, (t - hold_s) / 0.25), ease(35, 0, (t - hold_s - 0.25) / 1.0))
         thigh = ease(82, 0, (t - hold_s - 0.3) / 0.7)
         hip = trunk + thigh
