@@ -40,7 +40,9 @@ is the component along the axis and does not count.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -179,7 +181,7 @@ class SegmentCalibration:
         """Sagittal inclination (deg, positive = forward flexion) from up-vectors (N, 3)."""
         return angle_about(u, self.up, self.axis)
 
-    def report(self) -> dict:
+    def report(self) -> dict[str, Any]:
         return {
             "up_in_sensor": [round(float(v), 4) for v in self.up],
             "flexion_axis_in_sensor": [round(float(v), 4) for v in self.axis],
@@ -228,7 +230,7 @@ class Calibration:
     confidence: float = 1.0
     detail: str = ""
     warnings: list[str] = field(default_factory=list)
-    accelerometers: dict[str, dict | None] = field(default_factory=dict)  # per segment, if fitted
+    accelerometers: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # per segment, if fitted
 
     @property
     def still_start_s(self) -> float:
@@ -243,7 +245,7 @@ class Calibration:
         """The one line to show when the reference or an axis is weak, else None."""
         return "; ".join(self.warnings) if self.warnings else None
 
-    def report(self) -> dict:
+    def report(self) -> dict[str, Any]:
         """JSON-serialisable quality report (goes into ``hinge analyze --json``)."""
         return {
             "source": self.source,
@@ -310,7 +312,11 @@ def axis_estimates(
     # Co-flexion says something only once both segments have really moved (before that
     # the "angles" are sway and noise about an axis not yet known).
     if all(s in ests and ests[s].axis is not None and ests[s].max_tilt_deg >= COFLEX_MIN_TILT_DEG for s in ("thigh", "lumbar")):
-        ang = {s: _on_grid(evidence[s], refs[s], ests[s].axis, grid) for s in ("lumbar", "thigh")}
+        ang = {}
+        for s in ("lumbar", "thigh"):
+            axis = ests[s].axis
+            assert axis is not None  # checked just above
+            ang[s] = _on_grid(evidence[s], refs[s], axis, grid)
         if coflexion_sign(grid, ang["lumbar"], ang["thigh"]) < 0:
             ests["thigh"].force_sign(-1)
         elif coflexion_sign(grid, ang["lumbar"], ang["thigh"]) > 0:
@@ -362,7 +368,7 @@ def _smooth(x: np.ndarray, n: int) -> np.ndarray:
 def choose_upright(
     evidence: dict[str, tuple[np.ndarray, np.ndarray]],
     still: list[tuple[float, float, float, dict[str, np.ndarray]]],
-    find_lockouts,
+    find_lockouts: Callable[[np.ndarray, np.ndarray, np.ndarray], list[float]],
     vertical: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[str, list[tuple[float, float]], dict[str, np.ndarray], float, str]:
     """Pick the upright reference (module docstring).
@@ -451,10 +457,10 @@ class _Stand:
     calm: float  # duration-weighted RMS gyro deviation, rad/s
 
 
-def _stands(postures: list[tuple]) -> list[_Stand]:
+def _stands(postures: list[tuple[Any, ...]]) -> list[_Stand]:
     """Group candidate still periods ``(hip, trunk, thigh, start, end, dev, ups)`` into
     stands: consecutive in time (gaps <= STAND_GAP_S) and in the same posture."""
-    out: list[list[tuple]] = []
+    out: list[list[tuple[Any, ...]]] = []
     for p in sorted(postures, key=lambda p: p[3]):
         last = out[-1][-1] if out else None
         if (
@@ -523,7 +529,7 @@ def calibrate(
     evidence: dict[str, tuple[np.ndarray, np.ndarray]],
     still: list[tuple[float, float, float, dict[str, np.ndarray]]],
     gyro_bias: dict[str, np.ndarray],
-    find_lockouts,
+    find_lockouts: Callable[[np.ndarray, np.ndarray, np.ndarray], list[float]],
     vertical: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Calibration:
     """Calibration of every segment from its fused up-vectors ``evidence`` (``(t, u)``, any
