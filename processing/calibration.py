@@ -210,6 +210,8 @@ CALM_GYR_DEV = 0.03  # rad/s: standing this still is fully trusted; swaying more
 LOCKOUT_AVG_S = 0.1  # the posture at a lockout: mean over +- this
 HEIGHT_SMOOTH_N = 15  # evidence samples (0.6 s) of smoothing: lifts live below 1 Hz, strides and steps above
 HEIGHT_BAND_S = 2.0  # slower than this is posture (and accelerometer error), not movement
+DWELL_DECISIVE = 0.1  # mode and median this far apart (share of the range) say which side is upright
+HEIGHT_MIN_THIGH_DEG = 30.0  # the height cue needs the knees to bend: the thigh swinging this far
 HEIGHT_DECISIVE = 0.1  # |sum a_v hip''| / sum |a_v hip''| that settles the sign
 WEAK_CONFIDENCE = 0.5  # below this the reference gets a warning
 LIFT_FLEXION_DEG = 45.0  # a lift flexes the hip at least this far (domain: a rep's bottom)
@@ -391,11 +393,16 @@ def choose_upright(
     # has its median mid-range). A trunk dwells most near upright (standing, walking,
     # resting, the holds at the top), so its most frequent angle lies on the upright side
     # of its median; the thigh follows the trunk (co-flexion) or, undecided, the same rule.
-    flip = {s: _mode(ang[s]) > float(np.median(ang[s])) for s in ang}
+    flip = {s: _dwell_flip(ang[s]) for s in ang}
+    # The hips are highest standing: when hip flexion accelerates, the lower back accelerates
+    # downwards. That physical fact, where the movement shows it clearly, outranks the dwell
+    # rule; but the hips drop because the knees bend: a hinge on nearly straight legs (a
+    # Romanian deadlift) turns a lower back that sits behind the hip's axis about as much up
+    # as down, so the cue needs the thigh to have swung HEIGHT_MIN_THIGH_DEG.
+    thigh_range = float(np.subtract(*np.percentile(ang["thigh"], [98, 2]))) if len(grid) else 0.0
+    if thigh_range < HEIGHT_MIN_THIGH_DEG:
+        vertical = None
     if coflexion_sign(grid, ang["lumbar"], ang["thigh"]) != 0:
-        # The hips are highest standing: when hip flexion accelerates, the lower back
-        # accelerates downwards. That physical fact, where the movement shows it clearly,
-        # outranks the dwell rule.
         height = height_sign(grid, ang["lumbar"] + ang["thigh"], vertical)
         if height != 0:
             flip["lumbar"] = height < 0
@@ -507,6 +514,20 @@ def _choose_stand(stands: list[_Stand], first_lift_s: float) -> _Stand:
     if trusted:
         return min(trusted, key=lambda s: (round(s.hip_deg / TALLER_BY_DEG), s.start_s))
     return max(stands, key=lambda s: s.still_s)
+
+
+def _dwell_flip(x: np.ndarray) -> bool:
+    """Is the provisional angle ``x`` mirrored, by where the segment dwells? Its most frequent
+    angle lies on the upright side of its median (standing, resting, the holds at the top).
+    Where the two nearly coincide (a session mostly stood), the range says it instead: a
+    segment flexes far forward and extends back little, so the long side is flexion."""
+    if len(x) == 0:
+        return False
+    mode, med = _mode(x), float(np.median(x))
+    lo, hi = np.percentile(x, [EXTENDED_PCT, 100 - EXTENDED_PCT])
+    if abs(mode - med) >= DWELL_DECISIVE * (hi - lo):
+        return mode > med
+    return bool(hi - med < med - lo)
 
 
 def _mode(x: np.ndarray, bin_deg: float = 3.0) -> float:

@@ -34,6 +34,11 @@ CASES = {
              rates_hz={"thigh": 110.0, "lumbar": 208.0}), 0.5),
     # Under 1 s of standing before the first rep, a long relaxed stand between sets: upright
     # is the stand before the first lift (the rest stand leans 2-3 deg).
+    # A Romanian deadlift: the knees barely bend (thigh 10-20 deg), so the hips hardly drop
+    # and the lower back's height says nothing about which way is forward (it was mirrored).
+    "romanian-straight-legs": (
+        dict(patterns=["knee-first", "simultaneous"], seed=2, sets=2, rest_s=15.0,
+             thigh_start_deg=(10.0, 20.0), trunk_start_deg=(70.0, 85.0)), 0.6),
     "short-first-stand": (
         dict(patterns=["knee-first", "simultaneous"], seed=0, sets=2, rest_s=15.0, standing="short"), 0.5),
 }
