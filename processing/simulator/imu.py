@@ -55,7 +55,7 @@ GYR_RANGE = math.radians(2000.0)  # +-2000 deg/s
 
 MOUNT_PRESETS = ("random", "standard", "front", "upside-down")
 
-# Noise levels (documented in ``processing/simulator.py``): sensor error figures plus the
+# Noise levels (documented in ``processing/simulator/session.py``): sensor error figures plus the
 # scale of soft-tissue wobble and out-of-plane sway.
 _NOISE_FIELDS = ("gyro_noise", "acc_noise", "gyro_bias", "gyro_drift", "acc_bias", "scale_error", "wobble", "sway_deg")
 NOISE_LEVELS: dict[str, dict[str, float]] = {
