@@ -17,6 +17,7 @@ from typing import Any
 from PySide6 import QtCore, QtWidgets
 
 from processing.reps import Pattern
+from processing.training_log.figures import comparison
 
 COLUMNS = ("Session", "Load kg", "Reps", "Knee-first %", "Hip lag ms")
 
@@ -85,18 +86,7 @@ class HistoryPanel(QtWidgets.QGroupBox):
     def _show_today(self) -> None:
         share, lag = self.today_figures()
         self._set_row(0, "today", self.load_kg, len(self.today), share, lag)
-        past_share = _mean([None if s.knee_first_share is None else 100 * s.knee_first_share
-                            for s in self.sessions])
-        past_lag = _mean([s.hip_lag_ms for s in self.sessions])
-        if not self.sessions:
-            self.comparison.setText("no earlier sessions in the training log yet")
-        elif share is None:
-            self.comparison.setText(f"last {len(self.sessions)} sessions: knee-first "
-                                    f"{_fmt(past_share, '{:.0f}')} %, hip lag {_fmt(past_lag, '{:.0f}')} ms")
-        else:
-            self.comparison.setText(f"today knee-first {share:.0f} % vs {_fmt(past_share, '{:.0f}')} % "
-                                    f"over the last {len(self.sessions)} sessions; hip lag "
-                                    f"{_fmt(lag, '{:.0f}')} vs {_fmt(past_lag, '{:.0f}')} ms")
+        self.comparison.setText(comparison(self.sessions, None if share is None else share / 100, lag))
 
     def add_rep(self, rep: Any) -> None:
         self.today.append(rep)

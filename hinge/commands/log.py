@@ -438,12 +438,19 @@ def add_to_log(args: argparse.Namespace, recording: Path, analysis=None, thresho
     to the log named by ``args`` (``--db``) with ``--athlete``, ``--exercise``, ``--load``; one line says what happened. A log that cannot be used is
     reported without failing the session: the recording is safe on disk. ``out``: where
     the line goes (default stdout)."""
+    from processing.training_log.figures import comparison
+
     try:
         with open_log(args) as log:
             added = log.add_recording(recording, athlete=args.athlete, exercise=args.exercise,
                                       load_kg=args.load, notes=args.note, analysis=analysis,
                                       thresholds=thresholds)
+            s = added.session
+            earlier = [p for p in log.sessions(athlete=s.athlete, exercise=s.exercise, until=s.recorded_at,
+                                               limit=WINDOW_SESSIONS + 1) if p.id != s.id][:WINDOW_SESSIONS]
     except HingeError as err:
         print(f"hinge: warning: not added to the training log: {one_line(err)}", file=sys.stderr)
         return
     print(added_line(recording, added), file=out or sys.stdout, flush=True)
+    if added.new:
+        print(f"  {comparison(earlier, s.knee_first_share, s.hip_lag_ms)}", file=out or sys.stdout, flush=True)

@@ -5,13 +5,30 @@ directory, or any SQLAlchemy URL (``postgresql://...`` for a team's server) give
 or in ``$HINGE_DB`` — and ``add_recording(path, athlete=..., exercise=..., load_kg=...)``
 adds a recording's analysis to it. Modules: ``schema`` (the tables), ``migrations`` (schema
 versions), ``database`` (where the log lives, SQLite settings, errors), ``identity`` (a
-recording's hash and date), ``figures`` (a session's figures), ``log`` (``TrainingLog``),
-``trend`` (the trend across sessions, in words).
+recording's hash and date), ``figures`` (a session's figures, today against the last
+sessions), ``log`` (``TrainingLog``), ``trend`` (the trend across sessions, in words).
+
+The names below are imported from their module on first use (PEP 562): the window reads
+``figures`` without loading SQLAlchemy.
 """
 
-from processing.training_log.database import ENV_VAR, default_path, resolve_url
-from processing.training_log.log import Added, Session, SessionData, SessionDetail, TrainingLog
-from processing.training_log.schema import SCHEMA_VERSION
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "ENV_VAR": "processing.training_log.database",
+    "default_path": "processing.training_log.database",
+    "resolve_url": "processing.training_log.database",
+    "Added": "processing.training_log.log",
+    "Session": "processing.training_log.log",
+    "SessionData": "processing.training_log.log",
+    "SessionDetail": "processing.training_log.log",
+    "TrainingLog": "processing.training_log.log",
+    "SCHEMA_VERSION": "processing.training_log.schema",
+}
 
 __all__ = [
     "ENV_VAR",
@@ -24,3 +41,22 @@ __all__ = [
     "default_path",
     "resolve_url",
 ]
+
+if TYPE_CHECKING:  # what type checkers see; at run time, __getattr__ below
+    from processing.training_log.database import ENV_VAR, default_path, resolve_url
+    from processing.training_log.log import Added, Session, SessionData, SessionDetail, TrainingLog
+    from processing.training_log.schema import SCHEMA_VERSION
+
+
+def __getattr__(name: str) -> Any:
+    """Import ``name`` from its module on first use, then keep it here (PEP 562)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -10,7 +10,8 @@ a trend over a thousand sessions reads one row per session.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from processing.reps.model import Pattern, Rep
 from processing.reps.trend_rules import MIN_TREND_REPS
@@ -39,6 +40,40 @@ def drift_points(reps: list[Rep]) -> float | None:
         early, late = _share(members[:half]), _share(members[-half:])
         drifts.append(100.0 * (late - early))
     return sum(drifts) / len(drifts) if drifts else None
+
+
+class Figures(Protocol):
+    """What a comparison reads of a session (``log.Session`` has it)."""
+
+    @property
+    def knee_first_share(self) -> float | None: ...
+
+    @property
+    def hip_lag_ms(self) -> float | None: ...
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    kept = [v for v in values if v is not None and math.isfinite(v)]
+    return sum(kept) / len(kept) if kept else None
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f}"
+
+
+def comparison(past: Sequence[Figures], share: float | None, hip_lag_ms: float | None) -> str:
+    """Today against the last sessions, in one line: today's knee-first share (0-1) and mean
+    hip lag against the means of ``past`` (the window's panel and the line after a live
+    session's add)."""
+    if not past:
+        return "no earlier sessions in the training log yet"
+    past_share = _mean([None if s.knee_first_share is None else 100 * s.knee_first_share for s in past])
+    past_lag = _mean([s.hip_lag_ms for s in past])
+    n = f"{len(past)} session{'s' if len(past) != 1 else ''}"
+    if share is None:
+        return f"last {n}: knee-first {_fmt(past_share)} %, hip lag {_fmt(past_lag)} ms"
+    return (f"today knee-first {100 * share:.0f} % vs {_fmt(past_share)} % over the last {n}; "
+            f"hip lag {_fmt(hip_lag_ms)} vs {_fmt(past_lag)} ms")
 
 
 def _finite(x: Any) -> float | None:

@@ -291,9 +291,12 @@ class TrainingLog:
             conn.execute(schema.reps.insert(), rows)
 
     # -- reading -------------------------------------------------------------------------
-    def _select(self, athlete: str | None, exercise: str | None, since: date | datetime | None) -> Select[Any]:
+    def _select(self, athlete: str | None, exercise: str | None, since: date | datetime | None,
+                until: datetime | None = None) -> Select[Any]:
         s = schema.sessions
         q = select(s)
+        if until is not None:
+            q = q.where(s.c.recorded_at <= until)
         if athlete is not None:
             q = q.where(s.c.athlete == athlete)
         if exercise is not None:
@@ -311,12 +314,13 @@ class TrainingLog:
         since: date | datetime | None = None,
         limit: int | None = None,
         newest_first: bool = True,
+        until: datetime | None = None,
     ) -> list[Session]:
         """Sessions, newest first (or oldest first), optionally of one athlete / exercise,
-        since a date."""
+        since a date, until a time."""
         s = schema.sessions
         order = (s.c.recorded_at.desc(), s.c.id.desc()) if newest_first else (s.c.recorded_at, s.c.id)
-        q = self._select(athlete, exercise, since).order_by(*order)
+        q = self._select(athlete, exercise, since, until).order_by(*order)
         if limit is not None:
             q = q.limit(limit)
         with translated(self.where), self.engine.connect() as conn:

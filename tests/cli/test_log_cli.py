@@ -202,6 +202,10 @@ def test_analyze_log_adds_and_json_stays_clean(tmp_path):
     with TrainingLog.open(str(db)) as lg:
         assert [s.athlete for s in lg.sessions()] == ["bo"]
     one_line_error(hinge("analyze", str(RECS), "--athlete", "bo", db=db), "hinge log add")
+    assert "no earlier sessions in the training log yet" in out.stderr
+    # today against the earlier sessions (truth: mixed-set 2 of 5 reps knee-first, knee-first 3 of 3)
+    out = hinge("analyze", str(RECS / "knee-first"), "--athlete", "bo", db=db)
+    assert "today knee-first 100 % vs 40 % over the last 1 session;" in out.stdout
 
 
 def test_an_unreachable_server_or_unknown_database_is_one_line(tmp_path):
