@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-State = Literal["scanning", "connecting", "streaming", "reconnecting", "lost", "stopped"]
+State = Literal["scanning", "connecting", "streaming", "reconnecting", "lost", "stopped", "replay"]
 
 
 @dataclass(frozen=True)
