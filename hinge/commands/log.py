@@ -129,6 +129,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "20 sessions, else per week, else per month); the trend itself always "
                    "weighs every session")
 
+    q = leaf("athletes", "the squad: each athlete's sessions, last session and knee-first share "
+             "of the last five sessions against the ones before", run_athletes)
+    q.add_argument("--exercise", metavar="NAME", help="only this exercise")
+    q.add_argument("--since", type=_local_datetime, metavar="DATE", help="only sessions from DATE on")
+
     q = leaf("export", "one row per rep, with its session's and set's columns", run_export)
     add_filter_args(q)
     out = q.add_mutually_exclusive_group(required=True)
@@ -336,6 +341,33 @@ def run_trend(args: argparse.Namespace) -> int:
 
         write_trend_png(sessions, args.png, title=f"hinge log trend: {what}")
         console.print(f"plot: {args.png}")
+    return 0
+
+
+# -- hinge log athletes -----------------------------------------------------------------
+def run_athletes(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from processing.training_log.trend import RECENT, athletes
+
+    with open_log(args, create=False) as log:
+        sessions = log.sessions(exercise=args.exercise, since=args.since, newest_first=False)
+        where = log.where
+    console = Console()
+    if not sessions:
+        console.print(f"{where}: no sessions")
+        return 0
+    table = Table(title=f"{where}: {len(sessions)} sessions" + (f" of {args.exercise}" if args.exercise else ""),
+                  title_justify="left")
+    for col in ("athlete", "sessions", "first", "last", "last load kg", f"knee-first % last {RECENT}",
+                "before"):
+        table.add_column(col, justify="left" if col in ("athlete", "first", "last") else "right")
+    for a in athletes(sessions):
+        table.add_row(a.name or "(no name)", str(a.sessions), f"{local(a.first.recorded_at):%Y-%m-%d}",
+                      f"{local(a.last.recorded_at):%Y-%m-%d}", _num(a.last.load_kg, "{:g}"),
+                      _num(a.recent_pct, "{:.0f}"), _num(a.before_pct, "{:.0f}"))
+    console.print(table)
     return 0
 
 

@@ -231,3 +231,38 @@ def periods(sessions: Sequence[Session], by: str) -> list[Period]:
             drift_pts=sum(drifts) / len(drifts) if drifts else None,
         ))
     return out
+
+
+@dataclass(frozen=True)
+class Athlete:
+    """One athlete's place in a squad's log: how much, how recent, and the knee-first share
+    of the last sessions against the ones before (rep-weighted)."""
+
+    name: str | None
+    sessions: int
+    first: Session
+    last: Session
+    recent_pct: float | None  # the last ``RECENT`` sessions
+    before_pct: float | None  # the sessions before those
+
+
+#: How many of an athlete's last sessions the squad overview calls recent.
+RECENT = 5
+
+
+def athletes(sessions: Sequence[Session]) -> list[Athlete]:
+    """The athletes of ``sessions`` (oldest first), by name (no name last)."""
+    by: dict[str | None, list[Session]] = {}
+    for s in sessions:
+        by.setdefault(s.athlete, []).append(s)
+    out = []
+    for name in sorted(by, key=lambda n: (n is None, n or "")):
+        group = by[name]
+        recent, before = group[-RECENT:], group[:-RECENT]
+
+        def pct(part: list[Session]) -> float | None:
+            share = _weighted([(s.knee_first_share, s.n_reps) for s in part])
+            return None if share is None else 100.0 * share
+
+        out.append(Athlete(name, len(group), group[0], group[-1], pct(recent), pct(before)))
+    return out

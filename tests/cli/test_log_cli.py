@@ -290,3 +290,23 @@ def test_reanalyse_and_rm(tmp_path):
     assert out.returncode == 0 and "is untouched" in out.stdout
     assert "no sessions yet" in hinge("log", db=db).stdout
     assert (RECS / "mixed-set" / "session.json").exists()
+
+
+def test_athletes_the_squad_at_a_glance(tmp_path):
+    from datetime import datetime, timedelta
+
+    from tests.processing.test_training_log import _synthetic
+
+    db = tmp_path / "log.sqlite"
+    start = datetime(2026, 4, 6, 12)  # noon UTC: the same date in any time zone the dates are shown in
+    with TrainingLog.open(str(db)) as lg:
+        for i, kf in enumerate([1, 1, 5, 5, 5, 5, 5]):  # of 6 reps: 17 % before, 83 % in the last 5
+            _synthetic(lg, start + timedelta(days=i), kf, load=120.0 + i, key=f"ann{i}")
+        for i, kf in enumerate([3, 6]):
+            _synthetic(lg, start + timedelta(days=i), kf, athlete="bo", load=80.0, key=f"bo{i}")
+    out = hinge("log", "athletes", db=db)
+    assert out.returncode == 0, out.stderr
+    rows = {cells[0]: cells[1:] for line in out.stdout.splitlines() if line.startswith("│")
+            for cells in [[c.strip() for c in line.strip("│").split("│")]]}
+    assert rows["ann"] == ["7", "2026-04-06", "2026-04-12", "126", "83", "17"]
+    assert rows["bo"] == ["2", "2026-04-06", "2026-04-07", "80", "75", "–"]
