@@ -35,10 +35,11 @@ LOCKOUT_EPS_DEG = 0.25
 LOCKOUT_RISE_DEG = 3.0
 # Not a lift, however far the hip flexes: a trunk leaning less than this at the bottom (hip
 # flexion from the thigh alone: running, high knees, climbing a step), or a rise from the
-# bottom to the top zone faster than this (a stride's swing takes ~0.2 s; the fastest
-# deadlift concentric takes ~0.5 s).
+# bottom into the top zone faster than this (a stride's whole swing takes ~0.2 s, so it gets
+# there in ~0.12 s; a fast lift's 0.5-0.6 s concentric, a bodyweight squat's or a speed
+# pull's, in ~0.3 s).
 MIN_LIFT_TRUNK_DEG = 15.0
-MIN_LIFT_RISE_S = 0.3
+MIN_LIFT_RISE_S = 0.2
 # ... nor one where the trunk does not come at least this share of the way back up by the
 # lockout: a lifter stands up (trunk from 15-80 deg to ~0), while running, stair climbing or
 # walking uphill swing the thigh through the hip range under a trunk whose lean hardly
