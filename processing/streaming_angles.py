@@ -185,6 +185,12 @@ class StreamingAngles:
         return Calibration(c.source, c.periods, segs, c.confidence, c.detail, c.warnings)
 
     @property
+    def refinements(self) -> int:
+        """How many times the reference was replaced by another (frames after a replacement
+        are measured against another upright)."""
+        return self._refined
+
+    @property
     def status(self) -> str:
         """Short text for the viewer."""
         c = self._cal

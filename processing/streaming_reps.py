@@ -36,6 +36,12 @@ class StreamingRepDetector:
         self.reps.extend(new)
         return new
 
+    def restart(self) -> None:
+        """The angles' reference changed: frames from now on are measured against another
+        upright, so nothing before the change may pair with them (the jump between the two
+        would read as a rise). Rep numbering and sets go on."""
+        self._scanner.restart()
+
     def finish(self) -> list[Rep]:
         new = self._scanner.finish()
         self.reps.extend(new)

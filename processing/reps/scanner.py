@@ -123,6 +123,13 @@ class RepScanner:
         self._set = 0
         self._last_lockout_s = -math.inf
 
+    def restart(self) -> None:
+        """Forget the frames so far (and a rep waiting for its lockout): the next frames are
+        measured against another reference. Rep and set numbering go on."""
+        self._buf = {c: np.empty(0) for c in ANGLE_COLUMNS}
+        self._zone, self._cursor, self._floor, self._pending = 0, 0, 0, None
+        self._from_start = False
+
     # -- buffer -----------------------------------------------------------------------
     def _append(self, cols: dict[str, np.ndarray]) -> None:
         if len(cols["t"]) == 0:

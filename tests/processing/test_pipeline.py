@@ -123,3 +123,18 @@ def test_live_reps_without_a_proper_stand(standing, seed):
     for (r, _), t in zip(emitted, sim.truth_reps):
         assert r.pattern == t["pattern"]
         assert abs(r.knee_onset_s - t["knee_onset_s"]) < 0.05 and abs(r.hip_onset_s - t["hip_onset_s"]) < 0.05
+
+
+def test_a_refined_reference_is_no_rise():
+    """A Romanian deadlift set after 0.6 s of standing: the first live reference is the
+    still setup at the bar (nothing yet says which way is upright) and is refined at the
+    first real stand. The jump between frames measured against the two must not pair into a
+    rep (it made an 11th rep of 10)."""
+    sim = simulate(SimConfig(patterns=ALL, reps=5, sets=2, rest_s=15.0, seed=1, noise="typical", standing="short",
+                             thigh_start_deg=(10.0, 20.0), trunk_start_deg=(70.0, 85.0)))
+    pipeline = Pipeline()
+    _, emitted = run(pipeline, Recording(path="sim", meta=sim.meta, segments=sim.imu))
+    assert pipeline.angles.refinements >= 1
+    starts = [r.start_s for r, _ in emitted]
+    assert len(starts) == len(sim.truth_reps)
+    assert np.allclose(starts[5:], [t["start_s"] for t in sim.truth_reps[5:]], atol=0.3)
