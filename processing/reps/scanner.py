@@ -53,11 +53,14 @@ MIN_LIFT_TRUNK_RISE = 0.5
 TOP_SHARE = 0.25
 TOP_ZONE_MAX_DEG = 30.0
 # Not a lift: a rise from a seated posture (domain.md). Seated is the thigh near horizontal
-# (>= SEATED_THIGH_DEG) under a trunk that does not lean forward (<= SEATED_TRUNK_DEG; a
-# seated pelvis even tilts back), held SEATED_MIN_S within SEATED_LOOKBACK_S before the rise.
-# Standing on the feet with the thighs that flexed, balance needs the trunk well forward.
+# (>= SEATED_THIGH_DEG) and still (turning <= SEATED_STILL_DEG_S: a seat holds it; an
+# upright squat's bottom passes through the same posture turning at 50-100 deg/s) under a
+# trunk that does not lean forward (<= SEATED_TRUNK_DEG; a seated pelvis even tilts back),
+# held SEATED_MIN_S within SEATED_LOOKBACK_S before the rise. Standing on the feet with the
+# thighs that flexed, balance needs the trunk well forward.
 SEATED_THIGH_DEG = 60.0
 SEATED_TRUNK_DEG = 20.0
+SEATED_STILL_DEG_S = 20.0
 SEATED_MIN_S = 0.3
 SEATED_LOOKBACK_S = 3.0
 # Not a lift: a "top" with the thigh this far behind upright is a stride's push-off, where a
@@ -257,8 +260,10 @@ class RepScanner:
         bench, not a lift. A recording that begins seated has held it as long as anyone
         knows (its first frame counts as SEATED_MIN_S of it)."""
         lo = max(self._floor, int(np.searchsorted(t, t[s] - SEATED_LOOKBACK_S)))
-        seated = (self._buf["thigh_deg"][lo : s + 1] >= SEATED_THIGH_DEG) & (
-            self._buf["trunk_deg"][lo : s + 1] <= SEATED_TRUNK_DEG
+        seated = (
+            (self._buf["thigh_deg"][lo : s + 1] >= SEATED_THIGH_DEG)
+            & (self._buf["trunk_deg"][lo : s + 1] <= SEATED_TRUNK_DEG)
+            & (np.abs(self._buf["knee_ext_deg_s"][lo : s + 1]) <= SEATED_STILL_DEG_S)
         )
         if not seated.any():
             return False

@@ -268,6 +268,16 @@ def test_a_recording_that_begins_seated_and_stands_up_has_no_rep():
     assert len(detect_reps(frames(35.0, 2.0))) == 1
 
 
+def test_an_upright_squat_bottom_is_not_a_seat():
+    """A goblet or front squat keeps the trunk under 20 deg; its bottom passes through the
+    seated posture (thigh past horizontal, trunk upright) turning fast, not held by a seat:
+    every rep counts (the posture alone had vetoed them)."""
+    f = _synthetic([(2.0, 0, 0)] + [(1.0, 0, 120), (0.7, 120, 0), (0.4, 0, 0)] * 3 + [(2.0, 0, 0)])
+    f["trunk_deg"], f["thigh_deg"] = 0.16 * f.hip_deg, 0.84 * f.hip_deg
+    f["knee_ext_deg_s"], f["hip_ext_deg_s"] = -np.gradient(f.thigh_deg, f.t), -np.gradient(f.trunk_deg, f.t)
+    assert len(detect_reps(f)) == 3
+
+
 def _strides(trunk_deg: float, rise_s: float, n: int = 8, rate: float = 100.0) -> pd.DataFrame:
     """Frames of a thigh swinging 0 -> 65 -> 0 deg with the trunk leaning along up to
     ``trunk_deg``; ``rise_s`` is the time from the swing's peak back to 0."""
