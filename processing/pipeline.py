@@ -86,9 +86,9 @@ class Pipeline:
             self.session_t = float(batch.t[-1])
         self._note_gaps(batch)
         self.flight.push(batch.segment, batch.t, batch.acc)
-        refined = self.angles.refinements
+        refined = self.angles.reference_jumps
         frames = self.angles.push(batch)
-        if self.angles.refinements != refined:
+        if self.angles.reference_jumps != refined:
             self.detector.restart()
         reps = self.detector.push(frames)
         mark_gaps(reps, self.gaps)
@@ -121,9 +121,9 @@ class Pipeline:
     def finish(self) -> PipelineUpdate:
         """End of session: flush the angle stage and close a rep the data ended on. The
         writer is the caller's to close (it may outlive the pipeline)."""
-        refined = self.angles.refinements
+        refined = self.angles.reference_jumps
         frames = self.angles.finish()
-        if self.angles.refinements != refined:
+        if self.angles.reference_jumps != refined:
             self.detector.restart()
         reps = self.detector.push(frames) + self.detector.finish()
         mark_gaps(reps, self.gaps)

@@ -57,6 +57,7 @@ REFUSE_HISTORY_S = 15.0  # a refined reference re-fuses a history up to this lon
 OFFSET_CHANGE_RAD_S = 0.005  # a smaller change of a gyro's offset is not applied later on
 SHOW_REFINED_S = 3.0  # the status says the reference was refined for this long
 BETTER_BY = 0.2  # a new reference must be this much more trusted to replace the current one
+REFERENCE_JUMP_DEG = 5.0  # a new reference moving the angles more than this breaks the rep search
 PROVISIONAL_TILT_DEG = 10.0
 AXIS_REFRESH_S = 0.05  # add evidence and re-derive the flexion axis this often
 
@@ -164,6 +165,7 @@ class StreamingAngles:
         self._seg = {s: _Segment(s) for s in SEGMENTS_REQUIRED}
         self._cal: Calibration | None = None
         self._refined = 0  # how many times the reference was replaced
+        self._jumps = 0  # ... and moved the angles (reference_jumps)
         self._refined_at = -np.inf
         self._now = -np.inf  # session time of the newest sample of the slower sensor
         self._next_check = -np.inf
@@ -185,10 +187,11 @@ class StreamingAngles:
         return Calibration(c.source, c.periods, segs, c.confidence, c.detail, c.warnings)
 
     @property
-    def refinements(self) -> int:
-        """How many times the reference was replaced by another (frames after a replacement
-        are measured against another upright)."""
-        return self._refined
+    def reference_jumps(self) -> int:
+        """How many times a new reference moved the angles by more than REFERENCE_JUMP_DEG:
+        frames after such a change are measured against another upright (or another sign),
+        and nothing before it may pair with them."""
+        return self._jumps
 
     @property
     def status(self) -> str:
@@ -290,6 +293,18 @@ class StreamingAngles:
             return rank(new.source) < rank(cur.source)
         return new.confidence >= cur.confidence + BETTER_BY or (new.confidence >= 1.0 > cur.confidence)
 
+    def _angle_jump(self, ests: dict[str, AxisEstimate]) -> float:
+        """How far the newest posture's angles move (deg, largest segment) when measured
+        with the new estimates ``ests`` instead of the current ones."""
+        jump = 0.0
+        for g in self._seg.values():
+            if g.est is not None and len(g.u):
+                u = g.u[-1:]
+                old = angle_about(u, g.est.up, g.est.final_axis())[0]
+                new = angle_about(u, ests[g.name].up, ests[g.name].final_axis())[0]
+                jump = max(jump, abs(float(new - old)))
+        return jump
+
     def _adopt(self, cal: Calibration, stillness: dict[str, SensorStillness], first: bool, news: bool) -> None:
         """Use a new reference from now on (re-fusing the history the first time); ``news``:
         it is another stand or source, which the status announces (a stand that only grew
@@ -312,6 +327,8 @@ class StreamingAngles:
         # The reference postures as the history now reads (re-fused without the offset).
         refs = {s: mean_up(evidence[s], cal.periods) if refused else sc.up for s, sc in cal.segments.items()}
         ests = axis_estimates(evidence, refs, common_grid(evidence))
+        if not first and self._angle_jump(ests) > REFERENCE_JUMP_DEG:
+            self._jumps += 1
         for g in self._seg.values():
             g.est = ests[g.name]
             g.n_added = len(g.t)  # the history is in the estimate already
