@@ -50,16 +50,20 @@ def display_name(url: str) -> str:
     """How messages name the log: the file for SQLite, the URL without password otherwise."""
     try:
         u = make_url(url)
-    except ArgumentError:
-        return url
+    except (ArgumentError, ValueError):
+        return url if "@" not in url else "..." + url[url.index("@"):]
     if u.get_backend_name() == "sqlite":
         return u.database or ":memory:"
     return u.render_as_string(hide_password=True)
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The file of an SQLite log (None for a server or an in-memory database)."""
-    u = make_url(url)
+    """The file of an SQLite log (None for a server, an in-memory database, or a URL that
+    does not parse: ``make_engine`` says what is wrong with it)."""
+    try:
+        u = make_url(url)
+    except (ArgumentError, ValueError):
+        return None
     if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:"):
         return None
     return Path(u.database)
@@ -90,15 +94,19 @@ def check_sqlite_file(path: Path, create: bool) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys, a busy timeout and explicit
-    transactions (``BEGIN IMMEDIATE`` for writes: see ``write``)."""
+    """An engine for ``url``; SQLite gets foreign keys, a busy timeout and explicit
+    transactions (``BEGIN IMMEDIATE`` for writes: see ``write``), PostgreSQL psycopg 3
+    (``postgresql://`` and ``postgres://`` URLs alike)."""
     try:
-        backend = make_url(url).get_backend_name()
-    except ArgumentError:
-        raise LogError(f"{url}: not a database URL (a file path, sqlite:///FILE or "
+        u = make_url(url)
+    except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
+        shown = url if "@" not in url else "..." + url[url.index("@"):]  # never a password
+        raise LogError(f"{shown}: not a database URL (a file path, sqlite:///FILE or "
                        "postgresql://USER@HOST/DB)") from None
-    if backend == "postgresql" and make_url(url).drivername == "postgresql":
-        url = make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    backend = u.get_backend_name()
+    if backend in ("postgresql", "postgres") and u.drivername in ("postgresql", "postgres"):
+        backend = "postgresql"
+        url = u.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     try:
         if backend == "sqlite":
             engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})

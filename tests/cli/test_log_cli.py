@@ -213,6 +213,8 @@ def test_an_unreachable_server_or_unknown_database_is_one_line(tmp_path):
                           "cannot reach", "--db")
     assert "secret" not in line  # the password is never printed
     one_line_error(hinge("log", "add", str(RECS / "knee-first"), db="oracle://x@y/z"), "not supported")
+    line = one_line_error(hinge("log", db="postgres://coach:secret@db:port/lifts"), "not a database URL")
+    assert "secret" not in line
 
 
 def test_export_parquet_reads_back(tmp_path):
