@@ -184,11 +184,14 @@ def run_list(args: argparse.Namespace) -> int:
         console.print(f"{where}: no sessions" + (" match" if total else " yet"))
         return 0
     shown = f"{len(rows)} of {total}" if len(rows) < total else f"{total}"
-    table = Table(title=f"{where}: {shown} sessions, newest first", title_justify="left")
+    table = Table(title=f"{where}: {shown} session{'s' if total != 1 else ''}, newest first",
+                  title_justify="left")
     for col in ("id", "date", "athlete", "exercise", "load kg", "sets", "reps", "knee-first %",
                 "hip lag ms", "knees done %", "drift pts", "state", "notes"):
         table.add_column(col, justify="left" if col in ("date", "athlete", "exercise", "state", "notes") else "right",
-                         no_wrap=col in ("id", "date", "notes"), max_width=30 if col == "notes" else None)
+                         no_wrap=col in ("id", "date", "athlete", "exercise", "notes"),
+                         min_width=8 if col in ("athlete", "exercise") else None,
+                         max_width=20 if col == "notes" else None)
     for s in rows:
         state = []
         if s.missing:
