@@ -233,6 +233,9 @@ class Calibration:
     detail: str = ""
     warnings: list[str] = field(default_factory=list)
     accelerometers: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # per segment, if fitted
+    # How the upright side of each segment's range was told: "movement" (co-flexion and the
+    # hips' height) or "dwell" (where the body dwells, the longer side of its range).
+    signs: str = "movement"
 
     @property
     def still_start_s(self) -> float:
@@ -257,6 +260,7 @@ class Calibration:
             "periods_s": [[round(a, 3), round(b, 3)] for a, b in self.periods],
             "segments": {k: v.report() for k, v in self.segments.items()},
             "accelerometers": self.accelerometers,
+            "signs": self.signs,
         }
 
 
@@ -372,14 +376,14 @@ def choose_upright(
     still: list[tuple[float, float, float, dict[str, np.ndarray]]],
     find_lockouts: Callable[[np.ndarray, np.ndarray, np.ndarray], list[float]],
     vertical: tuple[np.ndarray, np.ndarray] | None = None,
-) -> tuple[str, list[tuple[float, float]], dict[str, np.ndarray], float, str]:
+) -> tuple[str, list[tuple[float, float]], dict[str, np.ndarray], float, str, str]:
     """Pick the upright reference (module docstring).
 
     ``evidence``: per segment ``(t, u)``, up-vectors of the fused orientation (any thinning);
     ``still``: candidate still periods as ``(start_s, end_s, gyr_dev, {segment: up})``;
     ``find_lockouts(grid, trunk_deg, thigh_deg)``: lockout times of the reps in provisional
     angles (the rep detector, passed in so that calibration does not depend on it).
-    Returns ``(source, periods, {segment: up}, confidence, detail)``."""
+    Returns ``(source, periods, {segment: up}, confidence, detail, signs)``."""
     grid = common_grid(evidence)
     # Provisional reference: each segment's median posture; only differences matter here.
     med = {}
@@ -402,6 +406,7 @@ def choose_upright(
     thigh_range = float(np.subtract(*np.percentile(ang["thigh"], [98, 2]))) if len(grid) else 0.0
     if thigh_range < HEIGHT_MIN_THIGH_DEG:
         vertical = None
+    height = 0
     if coflexion_sign(grid, ang["lumbar"], ang["thigh"]) != 0:
         height = height_sign(grid, ang["lumbar"] + ang["thigh"], vertical)
         if height != 0:
@@ -414,6 +419,7 @@ def choose_upright(
         height = height_sign(grid, ang["thigh"], vertical)
         if height != 0:
             flip["thigh"] = height < 0
+    signs = "movement" if height != 0 else "dwell"
     for s in ang:
         if flip[s]:
             axes[s], ang[s] = -axes[s], -ang[s]
@@ -432,7 +438,7 @@ def choose_upright(
         refs = {seg: mean_up(evidence[seg], [(ep.start_s, ep.end_s)]) for seg in evidence}
         confidence = min(1.0, ep.still_s / GOOD_STILL_S) * min(1.0, 2 * CALM_GYR_DEV / (ep.calm + CALM_GYR_DEV))
         detail = f"{ep.still_s:.1f} s standing still from {ep.start_s:.1f} s"
-        return "standing", [(ep.start_s, ep.end_s)], refs, float(confidence), detail
+        return "standing", [(ep.start_s, ep.end_s)], refs, float(confidence), detail, signs
 
     # No still upright period: zero the angles at the most extended postures, find the reps.
     ext = hip <= extended + 1e-9 if len(hip) else np.zeros(0, bool)
@@ -446,10 +452,11 @@ def choose_upright(
         )
         confidence = min(0.6, 0.15 * len(lockouts)) * (1.0 if spread < 5.0 else 0.5)
         detail = f"no still standing; upright from {len(lockouts)} rep lockout(s) (spread {spread:.1f} deg)"
-        return "lockouts", windows, refs, float(confidence), detail
+        return "lockouts", windows, refs, float(confidence), detail, signs
     windows = _runs_of(grid, ext)
     refs = {seg: mean_up(evidence[seg], windows) for seg in evidence}
-    return "extended-posture", windows, refs, 0.2, "no still standing and no rep; upright from the most extended postures"
+    detail = "no still standing and no rep; upright from the most extended postures"
+    return "extended-posture", windows, refs, 0.2, detail, signs
 
 
 @dataclass
@@ -556,7 +563,7 @@ def calibrate(
     """Calibration of every segment from its fused up-vectors ``evidence`` (``(t, u)``, any
     thinning: body motion is slow) and the candidate still periods (``choose_upright``);
     ``gyro_bias``: each sensor's zero-rate offset, for the report."""
-    source, periods, refs, confidence, detail = choose_upright(evidence, still, find_lockouts, vertical)
+    source, periods, refs, confidence, detail, signs = choose_upright(evidence, still, find_lockouts, vertical)
     ests = axis_estimates(evidence, refs, common_grid(evidence))
     segs = {seg: from_estimate(seg, est, gyro_bias[seg]) for seg, est in ests.items()}
     warnings = []
@@ -565,4 +572,4 @@ def calibrate(
     for seg, sc in segs.items():
         if not (sc.max_tilt_deg >= CONFIDENT_TILT_DEG and sc.axis_confidence >= CONFIDENT_RATIO):
             warnings.append(f"{seg} flexion axis uncertain (tilt {sc.max_tilt_deg:.0f} deg)")
-    return Calibration(source, periods, segs, confidence, detail, warnings)
+    return Calibration(source, periods, segs, confidence, detail, warnings, signs=signs)

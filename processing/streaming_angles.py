@@ -9,9 +9,12 @@ estimates are causal:
   period, else the reps' lockouts, else the most extended postures) re-run every
   ``CHECK_EVERY_S`` on the last ``HISTORY_S`` of data. The first reference is taken as soon
   as there is one worth having (a still stand of 0.5 s, or the lockouts of
-  ``MIN_LOCKOUTS`` reps, or anything after ``SEARCH_S``); it is **provisional** and is
-  refined when a clearly better one arrives (a longer, stiller stand; a stand after
-  lockouts), which the status says. Frames already emitted, and the reps measured on them,
+  ``MIN_LOCKOUTS`` reps, or anything after ``SEARCH_S``) whose upright side the movement
+  has told (``Calibration.signs``), or which came before any movement; it is
+  **provisional** and is refined when a clearly better one arrives (a longer, stiller
+  stand; a stand after lockouts), which the status says; a refinement that moves upright
+  far needs the movement's word too. When a refinement moves the angles, the rep search
+  starts afresh (``reference_jumps``). Frames already emitted, and the reps measured on them,
   keep their values; the recording keeps the raw samples, so ``hinge analyze`` redoes them
   with the reference of the whole recording;
 * gyro offset: each sensor's own (``processing.stillness``), set on the filter whenever the
@@ -57,6 +60,7 @@ REFUSE_HISTORY_S = 15.0  # a refined reference re-fuses a history up to this lon
 OFFSET_CHANGE_RAD_S = 0.005  # a smaller change of a gyro's offset is not applied later on
 SHOW_REFINED_S = 3.0  # the status says the reference was refined for this long
 BETTER_BY = 0.2  # a new reference must be this much more trusted to replace the current one
+UNTOLD_MOVE_DEG = 10.0  # a new upright this far from the current one needs signs from movement
 REFERENCE_JUMP_DEG = 5.0  # a new reference moving the angles more than this breaks the rep search
 PROVISIONAL_TILT_DEG = 10.0
 AXIS_REFRESH_S = 0.05  # add evidence and re-derive the flexion axis this often
@@ -157,6 +161,13 @@ def _same_stand(a: Calibration, b: Calibration) -> bool:
     return a.source == b.source == "standing" and abs(a.periods[0][0] - b.periods[0][0]) < 1.0
 
 
+def _moved_deg(a: Calibration, b: Calibration) -> float:
+    """How far apart two references' upright postures are (deg, largest segment; sign-free)."""
+    return max(
+        float(np.degrees(np.arccos(np.clip(a.segments[s].up @ b.segments[s].up, -1.0, 1.0)))) for s in a.segments
+    )
+
+
 class StreamingAngles:
     """Feed per-sensor ``SampleBatch``es with ``push``; get new ``AngleFrames`` back."""
 
@@ -184,7 +195,7 @@ class StreamingAngles:
             est = g.estimate
             segs[s] = type(sc)(s, est.up, est.final_axis(), g.gyro_offset, est.ratio, est.out_of_plane_share, est.max_tilt_deg)
         c = self._cal
-        return Calibration(c.source, c.periods, segs, c.confidence, c.detail, c.warnings)
+        return Calibration(c.source, c.periods, segs, c.confidence, c.detail, c.warnings, signs=c.signs)
 
     @property
     def reference_jumps(self) -> int:
@@ -277,12 +288,16 @@ class StreamingAngles:
         cur = self._cal
         if cur is None:
             waited = now - (self._first_t if self._first_t is not None else now)
-            enough = cal.source == "standing" or (
-                cal.source == "lockouts" and len(cal.periods) >= MIN_LOCKOUTS
+            # Early on, which side is upright must come from the movement, unless the stand
+            # came before any: a still setup at the bar passes for a stand to the dwell rule.
+            told = cal.signs == "movement" or self._before_movement(cal)
+            enough = told and (
+                cal.source == "standing" or (cal.source == "lockouts" and len(cal.periods) >= MIN_LOCKOUTS)
             )
             if not (enough or waited >= SEARCH_S or final):
                 return
-        elif not self._better(cal, cur):
+        elif not self._better(cal, cur) or (cal.signs != "movement" and _moved_deg(cal, cur) > UNTOLD_MOVE_DEG):
+            # (a new upright far from the current one needs the movement to say it is upright)
             return
         self._adopt(cal, stillness, first=cur is None, news=cur is not None and not _same_stand(cal, cur))
 
@@ -292,6 +307,17 @@ class StreamingAngles:
         if rank(new.source) != rank(cur.source):
             return rank(new.source) < rank(cur.source)
         return new.confidence >= cur.confidence + BETTER_BY or (new.confidence >= 1.0 > cur.confidence)
+
+    def _before_movement(self, cal: Calibration) -> bool:
+        """Did the reference come before any segment tilted PROVISIONAL_TILT_DEG away from it
+        (a recording that starts standing: no sign is needed to know it is upright)?"""
+        start = cal.periods[0][0]
+        for g in self._seg.values():
+            t, u = g.evidence()
+            before = u[t < start]
+            if len(before) and float((before @ cal.segments[g.name].up).min()) < np.cos(np.radians(PROVISIONAL_TILT_DEG)):
+                return False
+        return True
 
     def _angle_jump(self, ests: dict[str, AxisEstimate]) -> float:
         """How far the newest posture's angles move (deg, largest segment) when measured

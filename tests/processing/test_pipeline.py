@@ -125,19 +125,19 @@ def test_live_reps_without_a_proper_stand(standing, seed):
         assert abs(r.knee_onset_s - t["knee_onset_s"]) < 0.05 and abs(r.hip_onset_s - t["hip_onset_s"]) < 0.05
 
 
-def test_a_refined_reference_is_no_rise():
-    """A Romanian deadlift set after 0.6 s of standing: the first live reference is the
-    still setup at the bar (nothing yet says which way is upright) and is refined at the
-    first real stand. The jump between frames measured against the two must not pair into a
-    rep (it made an 11th rep of 10)."""
-    sim = simulate(SimConfig(patterns=ALL, reps=5, sets=2, rest_s=15.0, seed=1, noise="typical", standing="short",
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_hinge_on_straight_legs_waits_for_an_upright_it_can_tell(seed):
+    """A Romanian deadlift set after 0.6-0.9 s of standing: the hips hardly drop, so the first
+    reps do not say which way is upright, and to the dwell rule the still setup at the bar
+    passes for a stand. Live waits for an upright the data can tell (it had taken the setup,
+    seed 1, or refined the stand into the setup, seed 2: every rep of the set mirrored);
+    then every rep has its pattern."""
+    sim = simulate(SimConfig(patterns=ALL, reps=5, sets=2, rest_s=15.0, seed=seed, noise="typical", standing="short",
                              thigh_start_deg=(10.0, 20.0), trunk_start_deg=(70.0, 85.0)))
-    pipeline = Pipeline()
-    _, emitted = run(pipeline, Recording(path="sim", meta=sim.meta, segments=sim.imu))
-    assert pipeline.angles.reference_jumps >= 1
-    starts = [r.start_s for r, _ in emitted]
-    assert len(starts) == len(sim.truth_reps)
-    assert np.allclose(starts[5:], [t["start_s"] for t in sim.truth_reps[5:]], atol=0.3)
+    _, emitted = run(Pipeline(), Recording(path="sim", meta=sim.meta, segments=sim.imu))
+    assert [r.pattern for r, _ in emitted] == [t["pattern"] for t in sim.truth_reps]
+    for (r, _), t in zip(emitted, sim.truth_reps):
+        assert abs(r.start_s - t["start_s"]) < 0.3
 
 
 @pytest.mark.parametrize("seed", [1, 3])

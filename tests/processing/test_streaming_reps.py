@@ -86,3 +86,26 @@ def test_recording_ending_at_the_top_still_reports_the_last_rep():
     (last,) = det.finish()
     assert abs(last.lockout_s - sim.truth_reps[-1]["lockout_s"]) <= 0.011
     assert last.pattern == "knee-first"
+
+
+def _frames(t: np.ndarray, hip: np.ndarray) -> AngleFrames:
+    half = hip / 2
+    vel = -np.gradient(half, t)
+    return AngleFrames(t, half, half, hip, vel, vel)
+
+
+def test_a_restart_keeps_frames_of_two_references_apart():
+    """Frames against a mirrored provisional upright (standing reads 90 deg, a descent reads
+    as the hip rising), then against the right one (standing reads 0): joined, the bottom of
+    the first and the top of the second make a rise of 1.5 s, a rep; after a restart, where
+    the angles' reference changed, nothing."""
+    t1 = np.arange(0, 205) / 100.0
+    hip1 = np.where(t1 < 1.0, 90.0, 90.0 - 30.0 * np.clip(t1 - 1.0, 0, 1))
+    t2 = 2.05 + np.arange(0, 300) / 100.0
+    hip2 = np.maximum(20.0 - 40.0 * (t2 - 2.05), 0.0)
+    joined = StreamingRepDetector()
+    assert len(joined.push(_frames(t1, hip1)) + joined.push(_frames(t2, hip2)) + joined.finish()) == 1
+    apart = StreamingRepDetector()
+    apart.push(_frames(t1, hip1))
+    apart.restart()
+    assert apart.push(_frames(t2, hip2)) + apart.finish() == []
