@@ -14,7 +14,10 @@ accelerometers and gyros, non-round rates with timestamp jitter, bench/jog rests
 - ``current``: the code of this checkout (or ``--current DIR``);
 - ``baseline``: commit 198bc27, main before issue 10 (a ``git worktree`` made in a temp dir,
   or ``--baseline DIR``), run as ``PYTHONPATH=DIR <this venv's python> -m hinge`` from DIR,
-  so that both use the same environment.
+  so that both use the same environment;
+- ``live`` (the current code): ``hinge replay REC --json``, the streaming path that live
+  sessions and the demo use (provisional reference, refined as the session goes), scored
+  the same way except for the angles (not written by replay).
 
 Printed per condition and code: sessions analysed (the rest refused, with the first error
 message), sessions with the exact rep count, reps found / truth reps (matched by time: an
@@ -137,6 +140,8 @@ def score_session(sc: Score, rec: Path, truth: list[dict], result: tuple[int, st
         sc.onset_err_s += [abs(r["knee_onset_s"] - t["knee_onset_s"]), abs(r["hip_onset_s"] - t["hip_onset_s"])]
         sc.lag_err_ms.append(abs(r["hip_lag_ms"] - t["hip_lag_ms"]))
         sc.pattern_ok.append(r["pattern"] == t["pattern"])
+    if not angles.exists():  # replay writes no angles
+        return
     got = pd.read_csv(angles)
     ref = pd.read_csv(rec / "truth_angles.csv")
     inside = (got.t >= ref.t.iloc[0]) & (got.t <= ref.t.iloc[-1])
@@ -155,6 +160,18 @@ def analyze(code_dir: Path, rec: Path, angles: Path) -> tuple[int, str, str]:
         capture_output=True, text=True, cwd=code_dir, env=env, timeout=600,
     )
     return run.returncode, run.stdout, run.stderr
+
+
+def replay(code_dir: Path, rec: Path, angles: Path) -> tuple[int, str, str]:
+    """`hinge replay REC --json` of the code in ``code_dir`` (as ``analyze``), its JSON Lines
+    gathered into the ``{"reps": [...]}`` that ``score_session`` reads."""
+    env = {**os.environ, "PYTHONPATH": str(code_dir)}
+    run = subprocess.run(
+        [sys.executable, "-m", "hinge", "replay", str(rec), "--json"],
+        capture_output=True, text=True, cwd=code_dir, env=env, timeout=600,
+    )
+    reps = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    return run.returncode, json.dumps({"reps": reps}), run.stderr
 
 
 def baseline_worktree(tmp: Path) -> Path:
@@ -216,7 +233,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hinge-realism-") as tmp_s:
         tmp = Path(tmp_s)
         made_worktree = args.baseline is None
-        codes = {"baseline": args.baseline or baseline_worktree(tmp), "current": args.current.resolve()}
+        current = args.current.resolve()
+        codes = {"baseline": args.baseline or baseline_worktree(tmp), "current": current, "live": current}
         try:
             scores = run_grid(conds, n, codes, tmp, args.jobs)
         finally:
@@ -237,7 +255,8 @@ def run_grid(conds: dict[str, Callable[[int], SimConfig]], n: int, codes: dict[s
                 sim = simulate(cfg)
                 rec = tmp / f"c{ci}-{k}"
                 write_simulation(sim, rec)
-                futures = {code: pool.submit(analyze, d, rec, tmp / f"c{ci}-{k}-{code}.csv") for code, d in codes.items()}
+                futures = {code: pool.submit(replay if code == "live" else analyze, d, rec, tmp / f"c{ci}-{k}-{code}.csv")
+                           for code, d in codes.items()}
                 said = []
                 for code, fut in futures.items():
                     result = fut.result()
