@@ -61,7 +61,11 @@ OFFSET_CHANGE_RAD_S = 0.005  # a smaller change of a gyro's offset is not applie
 SHOW_REFINED_S = 3.0  # the status says the reference was refined for this long
 BETTER_BY = 0.2  # a new reference must be this much more trusted to replace the current one
 UNTOLD_MOVE_DEG = 10.0  # a new upright this far from the current one needs signs from movement
-REFERENCE_JUMP_DEG = 5.0  # a new reference moving the angles more than this breaks the rep search
+# A new reference moving the angles more than this breaks the rep search (a mirrored
+# provisional upright replaced: the jump would pair into a rise). A smaller move cannot make
+# a rep on its own, and a rep rising through it keeps its values from both references
+# rather than be lost.
+REFERENCE_JUMP_DEG = 30.0
 PROVISIONAL_TILT_DEG = 10.0
 AXIS_REFRESH_S = 0.05  # add evidence and re-derive the flexion axis this often
 

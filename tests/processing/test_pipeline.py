@@ -152,3 +152,13 @@ def test_live_fast_squat_set_on_cheap_sensors(seed):
                              rates_hz={"thigh": 110.0, "lumbar": 104.0}, jitter_s=0.003))
     _, emitted = run(Pipeline(), Recording(path="sim", meta=sim.meta, segments=sim.imu))
     assert [r.pattern for r, _ in emitted] == [t["pattern"] for t in sim.truth_reps]
+
+
+def test_live_keeps_a_rep_the_reference_was_refined_under():
+    """A realistic gym session (short standing, fidgeting, uncalibrated sensors, jittered
+    stamps; squats): a lockout-based reference is refined by some degrees while the fourth
+    rep rises. A move that small cannot fake a rep, so the search goes on and the rep keeps
+    values from both references instead of being lost."""
+    sim = simulate(SimConfig(patterns=ALL, reps=5, sets=2, seed=11001, noise="typical", realism="gym", exercise="squat"))
+    _, emitted = run(Pipeline(), Recording(path="sim", meta=sim.meta, segments=sim.imu))
+    assert [r.pattern for r, _ in emitted] == [t["pattern"] for t in sim.truth_reps]
