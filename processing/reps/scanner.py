@@ -40,6 +40,10 @@ LOCKOUT_RISE_DEG = 3.0
 # pull's, in ~0.3 s).
 MIN_LIFT_TRUNK_DEG = 15.0
 MIN_LIFT_RISE_S = 0.2
+# ... nor one whose whole concentric (bottom to lockout) is shorter than this: a jump's
+# push-off takes 0.25-0.4 s from the bottom to take-off, the fastest lift (a speed pull, a
+# quick bodyweight squat) 0.5 s or more.
+MIN_CONCENTRIC_S = 0.45
 # ... nor one where the trunk does not come at least this share of the way back up by the
 # lockout: a lifter stands up (trunk from 15-80 deg to ~0), while running, stair climbing or
 # walking uphill swing the thigh through the hip range under a trunk whose lean hardly
@@ -203,7 +207,8 @@ class RepScanner:
             self._pending = None
             self._cursor, self._zone = lockout + 1, -1
             if (
-                self._torso_rose(s, lockout)
+                t[lockout] - t[s] >= MIN_CONCENTRIC_S
+                and self._torso_rose(s, lockout)
                 and self._reached_top(s, lockout)
                 and self._stood(lockout)
                 and not (self.veto is not None and self.veto(float(t[s]), float(t[lockout])))

@@ -300,8 +300,10 @@ def test_running_strides_are_not_reps():
     assert detect_reps(_strides(trunk_deg=35.0, rise_s=0.2)) == []
     # The same excursions at a lifting pace with the trunk forward are reps.
     assert len(detect_reps(_strides(trunk_deg=35.0, rise_s=0.8))) == 8
-    # ... and at a fast one (0.45 s up: a speed pull, a quick bodyweight squat).
-    assert len(detect_reps(_strides(trunk_deg=35.0, rise_s=0.45))) == 8
+    # ... and at a fast one (0.55 s up: a speed pull, a quick bodyweight squat) ...
+    assert len(detect_reps(_strides(trunk_deg=35.0, rise_s=0.55))) == 8
+    # ... but not at a jump's push-off (0.4 s from the bottom to take-off, flight unseen).
+    assert detect_reps(_strides(trunk_deg=35.0, rise_s=0.4)) == []
 
 
 def _running(lean_deg: float, period_s: float, seconds: float = 30.0, rate: float = 100.0) -> pd.DataFrame:
