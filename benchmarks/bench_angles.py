@@ -116,15 +116,22 @@ def bench_broad(quick: bool) -> None:
     print(df.round(3).to_string())
     mean = df.mean()
     print("mean  " + "  ".join(f"{n}: {v:.3f}" for n, v in mean.items()))
-    print(f"ratio hinge offline / vqf offline = {mean['hinge offline'] / mean['vqf offline']:.3f}; "
-          f"hinge online / vqf online = {mean['hinge online'] / mean['vqf online']:.3f}")
-    print(f"targets: hinge offline <= 0.55 ({'met' if mean['hinge offline'] <= 0.55 else 'MISSED'}), "
-          f"online <= 0.75 ({'met' if mean['hinge online'] <= 0.75 else 'MISSED'})")
+    print(
+        f"ratio hinge offline / vqf offline = {mean['hinge offline'] / mean['vqf offline']:.3f}; "
+        f"hinge online / vqf online = {mean['hinge online'] / mean['vqf online']:.3f}"
+    )
+    print(
+        f"targets: hinge offline <= 0.55 ({'met' if mean['hinge offline'] <= 0.55 else 'MISSED'}), "
+        f"online <= 0.75 ({'met' if mean['hinge online'] <= 0.75 else 'MISSED'})"
+    )
 
 
 def plain_vqf_angles(imu: dict[str, pd.DataFrame], rate_hz: float) -> pd.DataFrame:
     """Baseline: the hinge pipeline with vqf on the raw gyro (no gyro offset removed)."""
-    data = {s: (df.t.to_numpy(), df[["ax", "ay", "az"]].to_numpy(), df[["gx", "gy", "gz"]].to_numpy()) for s, df in imu.items()}
+    data = {
+        s: (df.t.to_numpy(), df[["ax", "ay", "az"]].to_numpy(), df[["gx", "gy", "gz"]].to_numpy())
+        for s, df in imu.items()
+    }
     stillness = {s: sensor_stillness(*v) for s, v in data.items()}
     fused = {seg: fuse_offline(t, acc, gyr) for seg, (t, acc, gyr) in data.items()}
     evidence = {seg: (data[seg][0][::4], up_vectors(f.quat)[::4]) for seg, f in fused.items()}
@@ -137,7 +144,9 @@ def plain_vqf_angles(imu: dict[str, pd.DataFrame], rate_hz: float) -> pd.DataFra
     tracks = {}
     for seg, (t, _acc, gyr) in data.items():
         sc = cal.segments[seg]
-        tracks[seg] = SegmentTrack(t, sc.inclination(up_vectors(fused[seg].quat)), np.degrees((gyr - fused[seg].bias) @ sc.axis))
+        tracks[seg] = SegmentTrack(
+            t, sc.inclination(up_vectors(fused[seg].quat)), np.degrees((gyr - fused[seg].bias) @ sc.axis)
+        )
     t0 = max(tr.t[0] for tr in tracks.values())
     t1 = min(tr.t[-1] for tr in tracks.values())
     return combine(tracks, grid_times(t0, t1, rate_hz)).to_dataframe()
@@ -145,7 +154,10 @@ def plain_vqf_angles(imu: dict[str, pd.DataFrame], rate_hz: float) -> pd.DataFra
 
 def stream(imu: dict[str, pd.DataFrame], rate_hz: float, n: int = 4) -> pd.DataFrame:
     sa = StreamingAngles(rate_hz=rate_hz)
-    arrays = {s: (df.t.to_numpy(), df[["ax", "ay", "az"]].to_numpy(), df[["gx", "gy", "gz"]].to_numpy()) for s, df in imu.items()}
+    arrays = {
+        s: (df.t.to_numpy(), df[["ax", "ay", "az"]].to_numpy(), df[["gx", "gy", "gz"]].to_numpy())
+        for s, df in imu.items()
+    }
     batches = []
     for seg, (t, _acc, _gyr) in arrays.items():
         batches += [(t[i + min(n, len(t) - i) - 1], seg, i) for i in range(0, len(t), n)]
@@ -183,8 +195,14 @@ def bench_lifter(quick: bool) -> None:
     if quick:
         combos = combos[::7]
     for k, (level, pattern, mount, (r_th, r_lu)) in enumerate(combos):
-        cfg = SimConfig(patterns=[pattern], reps=4, seed=100 + k, rates_hz={"thigh": r_th, "lumbar": r_lu},
-                        **levels[level], **mountings[mount])
+        cfg = SimConfig(
+            patterns=[pattern],
+            reps=4,
+            seed=100 + k,
+            rates_hz={"thigh": r_th, "lumbar": r_lu},
+            **levels[level],
+            **mountings[mount],
+        )
         sim = simulate(cfg)
         truth = sim.truth_angles
         off = angles_from_segments(sim.imu, rate_hz=200.0).frames
@@ -205,9 +223,16 @@ def bench_lifter(quick: bool) -> None:
     pd.set_option("display.width", 200)
     print(f"\nVirtual lifter angle RMSE vs truth (deg; velocities deg/s), {len(df)} sessions")
     print(df.round(2).to_string(index=False))
-    names = {"off trunk": "offline trunk", "off thigh": "offline thigh", "off hip": "offline hip",
-             "base hip": "plain-vqf hip", "live trunk": "live trunk*", "live thigh": "live thigh*",
-             "live hip": "live hip*", "live hip all": "live hip (all)"}
+    names = {
+        "off trunk": "offline trunk",
+        "off thigh": "offline thigh",
+        "off hip": "offline hip",
+        "base hip": "plain-vqf hip",
+        "live trunk": "live trunk*",
+        "live thigh": "live thigh*",
+        "live hip": "live hip*",
+        "live hip all": "live hip (all)",
+    }
     summary = df.groupby("level", sort=False)[list(names)].mean().rename(columns=names)
     summary.insert(3, "offline hip max", df.groupby("level", sort=False)["off hip"].max())
     print("\nper level (means over sessions; * = from 2 s before the first rep, when the axes are known):")
@@ -215,16 +240,20 @@ def bench_lifter(quick: bool) -> None:
     for level, limit in (("typical", 0.5), ("high + walking, 2 sets", 1.0)):
         if level in summary.index:
             worst = max(summary.loc[level, "offline trunk"], summary.loc[level, "offline thigh"])
-            print(f"target {level}: segment angle RMSE <= {limit} -> {worst:.3f} "
-                  f"({'met' if worst <= limit else 'MISSED'}); ratio hip vs plain vqf "
-                  f"{summary.loc[level, 'offline hip'] / summary.loc[level, 'plain-vqf hip']:.2f}")
+            print(
+                f"target {level}: segment angle RMSE <= {limit} -> {worst:.3f} "
+                f"({'met' if worst <= limit else 'MISSED'}); ratio hip vs plain vqf "
+                f"{summary.loc[level, 'offline hip'] / summary.loc[level, 'plain-vqf hip']:.2f}"
+            )
 
 
 def bench_throughput(quick: bool) -> None:
     from hinge import SimConfig, read_recording, simulate, write_recording
 
     minutes = 10.0 if quick else 60.0
-    sim = simulate(SimConfig(reps=5, sets=3, rest_s=10.0, walk_rest=True, rates_hz={"thigh": 200.0, "lumbar": 200.0}, seed=7))
+    sim = simulate(
+        SimConfig(reps=5, sets=3, rest_s=10.0, walk_rest=True, rates_hz={"thigh": 200.0, "lumbar": 200.0}, seed=7)
+    )
     segs = {}
     for seg, df in sim.imu.items():  # tile the session to the wanted length, time running on
         span = df.t.iloc[-1] + 1 / 200.0
@@ -232,7 +261,10 @@ def bench_throughput(quick: bool) -> None:
         big = pd.concat([df.assign(t=df.t + i * span) for i in range(k)], ignore_index=True)
         segs[seg] = big[big.t < minutes * 60].reset_index(drop=True)
     n = sum(len(d) for d in segs.values())
-    arrays = [(np.ascontiguousarray(d[["gx", "gy", "gz"]].to_numpy()), np.ascontiguousarray(d[["ax", "ay", "az"]].to_numpy())) for d in segs.values()]
+    arrays = [
+        (np.ascontiguousarray(d[["gx", "gy", "gz"]].to_numpy()), np.ascontiguousarray(d[["ax", "ay", "az"]].to_numpy()))
+        for d in segs.values()
+    ]
     # Best of two runs each, alternating, so that other load on the machine hits both alike.
     t_load, t_angles, t_vqf = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -255,10 +287,14 @@ def bench_throughput(quick: bool) -> None:
     print(f"  load (read_recording)              {t1 - t0:6.2f} s")
     print(f"  calibration + fusion + angles      {t2 - t1:6.2f} s")
     target = 2.0 * minutes / 60  # 2 s per hour of recording
-    print(f"  total                              {t2 - t0:6.2f} s   (target <= {target:.2f} s: "
-          f"{'met' if t2 - t0 <= target else 'MISSED'})")
-    print(f"  baseline vqf offlineVQF alone      {t4 - t3:6.2f} s   ratio total / vqf = {(t2 - t0) / (t4 - t3):.2f}, "
-          f"angles only / vqf = {(t2 - t1) / (t4 - t3):.2f}")
+    print(
+        f"  total                              {t2 - t0:6.2f} s   (target <= {target:.2f} s: "
+        f"{'met' if t2 - t0 <= target else 'MISSED'})"
+    )
+    print(
+        f"  baseline vqf offlineVQF alone      {t4 - t3:6.2f} s   ratio total / vqf = {(t2 - t0) / (t4 - t3):.2f}, "
+        f"angles only / vqf = {(t2 - t1) / (t4 - t3):.2f}"
+    )
     # Streaming: the session as BLE delivers it (4-sample batches) through StreamingAngles,
     # against stepping vqf.VQF alone over the same batches.
     imu = {seg: df for seg, df in sim.imu.items()}
@@ -273,9 +309,11 @@ def bench_throughput(quick: bool) -> None:
             v.updateBatch(g[i : i + 4], a[i : i + 4])
     t2 = time.perf_counter()
     span = max(df.t.iloc[-1] for df in imu.values())
-    print(f"Streaming: {n_push:,} pushes of 4 samples over {span:.0f} s of session: "
-          f"{1e6 * (t1 - t0) / n_push:.0f} us/push ({span / (t1 - t0):.0f}x real time); "
-          f"vqf.VQF stepping alone {1e6 * (t2 - t1) / n_push:.0f} us/push")
+    print(
+        f"Streaming: {n_push:,} pushes of 4 samples over {span:.0f} s of session: "
+        f"{1e6 * (t1 - t0) / n_push:.0f} us/push ({span / (t1 - t0):.0f}x real time); "
+        f"vqf.VQF stepping alone {1e6 * (t2 - t1) / n_push:.0f} us/push"
+    )
 
 
 def main() -> None:

@@ -110,8 +110,10 @@ def batch(recordings: list[Path], data: Path, repeat: int) -> float:
     per_core = minutes / 60 / (cpus[1] / 60)
     print(f"\nBatch: {len(recordings)} recordings, {minutes / 60:.1f} h in all, {n_reps} reps ({load()})")
     print(f"  hinge analyze DIR --json --jobs 1   {walls[1]:7.2f} s wall {cpus[1]:7.2f} s CPU")
-    print(f"  hinge analyze DIR --json --jobs 2   {walls[2]:7.2f} s wall {cpus[2]:7.2f} s CPU   "
-          f"ratio of walls {ratio:.2f} (target >= 1.8; meaningless when the load exceeds the cores)")
+    print(
+        f"  hinge analyze DIR --json --jobs 2   {walls[2]:7.2f} s wall {cpus[2]:7.2f} s CPU   "
+        f"ratio of walls {ratio:.2f} (target >= 1.8; meaningless when the load exceeds the cores)"
+    )
     print(f"  same reps either way: {'yes' if same else 'NO'}")
     print(f"  one core analyses {per_core:.1f} h of recording per minute (serial run's CPU time)")
     assert same, "--jobs 1 and --jobs 2 found different reps"
@@ -145,15 +147,19 @@ def single(hour: Path, repeat: int) -> None:
     print(f"  peak memory                      {rss:6.0f} MB  (target <= 300 MB)")
     print(f"  hinge --version                  {version:6.2f} s   (target <= 0.3 s)")
     print(f"  hinge --help                     {helps:6.2f} s   (target <= 0.3 s)")
-    print(f"  baseline: pandas.read_csv + vqf offlineVQF alone  {base:6.2f} s wall, {base_cpu:.2f} s CPU "
-          f"(in process, no start-up); analyze / baseline: wall {wall / base:.2f}, CPU {cpu / base_cpu:.2f}")
+    print(
+        f"  baseline: pandas.read_csv + vqf offlineVQF alone  {base:6.2f} s wall, {base_cpu:.2f} s CPU "
+        f"(in process, no start-up); analyze / baseline: wall {wall / base:.2f}, CPU {cpu / base_cpu:.2f}"
+    )
 
 
 def profile(hour: Path) -> None:
     """Where a single analysis goes: start-up imports, then cProfile of reading + analysis."""
     code = "import time; t = time.perf_counter(); import {}; print(time.perf_counter() - t)"
-    imports = {m: min(float(run([sys.executable, "-c", code.format(m)])[3]) for _ in range(3))
-               for m in ("numpy", "pandas", "vqf", "processing.analysis")}
+    imports = {
+        m: min(float(run([sys.executable, "-c", code.format(m)])[3]) for _ in range(3))
+        for m in ("numpy", "pandas", "vqf", "processing.analysis")
+    }
     print(f"\nProfile ({load()})")
     print("  start-up imports (best of 3, s): " + ", ".join(f"{m} {s:.2f}" for m, s in imports.items()))
     prof = cProfile.Profile()
@@ -172,15 +178,19 @@ def profile(hour: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="8 recordings of 2 minutes, 10 minutes as the long one")
-    ap.add_argument("--data", type=Path, default=Path("/tmp/hinge-bench-batch"), help="where simulated recordings are cached")
+    ap.add_argument(
+        "--data", type=Path, default=Path("/tmp/hinge-bench-batch"), help="where simulated recordings are cached"
+    )
     args = ap.parse_args()
     n, study = (8, STUDY_QUICK) if args.quick else (48, STUDY)
     data = args.data / ("quick" if args.quick else "full")
     recordings = cached(data / "study", {f"s{i:02d}": {**study, "seed": 100 + i} for i in range(n)})
     hour = cached(data, {"hour": {**STUDY, "seed": 7} if args.quick else HOUR})[0]
     run([*HINGE, "analyze", str(recordings[0]), "--json"])  # writes the bytecode caches
-    print(f"hinge {subprocess.run([*HINGE, '--version'], capture_output=True, text=True).stdout.split()[-1]}, "
-          f"Python {sys.version.split()[0]}, {load()}")
+    print(
+        f"hinge {subprocess.run([*HINGE, '--version'], capture_output=True, text=True).stdout.split()[-1]}, "
+        f"Python {sys.version.split()[0]}, {load()}"
+    )
     batch(recordings, data, 1 if args.quick else 2)
     single(hour, 2 if args.quick else 3)
     profile(hour)

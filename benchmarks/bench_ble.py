@@ -68,17 +68,25 @@ async def real_time(seconds: float) -> dict:
     packets = sum(s.sent_packets for s in vs.sensors.values())
     samples = sum(len(s.log.arrays()[0]) for s in vs.sensors.values())
     received = sum(s.received for s in vs.status())
-    return dict(cpu=cpu, wall=wall, packets=packets, samples=samples, received=received,
-                lat_all=np.concatenate(lat_all), lat_newest=np.asarray(lat_newest))
+    return dict(
+        cpu=cpu,
+        wall=wall,
+        packets=packets,
+        samples=samples,
+        received=received,
+        lat_all=np.concatenate(lat_all),
+        lat_newest=np.asarray(lat_newest),
+    )
 
 
 def decode_baseline(n_packets: int = 4000) -> float:
     """CPU per packet of decoding + clock mapping alone (same packet format, no BLE)."""
     info = hp.default_info(rate_hz=RATE)
     src = sources(n_packets * 10 / RATE + 1)["thigh"]
-    packets = [hp.encode_data_packet(k, int(k / RATE * 1e6), src.acc[k:k + 10],
-                                     src.gyr[k:k + 10], info)
-               for k in range(0, n_packets * 10, 10)]
+    packets = [
+        hp.encode_data_packet(k, int(k / RATE * 1e6), src.acc[k : k + 10], src.gyr[k : k + 10], info)
+        for k in range(0, n_packets * 10, 10)
+    ]
     driver = hp.HingeProfileDriver(RATE, info=info)
     clock = DeviceClock()
     t0 = time.process_time()
@@ -115,8 +123,7 @@ async def long_run(minutes: float, speed: float) -> dict:
         wall = time.monotonic() - wall0
     status = vs.status()
     rows.append((vs.now(), rss_mb(), vs.session.queue_depth, max_queue, float("nan")))
-    return dict(rows=rows, wall=wall, status=status, peak_rss=resource.getrusage(
-        resource.RUSAGE_SELF).ru_maxrss / 1e3)
+    return dict(rows=rows, wall=wall, status=status, peak_rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3)
 
 
 def main() -> None:
@@ -130,30 +137,36 @@ def main() -> None:
     base_late = asyncio.run(timer_lateness())
     rt = asyncio.run(real_time(args.seconds))
     per_packet = rt["cpu"] / rt["packets"]
-    print(f"real-time phase: {args.seconds:g} s, 2 sensors x {RATE:g} Hz, "
-          f"{rt['packets']} notifications, {rt['samples']} samples sent, {rt['received']} received")
+    print(
+        f"real-time phase: {args.seconds:g} s, 2 sensors x {RATE:g} Hz, "
+        f"{rt['packets']} notifications, {rt['samples']} samples sent, {rt['received']} received"
+    )
     print(f"{'figure':<44} {'value':>12} {'baseline':>12} {'ratio':>8}")
-    print(f"{'host CPU per notification (10 samples), us':<44} {per_packet * 1e6:12.0f} "
-          f"{base_decode * 1e6:12.0f} {per_packet / base_decode:8.1f}")
+    print(
+        f"{'host CPU per notification (10 samples), us':<44} {per_packet * 1e6:12.0f} "
+        f"{base_decode * 1e6:12.0f} {per_packet / base_decode:8.1f}"
+    )
     print(f"{'host CPU, % of one core':<44} {100 * rt['cpu'] / rt['wall']:12.1f}")
-    for name, lat in (("latency per sample", rt["lat_all"]),
-                      ("latency newest sample of a packet", rt["lat_newest"])):
+    for name, lat in (("latency per sample", rt["lat_all"]), ("latency newest sample of a packet", rt["lat_newest"])):
         for q in (50, 99):
             v = np.percentile(lat, q) * 1e3
             b = np.percentile(base_late, q) * 1e3
             print(f"{f'{name} p{q}, ms':<44} {v:12.2f} {b:12.2f} {v / max(b, 1e-3):8.1f}")
-    print("  (baseline of CPU: decode + clock mapping without BLE; of latency: event-loop "
-          "timer lateness)")
+    print("  (baseline of CPU: decode + clock mapping without BLE; of latency: event-loop timer lateness)")
 
     lr = asyncio.run(long_run(args.minutes, args.speed))
-    print(f"\nlong run: {args.minutes:g} min of 2 sensors x {RATE:g} Hz at {args.speed:g}x "
-          f"real time ({lr['wall']:.0f} s wall)")
+    print(
+        f"\nlong run: {args.minutes:g} min of 2 sensors x {RATE:g} Hz at {args.speed:g}x "
+        f"real time ({lr['wall']:.0f} s wall)"
+    )
     print(f"{'session min':>11} {'RSS MB':>8} {'queue':>6} {'max queue':>10} {'lag s':>7}")
     for t, rss, q, mq, lag in lr["rows"]:
         print(f"{t / 60:11.1f} {rss:8.1f} {q:6d} {mq:10d} {lag:7.2f}")
     first, last = lr["rows"][1] if len(lr["rows"]) > 2 else lr["rows"][0], lr["rows"][-1]
-    print(f"RSS growth after the first mark: {last[1] - first[1]:+.1f} MB "
-          f"(ratio end/first {last[1] / first[1]:.3f}); peak RSS {lr['peak_rss']:.0f} MB")
+    print(
+        f"RSS growth after the first mark: {last[1] - first[1]:+.1f} MB "
+        f"(ratio end/first {last[1] / first[1]:.3f}); peak RSS {lr['peak_rss']:.0f} MB"
+    )
     for s in lr["status"]:
         print(f"  {s.line()}")
 

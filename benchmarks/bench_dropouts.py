@@ -71,11 +71,15 @@ def main() -> None:
                         after.append(rmse(e[ok & (t > end) & (t < end + AFTER_S)]))
                         early.append(rmse(e[ok & (t > end) & (t < end + EARLY_S)]))
     print(f"{args.sessions} sessions x 2 gaps x 2 segments (trunk, thigh), typical noise, thigh 104 Hz, lumbar 208 Hz")
-    print(f"{'angles':<8} {'baseline RMSE deg':>18} {'4 s after a gap: median':>24} {'max':>6} "
-          f"{'first 0.5 s: median':>20} {'max':>6} {'ratio (median after / baseline)':>32}")
+    print(
+        f"{'angles':<8} {'baseline RMSE deg':>18} {'4 s after a gap: median':>24} {'max':>6} "
+        f"{'first 0.5 s: median':>20} {'max':>6} {'ratio (median after / baseline)':>32}"
+    )
     for name, (base, after, early) in rows.items():
-        print(f"{name:<8} {np.median(base):18.2f} {np.median(after):24.2f} {np.max(after):6.2f} "
-              f"{np.median(early):20.2f} {np.max(early):6.2f} {np.median(after) / np.median(base):32.1f}")
+        print(
+            f"{name:<8} {np.median(base):18.2f} {np.median(after):24.2f} {np.max(after):6.2f} "
+            f"{np.median(early):20.2f} {np.max(early):6.2f} {np.median(after) / np.median(base):32.1f}"
+        )
 
 
 if __name__ == "__main__":

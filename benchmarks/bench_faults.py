@@ -54,23 +54,44 @@ def taken(duration: float, seed: int) -> dict[str, dict[str, int]]:
     from hinge import simulated_sources
 
     sources = simulated_sources(duration, seed=seed, rate_hz=200.0)
-    return {fam: {seg: len(src.resampled(rate)) for seg, src in sources.items()}
-            for fam, rate in FAMILY_RATE.items()}
+    return {fam: {seg: len(src.resampled(rate)) for seg, src in sources.items()} for fam, rate in FAMILY_RATE.items()}
 
 
 def run_one(family: str, name: str, specs: list[str], args, out: Path) -> dict:
     rec = out / f"{family}-{name}"
-    cmd = [sys.executable, "-m", "hinge", "stream", "--virtual", "--headless", "--family", family,
-           "--record", str(rec), "--duration", str(args.duration), "--speed", str(args.speed),
-           "--seed", str(args.seed)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "hinge",
+        "stream",
+        "--virtual",
+        "--headless",
+        "--family",
+        family,
+        "--record",
+        str(rec),
+        "--duration",
+        str(args.duration),
+        "--speed",
+        str(args.speed),
+        "--seed",
+        str(args.seed),
+    ]
     for spec in specs:
         cmd += ["--fault", spec.format(end_minus_2=args.duration - 2)]
     t0 = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    result = {"family": family, "name": name, "code": proc.returncode, "seconds": time.monotonic() - t0,
-              "traceback": "Traceback" in proc.stderr, "stderr": proc.stderr.strip().splitlines()[-1:],
-              "lines": len(proc.stderr.strip().splitlines()),
-              "meta": None, "rows": {}}
+    result = {
+        "family": family,
+        "name": name,
+        "code": proc.returncode,
+        "seconds": time.monotonic() - t0,
+        "traceback": "Traceback" in proc.stderr,
+        "stderr": proc.stderr.strip().splitlines()[-1:],
+        "lines": len(proc.stderr.strip().splitlines()),
+        "meta": None,
+        "rows": {},
+    }
     meta_path = rec / "session.json"
     if meta_path.exists():
         result["meta"] = json.loads(meta_path.read_text())
@@ -82,10 +103,17 @@ def run_one(family: str, name: str, specs: list[str], args, out: Path) -> dict:
 
 def report(r: dict, truth: dict[str, dict[str, int]]) -> tuple[list[str], bool]:
     if r["name"] == "bad-info":  # the sensor must be refused: exit 2, one line, no recording
-        ok = r["code"] == 2 and not r["traceback"] and r["meta"] is None and r["lines"] == 1 \
+        ok = (
+            r["code"] == 2
+            and not r["traceback"]
+            and r["meta"] is None
+            and r["lines"] == 1
             and "refused" in r["stderr"][0]
-        return [f"{r['family']:<9} {r['name']:<12} {'yes' if ok else 'NO':<8} refused in one line "
-                f"(exit {r['code']}): {r['stderr'][0] if r['stderr'] else ''}"], ok
+        )
+        return [
+            f"{r['family']:<9} {r['name']:<12} {'yes' if ok else 'NO':<8} refused in one line "
+            f"(exit {r['code']}): {r['stderr'][0] if r['stderr'] else ''}"
+        ], ok
     survived = r["code"] == 0 and not r["traceback"]
     meta = r["meta"]
     lines, ok = [], survived
@@ -97,7 +125,7 @@ def report(r: dict, truth: dict[str, dict[str, int]]) -> tuple[list[str], bool]:
         s = sensors.get(seg, {})
         sent = truth[r["family"]][seg]
         rows = r["rows"].get(seg)
-        complete = ("ended" in meta and "samples" in s and "lost_samples" in s and rows == s.get("samples"))
+        complete = "ended" in meta and "samples" in s and "lost_samples" in s and rows == s.get("samples")
         lost = s.get("lost_samples")
         true_loss = None if rows is None else sent - rows
         exact = lost == true_loss
@@ -110,7 +138,8 @@ def report(r: dict, truth: dict[str, dict[str, int]]) -> tuple[list[str], bool]:
         lines.append(
             f"{r['family']:<9} {r['name']:<12} {'yes' if survived else 'NO':<8} {seg:<7} "
             f"{rows!s:>5} / {sent:<5}  {lost!s:>5} / {true_loss!s:<5} {'exact' if exact else 'OFF':<6}"
-            f"{'yes' if complete else 'NO':<9}{', '.join(extras)}")
+            f"{'yes' if complete else 'NO':<9}{', '.join(extras)}"
+        )
     return lines, ok
 
 
@@ -126,14 +155,18 @@ def main() -> int:
     families = args.family.split(",")
     names = args.only.split(",") if args.only else list(SCENARIOS)
     truth = taken(args.duration, args.seed)
-    jobs = [(fam, name) for fam in families for name in names
-            if not (name in HINGE_ONLY and fam != "hinge")]
-    print(f"bench_faults: {len(jobs)} scenarios, `hinge stream --virtual --headless` "
-          f"--duration {args.duration:g} --speed {args.speed:g}, {args.jobs} at a time")
-    print(f"{'family':<9} {'scenario':<12} {'survived':<8} {'sensor':<7} received/sent  "
-          f"lost/true   count complete extras")
-    with tempfile.TemporaryDirectory(prefix="bench_faults_") as tmp, \
-            concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+    jobs = [(fam, name) for fam in families for name in names if not (name in HINGE_ONLY and fam != "hinge")]
+    print(
+        f"bench_faults: {len(jobs)} scenarios, `hinge stream --virtual --headless` "
+        f"--duration {args.duration:g} --speed {args.speed:g}, {args.jobs} at a time"
+    )
+    print(
+        f"{'family':<9} {'scenario':<12} {'survived':<8} {'sensor':<7} received/sent  lost/true   count complete extras"
+    )
+    with (
+        tempfile.TemporaryDirectory(prefix="bench_faults_") as tmp,
+        concurrent.futures.ThreadPoolExecutor(args.jobs) as pool,
+    ):
         futures = [pool.submit(run_one, fam, name, SCENARIOS[name], args, Path(tmp)) for fam, name in jobs]
         n_ok = 0
         for fut in futures:

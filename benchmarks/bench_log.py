@@ -75,8 +75,13 @@ def best(fn, repeat: int) -> Timing:
 
 
 def cli(*args: str, db: str) -> None:
-    out = subprocess.run([sys.executable, "-m", "hinge", *args], capture_output=True, text=True,
-                         cwd=ROOT, env={**os.environ, "HINGE_DB": db, "COLUMNS": "120"})
+    out = subprocess.run(
+        [sys.executable, "-m", "hinge", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "HINGE_DB": db, "COLUMNS": "120"},
+    )
     if out.returncode != 0:
         raise SystemExit(f"hinge {' '.join(args)} failed: {out.stderr}")
 
@@ -93,12 +98,28 @@ def fill(log: TrainingLog, sessions: int, reps: int) -> float:
         for k in range(reps):
             r = template[k % len(template)]
             pattern = Pattern.KNEE_FIRST if rng.random() < skill else Pattern.HIPS_RISE_EARLY
-            out.append(replace(r, index=k + 1, set=1 + k * 3 // reps, start_s=10.0 + 4.0 * k + 60 * (k * 3 // reps),
-                               hip_lag_ms=r.hip_lag_ms * rng.uniform(0.7, 1.3), pattern=pattern))
-        log.add_session(SessionData(
-            path=f"/synthetic/{i}", hash=f"{i:064x}", recorded_at=start + timedelta(days=i * 0.5),
-            reps=out, summary=summarize(out), athlete="ann", exercise="deadlift",
-            load_kg=100.0 + 2.5 * (i % 20)))
+            out.append(
+                replace(
+                    r,
+                    index=k + 1,
+                    set=1 + k * 3 // reps,
+                    start_s=10.0 + 4.0 * k + 60 * (k * 3 // reps),
+                    hip_lag_ms=r.hip_lag_ms * rng.uniform(0.7, 1.3),
+                    pattern=pattern,
+                )
+            )
+        log.add_session(
+            SessionData(
+                path=f"/synthetic/{i}",
+                hash=f"{i:064x}",
+                recorded_at=start + timedelta(days=i * 0.5),
+                reps=out,
+                summary=summarize(out),
+                athlete="ann",
+                exercise="deadlift",
+                load_kg=100.0 + 2.5 * (i % 20),
+            )
+        )
     return time.perf_counter() - t0
 
 
@@ -106,8 +127,15 @@ def long_session(minutes: float, where: Path) -> Path:
     """A simulated session of about ``minutes`` minutes: sets of 6 reps with rests (a set and
     its rest take the virtual lifter about 68 s)."""
     sets = max(1, round(minutes * 60 / 68))
-    sim = simulate(SimConfig(patterns=["knee-first", "knee-first", "simultaneous", "hips-rise-early"],
-                             reps=6, sets=sets, rest_s=50.0, seed=3))
+    sim = simulate(
+        SimConfig(
+            patterns=["knee-first", "knee-first", "simultaneous", "hips-rise-early"],
+            reps=6,
+            sets=sets,
+            rest_s=50.0,
+            seed=3,
+        )
+    )
     return write_simulation(sim, where / "session")
 
 
@@ -115,15 +143,19 @@ def bench(name: str, db: str, args: argparse.Namespace, rec: Path) -> None:
     print(f"\n== {name}: {db.split('?')[0]}")
     with TrainingLog.open(db) as log:
         took = fill(log, args.sessions, args.reps)
-        print(f"filled {args.sessions} sessions x {args.reps} reps in {took:.1f} s "
-              f"({1000 * took / args.sessions:.1f} ms per session)")
+        print(
+            f"filled {args.sessions} sessions x {args.reps} reps in {took:.1f} s "
+            f"({1000 * took / args.sessions:.1f} ms per session)"
+        )
         query = best(lambda: log.sessions(athlete="ann", newest_first=False), 3)
     start = best(lambda: cli("--version", db=db), 3)
     bare = best(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), 3)
     sa = best(lambda: subprocess.run([sys.executable, "-c", "import sqlalchemy"], check=True), 3) - bare
     trend = best(lambda: cli("log", "trend", "--athlete", "ann", db=db), 3)
-    print(f"hinge log trend: {trend} (target <= 0.5 s); baseline hinge --version {start}; "
-          f"of it: the query {query.wall * 1000:.0f} ms, importing SQLAlchemy {sa}")
+    print(
+        f"hinge log trend: {trend} (target <= 0.5 s); baseline hinge --version {start}; "
+        f"of it: the query {query.wall * 1000:.0f} ms, importing SQLAlchemy {sa}"
+    )
 
     # Adding into the full log, as a lifter's next session is; the session is removed
     # between repeats (unmeasured), since adding a known recording again changes nothing.
@@ -144,9 +176,11 @@ def bench(name: str, db: str, args: argparse.Namespace, rec: Path) -> None:
         add = Timing(min(add.wall, once.wall), min(add.cpu, once.cpu))
         forget()
     extra = add - analysis
-    print(f"hinge log add of a {args.minutes:g}-minute session to it: {add}; hinge analyze "
-          f"--json of it: {analysis}; the add costs {extra.wall:+.2f} s wall / {extra.cpu:+.2f} s "
-          f"CPU more (target <= +0.1 s; importing SQLAlchemy is {sa.cpu:.2f} s CPU of it)")
+    print(
+        f"hinge log add of a {args.minutes:g}-minute session to it: {add}; hinge analyze "
+        f"--json of it: {analysis}; the add costs {extra.wall:+.2f} s wall / {extra.cpu:+.2f} s "
+        f"CPU more (target <= +0.1 s; importing SQLAlchemy is {sa.cpu:.2f} s CPU of it)"
+    )
 
     recording = read_recording(rec)
     read = best(lambda: read_recording(rec), 2)
@@ -159,8 +193,10 @@ def bench(name: str, db: str, args: argparse.Namespace, rec: Path) -> None:
             lib = Timing(min(lib.wall, time.perf_counter() - t0), min(lib.cpu, _cpu() - c0))
             log.remove(added.session.id)
     own = lib - read - lib_analysis
-    print(f"in-process: add_recording {lib} (read, hash, analyse, store) against read {read} + "
-          f"analyze {lib_analysis}: the log's own cost {own.wall:+.3f} s wall / {own.cpu:+.3f} s CPU")
+    print(
+        f"in-process: add_recording {lib} (read, hash, analyse, store) against read {read} + "
+        f"analyze {lib_analysis}: the log's own cost {own.wall:+.3f} s wall / {own.cpu:+.3f} s CPU"
+    )
 
 
 _PG_DBS: list[str] = []
@@ -173,8 +209,9 @@ def fresh_pg(url: str) -> str:
 
     server = make_url(url)
     name = f"hinge_bench_{len(_PG_DBS)}_{os.getpid()}"
-    with psycopg.connect(server.set(drivername="postgresql", database="postgres")
-                         .render_as_string(hide_password=False), autocommit=True) as conn:
+    with psycopg.connect(
+        server.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False), autocommit=True
+    ) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     _PG_DBS.append(name)
     return server.set(database=name).render_as_string(hide_password=False)

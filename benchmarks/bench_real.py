@@ -78,8 +78,21 @@ ANALYZE_TIMEOUT_S = 600
 
 CMU_LIFTS = ["SqDL", "SqHalfDL", "SqSL", "SqHalfSL", "SumoSq", "DeclineSq", "BulgSq", "SpainSq", "Lunge"]
 CMU_NONLIFTS = [
-    "Walk", "Run", "RunCut", "RunDec", "StepUpH", "StepUpL", "StepDnH", "StepDnL",
-    "CMJDL", "CMJSL", "HeelRaise", "FwJump", "LatJump", "DropJumpDL", "DropLandDL",
+    "Walk",
+    "Run",
+    "RunCut",
+    "RunDec",
+    "StepUpH",
+    "StepUpL",
+    "StepDnH",
+    "StepDnL",
+    "CMJDL",
+    "CMJSL",
+    "HeelRaise",
+    "FwJump",
+    "LatJump",
+    "DropJumpDL",
+    "DropLandDL",
 ]
 POSE_GAP_S = 0.5
 
@@ -100,8 +113,20 @@ def write_rec(path: Path, segments: dict[str, pd.DataFrame], meta: dict) -> None
     sensors = []
     for seg, df in segments.items():
         df[["t", "ax", "ay", "az", "gx", "gy", "gz"]].to_csv(path / f"{seg}.csv", index=False, float_format="%.7f")
-        sensors.append({"segment": seg, "file": f"{seg}.csv", **{k: v for e in meta.get("sensors", []) if e["segment"] == seg for k, v in e.items()}})
-    session = {"format": "hinge-recording", "version": 1, "created": "2000-01-01T00:00:00Z", **{k: v for k, v in meta.items() if k != "sensors"}, "sensors": sensors}
+        sensors.append(
+            {
+                "segment": seg,
+                "file": f"{seg}.csv",
+                **{k: v for e in meta.get("sensors", []) if e["segment"] == seg for k, v in e.items()},
+            }
+        )
+    session = {
+        "format": "hinge-recording",
+        "version": 1,
+        "created": "2000-01-01T00:00:00Z",
+        **{k: v for k, v in meta.items() if k != "sensors"},
+        "sensors": sensors,
+    }
     (path / "session.json").write_text(json.dumps(session, indent=2))
 
 
@@ -116,8 +141,7 @@ def run_analyze(rec: Path, angles_csv: Path) -> dict:
     if HINGE_DIR is not None:
         env = {**os.environ, "PYTHONPATH": str(HINGE_DIR)}
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=ANALYZE_TIMEOUT_S, env=env,
-                           cwd=HINGE_DIR)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=ANALYZE_TIMEOUT_S, env=env, cwd=HINGE_DIR)
     except subprocess.TimeoutExpired:
         return {"status": "crashed", "message": f"timeout after {ANALYZE_TIMEOUT_S} s"}
     err_lines = [ln for ln in p.stderr.strip().splitlines() if ln.strip()]
@@ -156,12 +180,17 @@ def one_line(s: str, n: int = 150) -> str:
 def pib_segments(d: pd.DataFrame) -> dict[str, pd.DataFrame]:
     out = {}
     for seg, k in (("thigh", 3), ("lumbar", 4)):
-        out[seg] = pd.DataFrame({
-            "t": d["time"].to_numpy(),
-            "ax": d[f"Ax{k}"].to_numpy(), "ay": d[f"Ay{k}"].to_numpy(), "az": d[f"Az{k}"].to_numpy(),
-            "gx": np.radians(d[f"Gx{k}"].to_numpy()), "gy": np.radians(d[f"Gy{k}"].to_numpy()),
-            "gz": np.radians(d[f"Gz{k}"].to_numpy()),
-        })
+        out[seg] = pd.DataFrame(
+            {
+                "t": d["time"].to_numpy(),
+                "ax": d[f"Ax{k}"].to_numpy(),
+                "ay": d[f"Ay{k}"].to_numpy(),
+                "az": d[f"Az{k}"].to_numpy(),
+                "gx": np.radians(d[f"Gx{k}"].to_numpy()),
+                "gy": np.radians(d[f"Gy{k}"].to_numpy()),
+                "gz": np.radians(d[f"Gz{k}"].to_numpy()),
+            }
+        )
     return out
 
 
@@ -198,8 +227,15 @@ def bench_pibench(root: Path, tmp: Path, describe: bool) -> None:
             d = pd.read_csv(f)
             offs, _ = seat_intervals(d)
             rec = tmp / f"pib_{name}"
-            write_rec(rec, pib_segments(d), {"source": "pi_bench", "notes": f.name,
-                                             "sensors": [{"segment": "thigh", "rate_hz": 128}, {"segment": "lumbar", "rate_hz": 128}]})
+            write_rec(
+                rec,
+                pib_segments(d),
+                {
+                    "source": "pi_bench",
+                    "notes": f.name,
+                    "sensors": [{"segment": "thigh", "rate_hz": 128}, {"segment": "lumbar", "rate_hz": 128}],
+                },
+            )
             r = run_analyze(rec, tmp / f"pib_{name}_angles.csv")
         except Exception as e:  # conversion problem: report, go on
             r = {"status": "crashed", "message": f"{type(e).__name__}: {e}"}
@@ -211,12 +247,17 @@ def bench_pibench(root: Path, tmp: Path, describe: bool) -> None:
             tot["reps"] += len(reps)
             tot["zero"] += not reps
             pats = ",".join(x.get("pattern", "?")[:6] + f"@{x.get('start_s', 0):.1f}s" for x in reps)
-            print(f"{name:<28}{dur:>6}{len(offs):>7}  {'analysed':<9}{len(reps):>5}  {calib_note(r['doc'])}"
-                  + (f"  reps: {pats}" if pats else "") + (f"  [stderr: {one_line(r['message'], 80)}]" if r["message"] else ""))
+            print(
+                f"{name:<28}{dur:>6}{len(offs):>7}  {'analysed':<9}{len(reps):>5}  {calib_note(r['doc'])}"
+                + (f"  reps: {pats}" if pats else "")
+                + (f"  [stderr: {one_line(r['message'], 80)}]" if r["message"] else "")
+            )
         else:
             print(f"{name:<28}{dur:>6}{len(offs):>7}  {r['status']:<9}{'-':>5}  {one_line(r['message'])}")
-    print(f"pi_bench total: {tot['analysed']}/{tot['n']} analysed, {tot['reps']} reps reported (truth 0), "
-          f"{tot['zero']}/{tot['n']} trials with the right count (0)")
+    print(
+        f"pi_bench total: {tot['analysed']}/{tot['n']} analysed, {tot['reps']} reps reported (truth 0), "
+        f"{tot['zero']}/{tot['n']} trials with the right count (0)"
+    )
     if describe:
         for f in files:
             describe_pibench(f)
@@ -257,9 +298,13 @@ def describe_pibench(f: Path) -> None:
     fs = 1 / np.median(np.diff(t))
     dt = np.diff(t)
     offs, ons = seat_intervals(d)
-    print(f"\n-- {f.name}: {len(t)} samples, {t[-1]:.2f} s, dt median {np.median(dt)*1e3:.3f} ms "
-          f"(min {dt.min()*1e3:.3f}, max {dt.max()*1e3:.3f}; {fs:.2f} Hz); seat-off at "
-          + ", ".join(f"{x:.2f}" for x in offs) + "; seat-on at " + ", ".join(f"{x:.2f}" for x in ons))
+    print(
+        f"\n-- {f.name}: {len(t)} samples, {t[-1]:.2f} s, dt median {np.median(dt) * 1e3:.3f} ms "
+        f"(min {dt.min() * 1e3:.3f}, max {dt.max() * 1e3:.3f}; {fs:.2f} Hz); seat-off at "
+        + ", ".join(f"{x:.2f}" for x in offs)
+        + "; seat-on at "
+        + ", ".join(f"{x:.2f}" for x in ons)
+    )
     segs = {"thigh": 3, "pelvis": 4}
     acc = {s: d[[f"Ax{k}", f"Ay{k}", f"Az{k}"]].to_numpy() for s, k in segs.items()}
     gyr = {s: d[[f"Gx{k}", f"Gy{k}", f"Gz{k}"]].to_numpy() for s, k in segs.items()}  # deg/s
@@ -274,7 +319,7 @@ def describe_pibench(f: Path) -> None:
             w = int(0.3 * fs)
             score = np.convolve(gn["thigh"][ix] + gn["pelvis"][ix], np.ones(w) / w, mode="valid")
             j = int(np.argmin(score))
-            stand_ix.append(ix[j: j + w])
+            stand_ix.append(ix[j : j + w])
     incl = {}
     for s in segs:
         ref = np.mean([acc[s][ix].mean(axis=0) for ix in stand_ix], axis=0) if stand_ix else acc[s][:10].mean(axis=0)
@@ -289,15 +334,19 @@ def describe_pibench(f: Path) -> None:
         incl[s] = inc
     fz = d["Fz_seat"].to_numpy()
     seated = (fz - fz.min()) / (fz.max() - fz.min()) > 0.35
-    print("   period        start    dur | still(|g|<10 d/s both) longest |  pelvis incl (med, range)  thigh incl (med)  |  |acc| thigh/pelvis med")
+    print(
+        "   period        start    dur | still(|g|<10 d/s both) longest |  pelvis incl (med, range)  thigh incl (med)  |  |acc| thigh/pelvis med"
+    )
     for a, b in runs(seated) + runs(~seated):
         kind = "seated" if seated[a] else "up"
         sl = slice(a, b)
         lr = max([e - s for s, e in runs(still[sl])] or [0]) / fs
         pe, th = incl["pelvis"][sl], incl["thigh"][sl]
-        print(f"   {kind:<8} {t[a]:>9.2f} {(b - a)/fs:>7.2f} | {still[sl].mean()*100:5.0f} % still, longest {lr:4.2f} s |"
-              f"  {np.median(pe):6.1f} ({pe.min():6.1f}..{pe.max():6.1f})      {np.median(th):6.1f}         |"
-              f"  {np.median(np.linalg.norm(acc['thigh'][sl], axis=1)):5.2f} / {np.median(np.linalg.norm(acc['pelvis'][sl], axis=1)):5.2f}")
+        print(
+            f"   {kind:<8} {t[a]:>9.2f} {(b - a) / fs:>7.2f} | {still[sl].mean() * 100:5.0f} % still, longest {lr:4.2f} s |"
+            f"  {np.median(pe):6.1f} ({pe.min():6.1f}..{pe.max():6.1f})      {np.median(th):6.1f}         |"
+            f"  {np.median(np.linalg.norm(acc['thigh'][sl], axis=1)):5.2f} / {np.median(np.linalg.norm(acc['pelvis'][sl], axis=1)):5.2f}"
+        )
     for x in offs:
         i = int(np.argmin(abs(t - x)))
         w0, w1 = max(0, i - int(1.5 * fs)), min(len(t), i + int(2.0 * fs))
@@ -307,8 +356,10 @@ def describe_pibench(f: Path) -> None:
         k0 = w0 + int(np.argmax(hip))
         up = np.flatnonzero(incl["thigh"][k0:w1] < 15)
         rise = (up[0] / fs) if len(up) else float("nan")
-        print(f"   rise at seat-off {x:6.2f}: pelvis {incl['pelvis'][i]:5.1f} deg (max {pe.max():5.1f}), thigh {incl['thigh'][i]:5.1f}, "
-              f"hip max {hip.max():5.1f} at {t[k0]:.2f}; max-hip -> thigh<15 deg in {rise:.2f} s")
+        print(
+            f"   rise at seat-off {x:6.2f}: pelvis {incl['pelvis'][i]:5.1f} deg (max {pe.max():5.1f}), thigh {incl['thigh'][i]:5.1f}, "
+            f"hip max {hip.max():5.1f} at {t[k0]:.2f}; max-hip -> thigh<15 deg in {rise:.2f} s"
+        )
 
 
 # ---------------------------------------------------------------------------- CMU
@@ -325,13 +376,17 @@ def cmu_read(f: Path) -> pd.DataFrame:
 
 def cmu_segment(d: pd.DataFrame, sensor: str) -> pd.DataFrame:
     s = d[sensor]
-    return pd.DataFrame({
-        "t": s[("Time", "S")].to_numpy(dtype=float),
-        "ax": s[("Accelerometer", "X")].to_numpy(), "ay": s[("Accelerometer", "Y")].to_numpy(),
-        "az": s[("Accelerometer", "Z")].to_numpy(),
-        "gx": s[("Gyroscope", "X")].to_numpy(), "gy": s[("Gyroscope", "Y")].to_numpy(),
-        "gz": s[("Gyroscope", "Z")].to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "t": s[("Time", "S")].to_numpy(dtype=float),
+            "ax": s[("Accelerometer", "X")].to_numpy(),
+            "ay": s[("Accelerometer", "Y")].to_numpy(),
+            "az": s[("Accelerometer", "Z")].to_numpy(),
+            "gx": s[("Gyroscope", "X")].to_numpy(),
+            "gy": s[("Gyroscope", "Y")].to_numpy(),
+            "gz": s[("Gyroscope", "Z")].to_numpy(),
+        }
+    )
 
 
 def cmu_trial(imu_dir: Path, ang_dir: Path, ex: str) -> tuple[list[pd.DataFrame], list[pd.DataFrame]] | None:
@@ -374,13 +429,17 @@ def bench_cmu(root: Path, tmp: Path, describe: bool, nonlifts: bool) -> None:
     imu_dir, ang_dir = base / "parsed_h5_csv" / "SUB22", base / "parsed_joint_angles_all" / "SUB22"
     pose_f = imu_dir / "Pose" / "Pose_01_rep1.csv"
     pose_imu = cmu_read(pose_f) if pose_f.exists() else None
-    pose_ang = cmu_read(ang_dir / "Pose" / "Pose_01_rep1.csv") if (ang_dir / "Pose" / "Pose_01_rep1.csv").exists() else None
+    pose_ang = (
+        cmu_read(ang_dir / "Pose" / "Pose_01_rep1.csv") if (ang_dir / "Pose" / "Pose_01_rep1.csv").exists() else None
+    )
     if pose_imu is None or pose_ang is None:
         print(f"CMU: Pose trial missing under {imu_dir} / {ang_dir}: +pose variants and optical zero unavailable")
     print(f"\n== CMU-MBL SUB22 (trial = rep files of one exercise on their shared clock) -- {base}")
     print("rmse/rmse0 in deg: hinge vs optical (rmse0: after removing the mean offset); corr = hip correlation")
-    print(f"{'trial':<11}{'side':<6}{'files':>5}{'squats':>7}{'ctbl':>5}  {'variant':<8}{'result':<9}{'reps':>5}"
-          f"  {'hip rmse/rmse0':>15} {'trunk':>12} {'thigh':>12} {'corr':>5}  calibration / message")
+    print(
+        f"{'trial':<11}{'side':<6}{'files':>5}{'squats':>7}{'ctbl':>5}  {'variant':<8}{'result':<9}{'reps':>5}"
+        f"  {'hip rmse/rmse0':>15} {'trunk':>12} {'thigh':>12} {'corr':>5}  calibration / message"
+    )
     exercises = CMU_LIFTS + (CMU_NONLIFTS if nonlifts else [])
     variants = ["bare", "+pose", "+pose2x"] if pose_imu is not None else ["bare"]
     tot = {v: {"trials": 0, "analysed": 0, "exact": 0, "reps": 0, "truth": 0, "sq": [], "lift": 0} for v in variants}
@@ -394,7 +453,10 @@ def bench_cmu(root: Path, tmp: Path, describe: bool, nonlifts: bool) -> None:
         have_ang = all(a is not None for a in angs) and pose_ang is not None
         side = "Right"
         if have_ang:
-            rng = {s: np.ptp(np.concatenate([a[(f"{s}HipAngle", "ML", "X")].to_numpy() for a in angs])) for s in ("Right", "Left")}
+            rng = {
+                s: np.ptp(np.concatenate([a[(f"{s}HipAngle", "ML", "X")].to_numpy() for a in angs]))
+                for s in ("Right", "Left")
+            }
             side = max(rng, key=rng.get)
             opt = [optical(a, side, pose_ang) for a in angs]
             n_sq, n_ct = count_squats([o["hip"].to_numpy() for o in opt])
@@ -422,9 +484,18 @@ def bench_cmu(root: Path, tmp: Path, describe: bool, nonlifts: bool) -> None:
                         df = pd.concat([p, df], ignore_index=True)
                     data[seg] = df
                 rec = tmp / f"cmu_{ex}_{v.strip('+')}"
-                write_rec(rec, data, {"source": "CMU-MBL IMU_Exercise_Prediction SUB22", "notes": f"{ex} {v}",
-                                      "sensors": [{"segment": "thigh", "rate_hz": 100, "side": side.lower()},
-                                                  {"segment": "lumbar", "rate_hz": 100}]})
+                write_rec(
+                    rec,
+                    data,
+                    {
+                        "source": "CMU-MBL IMU_Exercise_Prediction SUB22",
+                        "notes": f"{ex} {v}",
+                        "sensors": [
+                            {"segment": "thigh", "rate_hz": 100, "side": side.lower()},
+                            {"segment": "lumbar", "rate_hz": 100},
+                        ],
+                    },
+                )
                 r = run_analyze(rec, tmp / f"cmu_{ex}_{v.strip('+')}_angles.csv")
             except Exception as e:
                 r = {"status": "crashed", "message": f"{type(e).__name__}: {e}"}
@@ -435,7 +506,10 @@ def bench_cmu(root: Path, tmp: Path, describe: bool, nonlifts: bool) -> None:
             T["lift"] += ex in CMU_LIFTS
             head = f"{label:<11}{side:<6}{len(imus):>5}{n_sq if ex in CMU_LIFTS else 0:>7}{n_ct if ex in CMU_LIFTS else 0:>5}  {v:<8}"
             if r["status"] != "analysed":
-                print(head + f"{r['status']:<9}{'-':>5}  {'':>15} {'':>12} {'':>12} {'':>5}  {one_line(r['message'], 120)}")
+                print(
+                    head
+                    + f"{r['status']:<9}{'-':>5}  {'':>15} {'':>12} {'':>12} {'':>5}  {one_line(r['message'], 120)}"
+                )
                 continue
             reps = r["doc"].get("reps", [])
             T["analysed"] += 1
@@ -451,47 +525,70 @@ def bench_cmu(root: Path, tmp: Path, describe: bool, nonlifts: bool) -> None:
                     ok = np.isfinite(h) & np.isfinite(o[k].to_numpy())
                     if ok.sum() > 10:
                         diff = h[ok] - o[k].to_numpy()[ok]
-                        cols[k] = (float(np.sqrt(np.mean(diff**2))), float(np.std(diff)),
-                                   float(np.corrcoef(h[ok], o[k].to_numpy()[ok])[0, 1]))
+                        cols[k] = (
+                            float(np.sqrt(np.mean(diff**2))),
+                            float(np.std(diff)),
+                            float(np.corrcoef(h[ok], o[k].to_numpy()[ok])[0, 1]),
+                        )
                 if "hip" in cols and ex in CMU_LIFTS:
                     rmses[v].append(cols["hip"])
+
             def fmt(k: str, w: int, cols: dict = cols) -> str:
                 return (f"{cols[k][0]:.1f}/{cols[k][1]:.1f}" if k in cols else "-").rjust(w)
 
             corr = f"{cols['hip'][2]:.2f}" if "hip" in cols else "-"
-            print(head + f"{'analysed':<9}{len(reps):>5}  {fmt('hip', 15)} {fmt('trunk', 12)} {fmt('thigh', 12)} {corr:>5}  "
-                  + calib_note(r["doc"]) + (f"  [stderr: {one_line(r['message'], 60)}]" if r["message"] else ""))
+            print(
+                head
+                + f"{'analysed':<9}{len(reps):>5}  {fmt('hip', 15)} {fmt('trunk', 12)} {fmt('thigh', 12)} {corr:>5}  "
+                + calib_note(r["doc"])
+                + (f"  [stderr: {one_line(r['message'], 60)}]" if r["message"] else "")
+            )
     print("CMU totals (lifts = squat variants + lunges; truth = optical squat count, 0 for non-lifts):")
     for v in variants:
         T = tot[v]
         hr = rmses[v]
-        hs = (f"hip rmse median {np.median([x[0] for x in hr]):.1f} deg, rmse0 median {np.median([x[1] for x in hr]):.1f} deg over {len(hr)} lift trials"
-              if hr else "no hip rmse")
-        print(f"  {v:<8} {T['analysed']}/{T['trials']} analysed, {T['exact']}/{T['trials']} exact count, "
-              f"{T['reps']} reps reported vs {T['truth']} squats/lunges; {hs}")
+        hs = (
+            f"hip rmse median {np.median([x[0] for x in hr]):.1f} deg, rmse0 median {np.median([x[1] for x in hr]):.1f} deg over {len(hr)} lift trials"
+            if hr
+            else "no hip rmse"
+        )
+        print(
+            f"  {v:<8} {T['analysed']}/{T['trials']} analysed, {T['exact']}/{T['trials']} exact count, "
+            f"{T['reps']} reps reported vs {T['truth']} squats/lunges; {hs}"
+        )
     if describe:
         describe_cmu(imu_dir, pose_imu, pose_ang, exercises)
 
 
-def describe_cmu(imu_dir: Path, pose_imu: pd.DataFrame | None, pose_ang: pd.DataFrame | None, exercises: list[str]) -> None:
+def describe_cmu(
+    imu_dir: Path, pose_imu: pd.DataFrame | None, pose_ang: pd.DataFrame | None, exercises: list[str]
+) -> None:
     print("\n-- CMU data notes")
     if pose_imu is not None:
         t = pose_imu[("Pelvis", "Time", "S")].to_numpy(dtype=float)
-        print(f"   Pose: {len(t)} samples, {t[-1]-t[0]+0.01:.2f} s (the only standing-still data of the session)")
-        print("   sensor       |acc| mean   std   (vs 9.81)   |gyro| mean deg/s   gyro mean per axis deg/s     incl. of up from sensor z")
+        print(f"   Pose: {len(t)} samples, {t[-1] - t[0] + 0.01:.2f} s (the only standing-still data of the session)")
+        print(
+            "   sensor       |acc| mean   std   (vs 9.81)   |gyro| mean deg/s   gyro mean per axis deg/s     incl. of up from sensor z"
+        )
         for s in sorted({c[0] for c in pose_imu.columns}):
             seg = cmu_segment(pose_imu, s)
             a = seg[["ax", "ay", "az"]].to_numpy()
             g = np.degrees(seg[["gx", "gy", "gz"]].to_numpy())
             n = np.linalg.norm(a, axis=1)
             up = a.mean(axis=0)
-            print(f"   {s:<12} {n.mean():8.3f} {n.std():6.3f}   ({(n.mean()/G-1)*100:+5.1f} %)   {np.linalg.norm(g, axis=1).mean():8.2f}"
-                  f"          [{g.mean(axis=0)[0]:5.2f} {g.mean(axis=0)[1]:5.2f} {g.mean(axis=0)[2]:5.2f}]"
-                  f"       {np.degrees(np.arccos(up[2]/np.linalg.norm(up))):5.1f}")
+            print(
+                f"   {s:<12} {n.mean():8.3f} {n.std():6.3f}   ({(n.mean() / G - 1) * 100:+5.1f} %)   {np.linalg.norm(g, axis=1).mean():8.2f}"
+                f"          [{g.mean(axis=0)[0]:5.2f} {g.mean(axis=0)[1]:5.2f} {g.mean(axis=0)[2]:5.2f}]"
+                f"       {np.degrees(np.arccos(up[2] / np.linalg.norm(up))):5.1f}"
+            )
         if pose_ang is not None:
-            print(f"   Pose optical: RightHip {pose_ang[('RightHipAngle','ML','X')].mean():.1f}, LeftHip {pose_ang[('LeftHipAngle','ML','X')].mean():.1f}, "
-                  f"Pelvis X {pose_ang[('PelvisAngle','ML','X')].mean():.1f}, RightKnee {pose_ang[('RightKneeAngle','ML','X')].mean():.1f} deg")
-    print("   trial      files  dt values seen (s)            gaps between files (s)      min |gyro| pelvis/thigh 0.5 s mean (deg/s)")
+            print(
+                f"   Pose optical: RightHip {pose_ang[('RightHipAngle', 'ML', 'X')].mean():.1f}, LeftHip {pose_ang[('LeftHipAngle', 'ML', 'X')].mean():.1f}, "
+                f"Pelvis X {pose_ang[('PelvisAngle', 'ML', 'X')].mean():.1f}, RightKnee {pose_ang[('RightKneeAngle', 'ML', 'X')].mean():.1f} deg"
+            )
+    print(
+        "   trial      files  dt values seen (s)            gaps between files (s)      min |gyro| pelvis/thigh 0.5 s mean (deg/s)"
+    )
     for ex in exercises:
         files = sorted((imu_dir / ex).glob("*.csv"), key=rep_no)
         if not files:
@@ -510,18 +607,28 @@ def describe_cmu(imu_dir: Path, pose_imu: pd.DataFrame | None, pose_ang: pd.Data
         dts = np.unique(np.round(np.concatenate([np.diff(t) for t in ts]), 5))
         gp = min(x for s, x in gmin if s == "Pelvis")
         gt = min(x for s, x in gmin if s == "RightThigh")
-        print(f"   {ex:<10} {len(files):>5}  {str(dts[:4]):<30} {', '.join(f'{g:.2f}' for g in gaps):<28} {gp:6.1f} / {gt:6.1f}")
+        print(
+            f"   {ex:<10} {len(files):>5}  {str(dts[:4]):<30} {', '.join(f'{g:.2f}' for g in gaps):<28} {gp:6.1f} / {gt:6.1f}"
+        )
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cmu", type=Path, help="CMU-MBL/IMU_Exercise_Prediction checkout (or its data/ folder)")
     ap.add_argument("--pibench", type=Path, help="eurobench/pi_bench checkout (or a folder with its 5sts CSVs)")
-    ap.add_argument("--describe", action="store_true", help="also print data notes (rest magnitudes, stillness, inclinations)")
-    ap.add_argument("--nonlifts", action="store_true", help="CMU: also walking/running/stepping/jumping trials (truth 0 reps)")
+    ap.add_argument(
+        "--describe", action="store_true", help="also print data notes (rest magnitudes, stillness, inclinations)"
+    )
+    ap.add_argument(
+        "--nonlifts", action="store_true", help="CMU: also walking/running/stepping/jumping trials (truth 0 reps)"
+    )
     ap.add_argument("--keep", type=Path, help="write the converted recordings here instead of a temporary folder")
-    ap.add_argument("--hinge", type=Path, help="run `python -m hinge` from this source tree instead of the installed one "
-                    "(e.g. `git archive HEAD | tar x -C /tmp/h` to measure the last commit while the checkout is being edited)")
+    ap.add_argument(
+        "--hinge",
+        type=Path,
+        help="run `python -m hinge` from this source tree instead of the installed one "
+        "(e.g. `git archive HEAD | tar x -C /tmp/h` to measure the last commit while the checkout is being edited)",
+    )
     args = ap.parse_args()
     global HINGE_DIR
     if args.hinge is not None:

@@ -74,17 +74,22 @@ CONDITIONS: dict[str, Callable[[int], SimConfig]] = {
     "late start": lambda s: _lifts(s, standing="late"),
     "no stand": lambda s: _lifts(s, standing="none"),
     "sway/fidget": lambda s: _lifts(s, fidget_deg=2.0),
-    "uncalibrated": lambda s: _lifts(s, acc_scale_max=0.2, acc_offset_max=1.5, gyro_offset_deg_s=6.0,
-                                     gyro_warmup_deg_s=3.0),
+    "uncalibrated": lambda s: _lifts(
+        s, acc_scale_max=0.2, acc_offset_max=1.5, gyro_offset_deg_s=6.0, gyro_warmup_deg_s=3.0
+    ),
     "rates+jitter": lambda s: _lifts(s, rates_hz=_rates(s), jitter_s=0.003),
     "bench rests": lambda s: _lifts(s, rest_s=20.0, rest_activities=["bench", "walk"]),
     "jog rests": lambda s: _lifts(s, rest_s=20.0, rest_activities=["walk", "jog"]),
     "squat": lambda s: _lifts(s, exercise="squat"),
-    "gym mix": lambda s: _lifts(s, realism="gym", rest_s=SimConfig().rest_s, exercise=("squat" if s % 2 else "deadlift")),
-    "no lifts": lambda s: SimConfig(reps=0, sets=2, seed=s, rest_s=25.0,
-                                    rest_activities=["walk", "jog", "bench", "bend"]),
-    "no lifts, gym": lambda s: SimConfig(reps=0, sets=2, seed=s, realism="gym",
-                                         rest_activities=["bench", "jog", "walk", "bend"]),
+    "gym mix": lambda s: _lifts(
+        s, realism="gym", rest_s=SimConfig().rest_s, exercise=("squat" if s % 2 else "deadlift")
+    ),
+    "no lifts": lambda s: SimConfig(
+        reps=0, sets=2, seed=s, rest_s=25.0, rest_activities=["walk", "jog", "bench", "bend"]
+    ),
+    "no lifts, gym": lambda s: SimConfig(
+        reps=0, sets=2, seed=s, realism="gym", rest_activities=["bench", "jog", "walk", "bend"]
+    ),
 }
 
 
@@ -157,7 +162,11 @@ def analyze(code_dir: Path, rec: Path, angles: Path) -> tuple[int, str, str]:
     env = {**os.environ, "PYTHONPATH": str(code_dir)}
     run = subprocess.run(
         [sys.executable, "-m", "hinge", "analyze", str(rec), "--json", "--angles", str(angles)],
-        capture_output=True, text=True, cwd=code_dir, env=env, timeout=600,
+        capture_output=True,
+        text=True,
+        cwd=code_dir,
+        env=env,
+        timeout=600,
     )
     return run.returncode, run.stdout, run.stderr
 
@@ -168,7 +177,11 @@ def replay(code_dir: Path, rec: Path, angles: Path) -> tuple[int, str, str]:
     env = {**os.environ, "PYTHONPATH": str(code_dir)}
     run = subprocess.run(
         [sys.executable, "-m", "hinge", "replay", str(rec), "--json"],
-        capture_output=True, text=True, cwd=code_dir, env=env, timeout=600,
+        capture_output=True,
+        text=True,
+        cwd=code_dir,
+        env=env,
+        timeout=600,
     )
     reps = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
     return run.returncode, json.dumps({"reps": reps}), run.stderr
@@ -177,8 +190,11 @@ def replay(code_dir: Path, rec: Path, angles: Path) -> tuple[int, str, str]:
 def baseline_worktree(tmp: Path) -> Path:
     """A detached `git worktree` of the baseline commit (removed again at the end)."""
     path = tmp / "baseline"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), BASELINE_COMMIT],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), BASELINE_COMMIT],
+        check=True,
+        capture_output=True,
+    )
     return path
 
 
@@ -187,8 +203,10 @@ def _mean_ms(x: list[float], k: float = 1000.0) -> str:
 
 
 def report(scores: dict[str, dict[str, Score]]) -> None:
-    head = (f"{'condition':18s} {'code':8s} {'analysed':>9s} {'exact':>7s} {'reps found':>11s} {'false':>6s} "
-            f"{'onset MAE ms':>13s} {'lag MAE ms':>11s} {'trunk RMSE':>11s} {'thigh RMSE':>11s} {'pattern %':>10s}")
+    head = (
+        f"{'condition':18s} {'code':8s} {'analysed':>9s} {'exact':>7s} {'reps found':>11s} {'false':>6s} "
+        f"{'onset MAE ms':>13s} {'lag MAE ms':>11s} {'trunk RMSE':>11s} {'thigh RMSE':>11s} {'pattern %':>10s}"
+    )
     print("\nhinge analyze on realistic-gym simulated sessions (baseline = " + BASELINE_COMMIT + ")")
     print(head)
     print("-" * len(head))
@@ -196,9 +214,11 @@ def report(scores: dict[str, dict[str, Score]]) -> None:
         for code, sc in by_code.items():
             rmse = {c: (f"{np.sqrt(np.mean(v)):.2f}" if v else "-") for c, v in sc.sq_err.items()}
             pat = f"{100 * np.mean(sc.pattern_ok):.1f}" if sc.pattern_ok else "-"
-            print(f"{cond:18s} {code:8s} {sc.analysed:>4d}/{sc.sessions:<4d} {sc.exact:>3d}/{sc.analysed:<3d} "
-                  f"{sc.matched:>5d}/{sc.truth_reps:<5d} {sc.false_reps:6d} {_mean_ms(sc.onset_err_s):>13s} "
-                  f"{_mean_ms(sc.lag_err_ms, 1.0):>11s} {rmse['trunk_deg']:>11s} {rmse['thigh_deg']:>11s} {pat:>10s}")
+            print(
+                f"{cond:18s} {code:8s} {sc.analysed:>4d}/{sc.sessions:<4d} {sc.exact:>3d}/{sc.analysed:<3d} "
+                f"{sc.matched:>5d}/{sc.truth_reps:<5d} {sc.false_reps:6d} {_mean_ms(sc.onset_err_s):>13s} "
+                f"{_mean_ms(sc.lag_err_ms, 1.0):>11s} {rmse['trunk_deg']:>11s} {rmse['thigh_deg']:>11s} {pat:>10s}"
+            )
     print("\nrefused (sessions, first message):")
     for cond, by_code in scores.items():
         for code, sc in by_code.items():
@@ -212,24 +232,31 @@ def report(scores: dict[str, dict[str, Score]]) -> None:
             t.analysed += sc.analysed
             t.exact += sc.exact
             t.false_reps += sc.false_reps
-    print("\ntotal: " + "; ".join(
-        f"{code}: {t.analysed}/{t.sessions} analysed, {t.exact} exact counts, {t.false_reps} false reps"
-        for code, t in totals.items()
-    ))
+    print(
+        "\ntotal: "
+        + "; ".join(
+            f"{code}: {t.analysed}/{t.sessions} analysed, {t.exact} exact counts, {t.false_reps} false reps"
+            for code, t in totals.items()
+        )
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="2 sessions per condition (a few minutes)")
     ap.add_argument("--sessions", type=int, default=None, help="sessions per condition (default 6; --quick: 2)")
-    ap.add_argument("--baseline", type=Path, default=None, help=f"checkout of the baseline (default: {BASELINE_COMMIT} in a temp worktree)")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help=f"checkout of the baseline (default: {BASELINE_COMMIT} in a temp worktree)",
+    )
     ap.add_argument("--current", type=Path, default=ROOT, help="checkout of the code to measure (default: this one)")
     ap.add_argument("--only", default=None, metavar="NAME[,NAME]", help="conditions to run (substring match)")
     ap.add_argument("--jobs", type=int, default=2, help="analyses in parallel (default 2)")
     args = ap.parse_args()
     n = args.sessions or (2 if args.quick else 6)
-    conds = {k: v for k, v in CONDITIONS.items()
-             if not args.only or any(w.strip() in k for w in args.only.split(","))}
+    conds = {k: v for k, v in CONDITIONS.items() if not args.only or any(w.strip() in k for w in args.only.split(","))}
     with tempfile.TemporaryDirectory(prefix="hinge-realism-") as tmp_s:
         tmp = Path(tmp_s)
         made_worktree = args.baseline is None
@@ -239,13 +266,16 @@ def main() -> None:
             scores = run_grid(conds, n, codes, tmp, args.jobs)
         finally:
             if made_worktree:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(codes["baseline"])],
-                               capture_output=True)
+                subprocess.run(
+                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(codes["baseline"])],
+                    capture_output=True,
+                )
     report(scores)
 
 
-def run_grid(conds: dict[str, Callable[[int], SimConfig]], n: int, codes: dict[str, Path], tmp: Path,
-             jobs: int) -> dict[str, dict[str, Score]]:
+def run_grid(
+    conds: dict[str, Callable[[int], SimConfig]], n: int, codes: dict[str, Path], tmp: Path, jobs: int
+) -> dict[str, dict[str, Score]]:
     """Simulate every session, analyse it with every code version, score it."""
     scores = {c: {code: Score() for code in codes} for c in conds}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -255,14 +285,21 @@ def run_grid(conds: dict[str, Callable[[int], SimConfig]], n: int, codes: dict[s
                 sim = simulate(cfg)
                 rec = tmp / f"c{ci}-{k}"
                 write_simulation(sim, rec)
-                futures = {code: pool.submit(replay if code == "live" else analyze, d, rec, tmp / f"c{ci}-{k}-{code}.csv")
-                           for code, d in codes.items()}
+                futures = {
+                    code: pool.submit(replay if code == "live" else analyze, d, rec, tmp / f"c{ci}-{k}-{code}.csv")
+                    for code, d in codes.items()
+                }
                 said = []
                 for code, fut in futures.items():
                     result = fut.result()
                     score_session(scores[cond][code], rec, sim.truth_reps, result, tmp / f"c{ci}-{k}-{code}.csv")
-                    said.append(f"{code} " + (f"{len(json.loads(result[1])['reps'])} reps" if result[0] == 0 else "refused"))
-                print(f"  {cond:18s} seed {cfg.seed}: {len(sim.truth_reps)} truth reps; {', '.join(said)}", file=sys.stderr)
+                    said.append(
+                        f"{code} " + (f"{len(json.loads(result[1])['reps'])} reps" if result[0] == 0 else "refused")
+                    )
+                print(
+                    f"  {cond:18s} seed {cfg.seed}: {len(sim.truth_reps)} truth reps; {', '.join(said)}",
+                    file=sys.stderr,
+                )
                 shutil.rmtree(rec, ignore_errors=True)
     return scores
 

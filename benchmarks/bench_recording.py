@@ -61,8 +61,15 @@ def main() -> None:
         for i in range(0, n_live, 4):
             for s, d in segs.items():
                 part = d.iloc[i : i + 4]
-                batches.append(SampleBatch(s, part["t"].to_numpy(), part[["ax", "ay", "az"]].to_numpy(),
-                                           part[["gx", "gy", "gz"]].to_numpy(), {"seq": part["seq"].to_numpy()}))
+                batches.append(
+                    SampleBatch(
+                        s,
+                        part["t"].to_numpy(),
+                        part[["ax", "ay", "az"]].to_numpy(),
+                        part[["gx", "gy", "gz"]].to_numpy(),
+                        {"seq": part["seq"].to_numpy()},
+                    )
+                )
         c0 = time.process_time()
         with RecordingWriter(tmp / "live", ["thigh", "lumbar"], flush_interval_s=1e9) as w:
             for k, b in enumerate(batches):
@@ -83,8 +90,10 @@ def main() -> None:
         ("read: read_recording (validated)", t_read, t_read_csv),
     ]:
         print(f"{name:40s} {wall:8.3f} {cpu:8.3f} {cpu / base[1]:10.2f}")
-    print(f"{'live: RecordingWriter per s of data':40s} {'':8s} {live_cpu / live_s:8.4f} "
-          f"  = {100 * live_cpu / live_s:.2f} % of one core (batches of 4, flush every 0.5 s)")
+    print(
+        f"{'live: RecordingWriter per s of data':40s} {'':8s} {live_cpu / live_s:8.4f} "
+        f"  = {100 * live_cpu / live_s:.2f} % of one core (batches of 4, flush every 0.5 s)"
+    )
 
 
 if __name__ == "__main__":

@@ -167,9 +167,7 @@ def accuracy(quick: bool, live_every: int) -> None:
     def mae(x):
         return 1000 * float(np.mean(x)) if x else float("nan")
 
-    print(
-        "\nRep detection against simulator truth (hinge vs baseline = same detector, no low-pass)"
-    )
+    print("\nRep detection against simulator truth (hinge vs baseline = same detector, no low-pass)")
     head = (
         f"{'noise':8s} {'sessions':>8s} {'reps':>5s} {'exact count':>12s} {'onset MAE ms':>13s} "
         f"{'(base)':>7s} {'ratio':>6s} {'lag MAE ms':>11s} {'(base)':>7s} {'ratio':>6s} "
@@ -190,9 +188,7 @@ def accuracy(quick: bool, live_every: int) -> None:
             f"{lg:11.2f} {blg:7.2f} {lg / blg:6.2f} {100 * np.mean(g['pattern']):10.1f} "
             f"{100 * np.mean(g['b_pattern']):7.1f}"
         )
-    print(
-        "\nLive (Pipeline: StreamingAngles 100 Hz + StreamingRepDetector) vs offline on the same recordings"
-    )
+    print("\nLive (Pipeline: StreamingAngles 100 Hz + StreamingRepDetector) vs offline on the same recordings")
     head = f"{'noise':8s} {'reps':>5s} {'onset |live-offline| mean ms':>29s} {'max ms':>7s} {'pattern agree %':>16s} {'delay mean s':>13s} {'max s':>6s}"
     print(head)
     print("-" * len(head))

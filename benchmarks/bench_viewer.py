@@ -112,8 +112,13 @@ class NaivePlots(pg.GraphicsLayoutWidget):
 
 def session(tmp: Path) -> Path:
     sim = simulate(
-        SimConfig(patterns=["knee-first", "simultaneous", "hips-rise-early"], reps=6, sets=2, seed=5,
-                  rates_hz={"thigh": 200.0, "lumbar": 200.0})
+        SimConfig(
+            patterns=["knee-first", "simultaneous", "hips-rise-early"],
+            reps=6,
+            sets=2,
+            seed=5,
+            rates_hz={"thigh": 200.0, "lumbar": 200.0},
+        )
     )
     return write_simulation(sim, tmp / "session")
 
@@ -232,40 +237,61 @@ def main() -> None:
     pg.setConfigOptions(antialias=False)
     with tempfile.TemporaryDirectory() as tmp:
         rec = read_recording(session(Path(tmp)))
-        print(f"session: 2 sensors x 200 Hz, {max(len(df) for df in rec.segments.values()) / 200:.0f} s; "
-              f"window {WINDOW_S:.0f} s, {PLOT_SIZE[0]}x{PLOT_SIZE[1]} px plot view, offscreen")
+        print(
+            f"session: 2 sensors x 200 Hz, {max(len(df) for df in rec.segments.values()) / 200:.0f} s; "
+            f"window {WINDOW_S:.0f} s, {PLOT_SIZE[0]}x{PLOT_SIZE[1]} px plot view, offscreen"
+        )
         rows = []
         for rate in (100.0, 200.0):
             frames = all_frames(rec, rate)
             res = frame_cost(app, {"hinge": AnglePlots(window_s=WINDOW_S), "naive": NaivePlots()}, frames)
             for name, (ft, pt, pc) in res.items():
-                rows.append((f"frame cost, {rate:.0f} Hz frames", name, 1e3 * statistics.median(ft),
-                             1e3 * statistics.median(pt), 1e3 * statistics.median(pc), 1 / statistics.median(ft)))
+                rows.append(
+                    (
+                        f"frame cost, {rate:.0f} Hz frames",
+                        name,
+                        1e3 * statistics.median(ft),
+                        1e3 * statistics.median(pt),
+                        1e3 * statistics.median(pc),
+                        1 / statistics.median(ft),
+                    )
+                )
         print("\nframe = append 1/60 s of frames + redraw + paint (GUI thread, wall); max fps = 1 / frame;")
         print("paint CPU = the GUI thread's CPU time in paintEvent (excludes waiting for a shared core)")
         print(f"{'measurement':<28} {'plots':<6} {'frame ms':>9} {'paint ms':>9} {'paint CPU ms':>13} {'max fps':>8}")
         for r in rows:
             print(f"{r[0]:<28} {r[1]:<6} {r[2]:9.2f} {r[3]:9.2f} {r[4]:13.2f} {r[5]:8.0f}")
         for i in range(0, len(rows), 2):
-            print(f"  naive / hinge, {rows[i][0]}: frame {rows[i + 1][2] / rows[i][2]:.1f}x, "
-                  f"paint {rows[i + 1][3] / rows[i][3]:.1f}x")
+            print(
+                f"  naive / hinge, {rows[i][0]}: frame {rows[i + 1][2] / rows[i][2]:.1f}x, "
+                f"paint {rows[i + 1][3] / rows[i][3]:.1f}x"
+            )
         print(f"\nlive at 1x through the session process + Pipeline (100 Hz frames), {args.live_s:.0f} s wall:")
         print("frames/s = painted redraws that showed a new instant of the session, per second of wall time")
-        print(f"{'source':<30} {'plots':<6} {'frames/s':>9} {'median paint ms':>16} {'paint CPU ms':>13} "
-              f"{'paints':>7} {'redraws':>8}")
+        print(
+            f"{'source':<30} {'plots':<6} {'frames/s':>9} {'median paint ms':>16} {'paint CPU ms':>13} "
+            f"{'paints':>7} {'redraws':>8}"
+        )
         res = {}
-        for label, naive, demo in (("replay", False, False), ("replay", True, False),
-                                   ("demo: 2 virtual BLE sensors", False, True)):
+        for label, naive, demo in (
+            ("replay", False, False),
+            ("replay", True, False),
+            ("demo: 2 virtual BLE sensors", False, True),
+        ):
             fps, paint_ms, paint_cpu, n, redraws, extra = live(app, rec, naive, args.live_s, demo)
             total = paint_ms + sum(m for m, _ in extra.values())
             res[label, naive] = (fps, total)
-            print(f"{label:<30} {'naive' if naive else 'hinge':<6} {fps:9.1f} {paint_ms:16.2f} {paint_cpu:13.2f} "
-                  f"{n:7d} {redraws:8d}")
+            print(
+                f"{label:<30} {'naive' if naive else 'hinge':<6} {fps:9.1f} {paint_ms:16.2f} {paint_cpu:13.2f} "
+                f"{n:7d} {redraws:8d}"
+            )
             for name, (m, k) in extra.items():
                 print(f"  + {name:<26} {'':<6} {'':>9} {m:16.2f} {'':>13} {k:7d}")
             if extra:
                 print(f"  = all panels (sum of medians) {'':<6} {'':>9} {total:16.2f}")
-        print(f"  naive / hinge median paint (replay, all panels): {res['replay', True][1] / res['replay', False][1]:.1f}x")
+        print(
+            f"  naive / hinge median paint (replay, all panels): {res['replay', True][1] / res['replay', False][1]:.1f}x"
+        )
         print(f"load average (other processes share the 2 cores): {os.getloadavg()[0]:.1f}")
         print("\ntarget median paint <= 8 ms and >= 50 frames/s:")
         for label in ("replay", "demo: 2 virtual BLE sensors"):

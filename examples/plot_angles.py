@@ -34,12 +34,18 @@ def main() -> None:
     angles = win.addPlot(row=0, col=0, labels={"left": "angle (deg)"})
     velocities = win.addPlot(row=1, col=0, labels={"left": "extension velocity (deg/s)", "bottom": "time (s)"})
     velocities.setXLink(angles)
-    for plot, names in ((angles, ("trunk_deg", "thigh_deg", "hip_deg")),
-                        (velocities, ("knee_ext_deg_s", "hip_ext_deg_s"))):
+    for plot, names in (
+        (angles, ("trunk_deg", "thigh_deg", "hip_deg")),
+        (velocities, ("knee_ext_deg_s", "hip_ext_deg_s")),
+    ):
         plot.addLegend(offset=(5, 5))
         for name in names:
-            plot.plot(frames["t"].to_numpy(), frames[name].to_numpy(),
-                      pen=pg.mkPen(CURVE_COLOURS[name], width=2), name=CURVE_LABELS[name])
+            plot.plot(
+                frames["t"].to_numpy(),
+                frames[name].to_numpy(),
+                pen=pg.mkPen(CURVE_COLOURS[name], width=2),
+                name=CURVE_LABELS[name],
+            )
     for rep in reps:  # knee onset, and hip onset (the torso starts to rise)
         for name, x in (("knee_ext_deg_s", rep.knee_onset_s), ("hip_ext_deg_s", rep.hip_onset_s)):
             dash = pg.mkPen(CURVE_COLOURS[name], style=pg.QtCore.Qt.PenStyle.DashLine)

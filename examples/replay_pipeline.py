@@ -37,10 +37,12 @@ def main() -> None:
     offline = detect_reps(compute_angles(rec).frames)
     print(f"live {len(live)} reps, offline {len(offline)} reps")
     for lv, off in zip(live, offline):
-        print(f"rep {lv.index}: live {lv.pattern:<15} offline {off.pattern:<15} "
-              f"knee onset {1000 * (lv.knee_onset_s - off.knee_onset_s):+5.1f} ms  "
-              f"hip onset {1000 * (lv.hip_onset_s - off.hip_onset_s):+5.1f} ms  "
-              f"emitted {emitted_at[lv.index] - lv.lockout_s:.2f} s after lockout")
+        print(
+            f"rep {lv.index}: live {lv.pattern:<15} offline {off.pattern:<15} "
+            f"knee onset {1000 * (lv.knee_onset_s - off.knee_onset_s):+5.1f} ms  "
+            f"hip onset {1000 * (lv.hip_onset_s - off.hip_onset_s):+5.1f} ms  "
+            f"emitted {emitted_at[lv.index] - lv.lockout_s:.2f} s after lockout"
+        )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,9 @@ def main() -> None:
     parser.add_argument("--noise", choices=["off", "low", "typical", "high"], default="typical")
     args = parser.parse_args()
 
-    cfg = SimConfig(patterns=["knee-first", "simultaneous", "hips-rise-early"], reps=args.reps,
-                    seed=args.seed, noise=args.noise)
+    cfg = SimConfig(
+        patterns=["knee-first", "simultaneous", "hips-rise-early"], reps=args.reps, seed=args.seed, noise=args.noise
+    )
     with tempfile.TemporaryDirectory() as tmp:
         out = write_simulation(simulate(cfg), Path(tmp) / "sim")
         truth = json.loads((out / "truth.json").read_text())["reps"]
@@ -41,9 +42,11 @@ def main() -> None:
             print(f"rep {t['index']}: {t['pattern']:<15} not detected")
             continue
         agree += r.pattern == t["pattern"]
-        print(f"rep {t['index']}: {t['pattern']:<15} detected {r.pattern:<15} "
-              f"knee onset {1000 * (r.knee_onset_s - t['knee_onset_s']):+6.1f} ms  "
-              f"hip onset {1000 * (r.hip_onset_s - t['hip_onset_s']):+6.1f} ms")
+        print(
+            f"rep {t['index']}: {t['pattern']:<15} detected {r.pattern:<15} "
+            f"knee onset {1000 * (r.knee_onset_s - t['knee_onset_s']):+6.1f} ms  "
+            f"hip onset {1000 * (r.hip_onset_s - t['hip_onset_s']):+6.1f} ms"
+        )
     print(f"pattern agreement: {agree}/{len(truth)}")
 
 

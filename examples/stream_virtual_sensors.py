@@ -22,8 +22,10 @@ from hinge import PATTERNS, Pipeline, Rep, VirtualSession, simulated_sources
 
 def show(reps: list[Rep]) -> None:
     for rep in reps:
-        print(f"rep {rep.index} at {rep.lockout_s:.1f} s: {rep.pattern}, "
-              f"hip lag {rep.hip_lag_ms:.0f} ms — {rep.cue}", flush=True)
+        print(
+            f"rep {rep.index} at {rep.lockout_s:.1f} s: {rep.pattern}, hip lag {rep.hip_lag_ms:.0f} ms — {rep.cue}",
+            flush=True,
+        )
 
 
 async def stream(seconds: float | None, speed: float) -> None:

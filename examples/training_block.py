@@ -42,17 +42,24 @@ def main() -> None:
             for i, knee_first in enumerate(KNEE_FIRST):
                 week, day = divmod(i, 2)
                 patterns = session_patterns(knee_first)
-                rec = write_simulation(simulate(SimConfig(patterns=patterns, reps=5, seed=20 + i)),
-                                       Path(tmp) / f"session-{i + 1}")
-                added = log.add_recording(rec, athlete="sam", exercise="deadlift",
-                                          load_kg=100.0 + 10 * week,
-                                          recorded_at=start + timedelta(days=7 * week + 3 * day))
+                rec = write_simulation(
+                    simulate(SimConfig(patterns=patterns, reps=5, seed=20 + i)), Path(tmp) / f"session-{i + 1}"
+                )
+                added = log.add_recording(
+                    rec,
+                    athlete="sam",
+                    exercise="deadlift",
+                    load_kg=100.0 + 10 * week,
+                    recorded_at=start + timedelta(days=7 * week + 3 * day),
+                )
                 detail = log.session(added.session.id)
                 found = [r["pattern"] for r in detail.reps]
                 s = added.session
-                print(f"session {s.id}: {s.recorded_at:%Y-%m-%d}, {s.load_kg:g} kg: knee-first "
-                      f"{found.count('knee-first')}/{len(found)} (simulated {knee_first}/5), "
-                      f"drift {s.drift_pts:+.0f} pts")
+                print(
+                    f"session {s.id}: {s.recorded_at:%Y-%m-%d}, {s.load_kg:g} kg: knee-first "
+                    f"{found.count('knee-first')}/{len(found)} (simulated {knee_first}/5), "
+                    f"drift {s.drift_pts:+.0f} pts"
+                )
             sessions = log.sessions(athlete="sam", exercise="deadlift", newest_first=False)
         for line in trend_words(sessions):
             print(f"trend: {line}")

@@ -104,16 +104,20 @@ class Found:
         return self.adv.local_name or self.device.name
 
 
-async def scan(timeout: float = 5.0, *, backend: type[BaseBleakScanner] | None = None,
-               want: Callable[[dict[str, Found]], bool] | None = None, **bleak_kwargs: Any) -> dict[str, Found]:
+async def scan(
+    timeout: float = 5.0,
+    *,
+    backend: type[BaseBleakScanner] | None = None,
+    want: Callable[[dict[str, Found]], bool] | None = None,
+    **bleak_kwargs: Any,
+) -> dict[str, Found]:
     """Scan once; stop early as soon as ``want(found)`` is true. Errors of a missing adapter
     become ``BluetoothError``."""
     found: dict[str, Found] = {}
     done = asyncio.Event()
 
     def on_adv(device: BLEDevice, adv: AdvertisementData) -> None:
-        found[device.address] = Found(device, adv, driver_for(adv.local_name or device.name,
-                                                              list(adv.service_uuids)))
+        found[device.address] = Found(device, adv, driver_for(adv.local_name or device.name, list(adv.service_uuids)))
         if want is not None and want(found):
             done.set()
 
@@ -291,11 +295,13 @@ class SensorSession:
                 except (TimeoutError, BleakError) as err:
                     raise SensorError(
                         f"{sensor.segment} sensor {sensor.seen.name or sensor.seen.address}: "
-                        f"could not connect ({err or type(err).__name__})") from err
+                        f"could not connect ({err or type(err).__name__})"
+                    ) from err
                 except PacketError as err:  # it answered, but with nothing hinge can use
                     raise SensorError(
                         f"{sensor.segment} sensor {sensor.seen.name or sensor.seen.address}: "
-                        f"refused, unusable device description ({_one_line(err)})") from None
+                        f"refused, unusable device description ({_one_line(err)})"
+                    ) from None
         except BaseException:
             await self.close()
             raise
@@ -382,11 +388,9 @@ class SensorSession:
         sensors = list(self._sensors.values())
 
         def all_found(found: dict[str, Found]) -> bool:
-            return all(any(_matches(f, s.wanted) and self._allowed(f) for f in found.values())
-                       for s in sensors)
+            return all(any(_matches(f, s.wanted) and self._allowed(f) for f in found.values()) for s in sensors)
 
-        found = await scan(self.scan_timeout, backend=self._scanner_backend, want=all_found,
-                           **self._backend_kwargs)
+        found = await scan(self.scan_timeout, backend=self._scanner_backend, want=all_found, **self._backend_kwargs)
         missing = []
         for sensor in sensors:
             hits = [f for f in found.values() if _matches(f, sensor.wanted)]
@@ -397,10 +401,10 @@ class SensorSession:
             if not self._allowed(f):
                 raise SensorError(
                     f"{sensor.segment} sensor {sensor.wanted!r}: no hinge driver recognises "
-                    f"{f.name or f.address} (uuids {', '.join(f.adv.service_uuids) or 'none'})")
+                    f"{f.name or f.address} (uuids {', '.join(f.adv.service_uuids) or 'none'})"
+                )
             if f.driver is None:  # a saved address: use the driver saved with it
-                saved = next(e for e in self._saved.values()
-                             if e["address"].lower() == f.address.lower())
+                saved = next(e for e in self._saved.values() if e["address"].lower() == f.address.lower())
                 try:
                     f.driver = driver_by_name(saved.get("driver", ""))
                 except KeyError as err:
@@ -421,8 +425,11 @@ class SensorSession:
         connect meanwhile). ``rescan``: first wait for the device to advertise again and
         connect to the fresh ``BLEDevice`` (BlueZ forgets devices that went away)."""
         sensor.state = "connecting" if sensor.down_since is None else sensor.state
-        kwargs: dict[str, Any] = {"timeout": timeout, "disconnected_callback": self._on_disconnected(sensor),
-                  **self._backend_kwargs}
+        kwargs: dict[str, Any] = {
+            "timeout": timeout,
+            "disconnected_callback": self._on_disconnected(sensor),
+            **self._backend_kwargs,
+        }
         if self._client_backend is not None:
             kwargs["backend"] = self._client_backend
         async with self._connect_lock:
@@ -430,8 +437,7 @@ class SensorSession:
                 scan_kwargs: dict[str, Any] = dict(self._backend_kwargs)
                 if self._scanner_backend is not None:
                     scan_kwargs["backend"] = self._scanner_backend
-                device = await BleakScanner.find_device_by_address(
-                    sensor.seen.address, timeout=timeout, **scan_kwargs)
+                device = await BleakScanner.find_device_by_address(sensor.seen.address, timeout=timeout, **scan_kwargs)
                 if device is None:
                     raise TimeoutError(f"{sensor.seen.address} is not advertising")
                 sensor.seen.device = device
@@ -496,8 +502,7 @@ class SensorSession:
             sensor.down_since = self.now()
             if sensor.reconnect_task is not None and not sensor.reconnect_task.done():
                 return  # lost again while starting: the running reconnect loop retries
-            sensor.reconnect_task = asyncio.get_running_loop().create_task(
-                self._reconnect(sensor))
+            sensor.reconnect_task = asyncio.get_running_loop().create_task(self._reconnect(sensor))
 
         return on_disconnected
 
@@ -515,16 +520,22 @@ class SensorSession:
                 return
             except PacketError as err:  # it answers with nothing usable: say so, keep trying
                 if not refused:
-                    log.warning("hinge: warning: %s sensor refused on reconnect, unusable device "
-                                "description (%s); still trying", sensor.segment, _one_line(err))
+                    log.warning(
+                        "hinge: warning: %s sensor refused on reconnect, unusable device "
+                        "description (%s); still trying",
+                        sensor.segment,
+                        _one_line(err),
+                    )
                 refused = True
             except Exception as err:  # any failure of one attempt: back off and try again
                 log.debug("%s: reconnect failed: %s", sensor.segment, err)
             delay = min(delay * 2, BACKOFF_MAX_S)
 
     def _save_pair(self) -> None:
-        pair = {s.segment: {"address": s.seen.address, "name": s.seen.name,
-                            "driver": s.sensor_driver.name} for s in self._sensors.values()}
+        pair = {
+            s.segment: {"address": s.seen.address, "name": s.seen.name, "driver": s.sensor_driver.name}
+            for s in self._sensors.values()
+        }
         try:
             config.save_sensors(pair)
         except OSError as err:  # remembering is a convenience, never a reason to stop
@@ -574,14 +585,20 @@ class SensorSession:
             return None
         if n_bad:
             if not sensor.implausible:
-                log.warning("hinge: warning: %s sensor sent impossible values (beyond 50 g or "
-                            "50 rad/s, or not numbers): dropped and counted as lost", sensor.segment)
+                log.warning(
+                    "hinge: warning: %s sensor sent impossible values (beyond 50 g or "
+                    "50 rad/s, or not numbers): dropped and counted as lost",
+                    sensor.segment,
+                )
             sensor.implausible += n_bad
             self._save_counts(sensor, arrival)
         if packet.clipped:
             if not sensor.clipped:
-                log.warning("hinge: warning: %s sensor clipped at its full scale (saturated): "
-                            "angles and onsets near those samples are less certain", sensor.segment)
+                log.warning(
+                    "hinge: warning: %s sensor clipped at its full scale (saturated): "
+                    "angles and onsets near those samples are less certain",
+                    sensor.segment,
+                )
             sensor.clipped += packet.clipped
             self._save_counts(sensor, arrival)
         sensor.received += n - n_bad
@@ -613,8 +630,11 @@ class SensorSession:
             keep = ~bad
             t, acc, gyr = t[keep], acc[keep], gyr[keep]
             extra = {k: v[keep] for k, v in extra.items()}
-        if (not sensor.start_counted and not sensor.start_estimated
-                and sensor.last_t - sensor.first_t >= START_ESTIMATE_AFTER_S):
+        if (
+            not sensor.start_counted
+            and not sensor.start_estimated
+            and sensor.last_t - sensor.first_t >= START_ESTIMATE_AFTER_S
+        ):
             self._estimate_start(sensor)  # shown live; refined when the session ends
         if not len(t):
             return None
@@ -655,8 +675,9 @@ class SensorSession:
             return
         sensor.counts_saved_at = now if now is not None else sensor.counts_saved_at
         with contextlib.suppress(Exception):  # a closed writer: the counts are in the status
-            self.writer.update_sensor(sensor.segment, clipped_samples=sensor.clipped,
-                                      implausible_samples=sensor.implausible)
+            self.writer.update_sensor(
+                sensor.segment, clipped_samples=sensor.clipped, implausible_samples=sensor.implausible
+            )
 
 
 def _one_line(err: BaseException, limit: int = 200) -> str:
@@ -668,7 +689,10 @@ def _one_line(err: BaseException, limit: int = 200) -> str:
 def _concat(parts: list[SampleBatch]) -> SampleBatch:
     if len(parts) == 1:
         return parts[0]
-    return SampleBatch(parts[0].segment, np.concatenate([p.t for p in parts]),
-                       np.concatenate([p.acc for p in parts]),
-                       np.concatenate([p.gyr for p in parts]),
-                       {k: np.concatenate([p.extra[k] for p in parts]) for k in parts[0].extra})
+    return SampleBatch(
+        parts[0].segment,
+        np.concatenate([p.t for p in parts]),
+        np.concatenate([p.acc for p in parts]),
+        np.concatenate([p.gyr for p in parts]),
+        {k: np.concatenate([p.extra[k] for p in parts]) for k in parts[0].extra},
+    )

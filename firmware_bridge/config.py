@@ -38,7 +38,8 @@ def load_sensors() -> dict[str, dict[str, Any]]:
     except (OSError, ValueError) as err:
         raise ConfigError(f"{path}: unreadable saved sensors ({err}); delete it to start over") from None
     if not isinstance(data, dict) or not all(
-            isinstance(v, dict) and isinstance(v.get("address"), str) for v in data.values()):
+        isinstance(v, dict) and isinstance(v.get("address"), str) for v in data.values()
+    ):
         raise ConfigError(f"{path}: expected {{role: {{address, name, driver}}}}")
     return data
 

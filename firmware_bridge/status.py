@@ -54,6 +54,8 @@ class SensorStatus:
         if self.latency_ms is not None:
             extra.append(f"latency {self.latency_ms:.1f} ms")
         who = self.name or self.address or "?"
-        return (f"{self.segment:<7} {self.state:<12} {who} [{self.driver or '-'}]  {rate}  "
-                f"rx {self.received}  lost {self.lost_samples} ({self.loss_pct:.2f}%)"
-                + ("  " + "  ".join(extra) if extra else ""))
+        return (
+            f"{self.segment:<7} {self.state:<12} {who} [{self.driver or '-'}]  {rate}  "
+            f"rx {self.received}  lost {self.lost_samples} ({self.loss_pct:.2f}%)"
+            + ("  " + "  ".join(extra) if extra else "")
+        )

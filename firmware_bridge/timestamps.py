@@ -113,8 +113,9 @@ class SampleClockFit:
     samples have been seen the nominal period is used through the newest timestamp.
     """
 
-    def __init__(self, nominal_period: float, tau_samples: float = 20_000.0, min_span: int = 50,
-                 tolerance: float = 0.05) -> None:
+    def __init__(
+        self, nominal_period: float, tau_samples: float = 20_000.0, min_span: int = 50, tolerance: float = 0.05
+    ) -> None:
         self.nominal = nominal_period
         self.tau = tau_samples
         self.min_span = min_span

@@ -94,8 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # a bug in hinge: one line here, the traceback with --debug
         if args.debug:
             raise
-        print(f"hinge: internal error: {type(err).__name__}: {err} "
-              f"(hinge --debug {args.command} ... shows where)", file=sys.stderr)
+        print(
+            f"hinge: internal error: {type(err).__name__}: {err} (hinge --debug {args.command} ... shows where)",
+            file=sys.stderr,
+        )
         return 1
 
 

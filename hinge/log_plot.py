@@ -35,14 +35,18 @@ def write_trend_png(sessions: Sequence[Session], path: Path, title: str) -> None
     has_load = np.isfinite(loads).any()
     if has_load:  # one colour scale for every panel; a session without a load is grey
         lo, hi = np.nanmin(loads), np.nanmax(loads)
-        colour = dict(c=loads, cmap=colormaps["viridis"].with_extremes(bad="0.6"),
-                      vmin=lo - (hi == lo), vmax=hi + (hi == lo), plotnonfinite=True)
+        colour = dict(
+            c=loads,
+            cmap=colormaps["viridis"].with_extremes(bad="0.6"),
+            vmin=lo - (hi == lo),
+            vmax=hi + (hi == lo),
+            plotnonfinite=True,
+        )
     else:
         colour = dict(color="tab:blue")
     points = None
     for ax, m in zip(axes, METRICS):
-        y = np.array([np.nan if getattr(s, m.column) is None else getattr(s, m.column) * m.scale
-                      for s in sessions])
+        y = np.array([np.nan if getattr(s, m.column) is None else getattr(s, m.column) * m.scale for s in sessions])
         points = ax.scatter(dates, y, s=28, **colour)
         ok = np.isfinite(y)
         days = (dates[ok] - dates[ok][0]).astype(float) / 86400.0 if ok.any() else np.array([])
@@ -65,7 +69,7 @@ def write_trend_png(sessions: Sequence[Session], path: Path, title: str) -> None
     ax.grid(alpha=0.3)
     axes[-1].set_visible(False)
     if has_load and points is not None:
-        fig.colorbar(points, ax=axes[:len(METRICS) + 1].tolist(), label="load, kg", shrink=0.6)
+        fig.colorbar(points, ax=axes[: len(METRICS) + 1].tolist(), label="load, kg", shrink=0.6)
     fig.suptitle(title)
     try:
         fig.savefig(path, format="png", dpi=100)

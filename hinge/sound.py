@@ -176,8 +176,9 @@ class CuePlayer:
         if self._command is None:
             self._command = find_player()
             if self._command is None:
-                self._say_once("hinge: --sound: no audio output found (no paplay, pw-play, aplay or afplay): "
-                               "the cues stay silent")
+                self._say_once(
+                    "hinge: --sound: no audio output found (no paplay, pw-play, aplay or afplay): the cues stay silent"
+                )
                 self._command = []
         if not self._command:
             return
@@ -186,9 +187,14 @@ class CuePlayer:
             return  # not on top of the last one (a fast replay)
         self._last_start = now
         self._reap()
-        self._procs.append(subprocess.Popen([*self._command, str(self._file(pattern))],
-                                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.DEVNULL))
+        self._procs.append(
+            subprocess.Popen(
+                [*self._command, str(self._file(pattern))],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         self.done.append(pattern)
 
     def _file(self, pattern: str) -> Path:

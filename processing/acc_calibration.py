@@ -107,7 +107,9 @@ def _turn(t: np.ndarray, w: np.ndarray) -> np.ndarray:
     )
 
 
-def fit(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, still: np.ndarray, offset: GyroOffset) -> AccCalibration | None:
+def fit(
+    t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, still: np.ndarray, offset: GyroOffset
+) -> AccCalibration | None:
     """The accelerometer's calibration from one sensor's recording, or None when the
     recording does not show it (too few or too similar postures, or no better fit)."""
     idx = [(a, b) for a, b in runs(still) if t[b - 1] - t[a] >= MIN_RUN_S]

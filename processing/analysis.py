@@ -47,7 +47,13 @@ def analyze(
     angles = compute_angles(rec, rate_hz=rate_hz)
     if progress:
         progress("detecting reps")
-    flight = flights_of({s: (df["t"].to_numpy(), df[["ax", "ay", "az"]].to_numpy()) for s, df in rec.segments.items() if s in ("thigh", "lumbar")})
+    flight = flights_of(
+        {
+            s: (df["t"].to_numpy(), df[["ax", "ay", "az"]].to_numpy())
+            for s, df in rec.segments.items()
+            if s in ("thigh", "lumbar")
+        }
+    )
     reps = detect_reps(angles.frames, thresholds, veto=flight.near)
     for df in rec.segments.values():
         mark_gaps(reps, sample_gaps(df["t"].to_numpy()))

@@ -78,7 +78,9 @@ class Segments:
         )
 
 
-def pose(trunk_deg: float | np.ndarray, thigh_deg: float | np.ndarray, seg: Segments | None = None) -> dict[str, np.ndarray]:
+def pose(
+    trunk_deg: float | np.ndarray, thigh_deg: float | np.ndarray, seg: Segments | None = None
+) -> dict[str, np.ndarray]:
     """Joint positions (x forward, y up; metres) for the segment angles.
 
     ``trunk_deg`` and ``thigh_deg`` are scalars or arrays of one shape S; every joint comes
@@ -107,5 +109,14 @@ def pose(trunk_deg: float | np.ndarray, thigh_deg: float | np.ndarray, seg: Segm
     hand = shoulder - np.array([0.0, seg.arm])
     heel = point(-0.25 * seg.foot, 0.0)  # the ankle a quarter of the foot from the heel
     toe = point(0.75 * seg.foot, 0.0)
-    return {"toe": toe, "heel": heel, "ankle": ankle, "knee": knee, "hip": hip, "shoulder": shoulder,
-            "neck": neck, "head": head, "hand": hand}
+    return {
+        "toe": toe,
+        "heel": heel,
+        "ankle": ankle,
+        "knee": knee,
+        "hip": hip,
+        "shoulder": shoulder,
+        "neck": neck,
+        "head": head,
+        "hand": hand,
+    }

@@ -97,7 +97,7 @@ class AxisEstimate:
         self.scatter += (w * s2[:, None]).T @ w
         self.plain += w.T @ w
         self.third += ((w[:, :, None] * w[:, None, :]).reshape(-1, 9).T @ w).reshape(3, 3, 3)
-        self.abs_third += float(np.sum(s2 ** 1.5))
+        self.abs_third += float(np.sum(s2**1.5))
         cos_min = float((u @ self.up).min())
         self.max_tilt_deg = max(self.max_tilt_deg, float(np.degrees(np.arccos(np.clip(cos_min, -1, 1)))))
         if refresh or self.axis is None:
@@ -317,7 +317,10 @@ def axis_estimates(
         ests[seg] = est
     # Co-flexion says something only once both segments have really moved (before that
     # the "angles" are sway and noise about an axis not yet known).
-    if all(s in ests and ests[s].axis is not None and ests[s].max_tilt_deg >= COFLEX_MIN_TILT_DEG for s in ("thigh", "lumbar")):
+    if all(
+        s in ests and ests[s].axis is not None and ests[s].max_tilt_deg >= COFLEX_MIN_TILT_DEG
+        for s in ("thigh", "lumbar")
+    ):
         ang = {}
         for s in ("lumbar", "thigh"):
             axis = ests[s].axis
@@ -447,9 +450,7 @@ def choose_upright(
     if lockouts:
         windows = [(t - LOCKOUT_AVG_S, t + LOCKOUT_AVG_S) for t in lockouts]
         refs = {seg: mean_up(evidence[seg], windows) for seg in evidence}
-        spread = max(
-            float(np.std(np.interp(lockouts, grid, ang[s]))) for s in ang
-        )
+        spread = max(float(np.std(np.interp(lockouts, grid, ang[s]))) for s in ang)
         confidence = min(0.6, 0.15 * len(lockouts)) * (1.0 if spread < 5.0 else 0.5)
         detail = f"no still standing; upright from {len(lockouts)} rep lockout(s) (spread {spread:.1f} deg)"
         return "lockouts", windows, refs, float(confidence), detail, signs

@@ -57,8 +57,10 @@ def rep_trace(t: np.ndarray, thigh_deg: np.ndarray, trunk_deg: np.ndarray, rep: 
 def traces(frames: Any, reps: list[Any]) -> list[Trace]:
     """Every rep's trace from ``frames`` (a DataFrame or ``AngleFrames`` with ``t``,
     ``thigh_deg``, ``trunk_deg``)."""
-    t, thigh, trunk = (np.asarray(frames[c] if hasattr(frames, "columns") else getattr(frames, c), dtype=float)
-                       for c in ("t", "thigh_deg", "trunk_deg"))
+    t, thigh, trunk = (
+        np.asarray(frames[c] if hasattr(frames, "columns") else getattr(frames, c), dtype=float)
+        for c in ("t", "thigh_deg", "trunk_deg")
+    )
     return [rep_trace(t, thigh, trunk, r) for r in reps]
 
 

@@ -73,9 +73,7 @@ class FlightDetector:
             return
         common = [tuple(r) for r in self._fall[self._segments[0]]]
         for s in self._segments[1:]:
-            common = [
-                (max(a, c), min(b, d)) for a, b in common for c, d in self._fall[s] if max(a, c) < min(b, d)
-            ]
+            common = [(max(a, c), min(b, d)) for a, b in common for c, d in self._fall[s] if max(a, c) < min(b, d)]
         self.flights = [(a, b) for a, b in common if b - a >= MIN_FLIGHT_S - SMOOTH_S]
 
     def near(self, start_s: float, end_s: float) -> bool:

@@ -169,7 +169,9 @@ def fuse_offline_reduced(
     return t_out, FusionResult(np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]), run)
 
 
-def orientation_offline(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, params: dict[str, Any] | None = None) -> np.ndarray:
+def orientation_offline(
+    t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, params: dict[str, Any] | None = None
+) -> np.ndarray:
     """Sensor-to-earth quaternions (N, 4) w,x,y,z, earth z up, from the whole recording."""
     return fuse_offline(t, acc, gyr, params).quat
 
@@ -186,7 +188,11 @@ class OnlineOrientation:
     """
 
     def __init__(
-        self, ts: float | None = None, params: dict[str, Any] | None = None, rate_window: int = 50, one_step_max: float | None = None
+        self,
+        ts: float | None = None,
+        params: dict[str, Any] | None = None,
+        rate_window: int = 50,
+        one_step_max: float | None = None,
     ):
         self._ts = ts
         self._one_max = one_step_max or (1.5 * ts if ts else None)

@@ -122,7 +122,9 @@ class SensorStillness:
 def sensor_stillness(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> SensorStillness:
     """Stillness of one sensor judged against itself (module docstring)."""
     if len(t) < 3:
-        return SensorStillness(t, np.zeros(len(t), bool), np.full(len(t), np.inf), GyroOffset(np.empty(0), np.empty((0, 3)), np.empty(0)))
+        return SensorStillness(
+            t, np.zeros(len(t), bool), np.full(len(t), np.inf), GyroOffset(np.empty(0), np.empty((0, 3)), np.empty(0))
+        )
     dt = float(np.median(np.diff(t)))
     n = max(3, int(round(STILL_SMOOTH_S / dt))) if dt > 0 else 3
     g = moving_mean(gyr, n)

@@ -197,7 +197,9 @@ class StreamingAngles:
         for s, g in self._seg.items():
             sc = self._cal.segments[s]
             est = g.estimate
-            segs[s] = type(sc)(s, est.up, est.final_axis(), g.gyro_offset, est.ratio, est.out_of_plane_share, est.max_tilt_deg)
+            segs[s] = type(sc)(
+                s, est.up, est.final_axis(), g.gyro_offset, est.ratio, est.out_of_plane_share, est.max_tilt_deg
+            )
         c = self._cal
         return Calibration(c.source, c.periods, segs, c.confidence, c.detail, c.warnings, signs=c.signs)
 
@@ -247,8 +249,15 @@ class StreamingAngles:
             out.append(self._consume(seg, None, t, gyr, res, final=True))
         return AngleFrames.concat(out)
 
-    def _consume(self, seg: _Segment, batch: SampleBatch | None, t: np.ndarray, gyr: np.ndarray, res: FusionResult,
-                 final: bool = False) -> AngleFrames:
+    def _consume(
+        self,
+        seg: _Segment,
+        batch: SampleBatch | None,
+        t: np.ndarray,
+        gyr: np.ndarray,
+        res: FusionResult,
+        final: bool = False,
+    ) -> AngleFrames:
         if batch is not None:
             seg.raw.append((batch.t, batch.acc, batch.gyr))
         if len(t):
@@ -319,7 +328,9 @@ class StreamingAngles:
         for g in self._seg.values():
             t, u = g.evidence()
             before = u[t < start]
-            if len(before) and float((before @ cal.segments[g.name].up).min()) < np.cos(np.radians(PROVISIONAL_TILT_DEG)):
+            if len(before) and float((before @ cal.segments[g.name].up).min()) < np.cos(
+                np.radians(PROVISIONAL_TILT_DEG)
+            ):
                 return False
         return True
 

@@ -20,7 +20,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # processes, the examples) would compile numpy, pandas, scipy and Qt's bindings anew: about
 # 2 s of CPU each. A bytecode cache outside the tree keeps both the tree clean and the tests fast.
 if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
-    cache = os.environ.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / f"hinge-tests-pycache-{os.getuid()}"))
+    cache = os.environ.setdefault(
+        "PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / f"hinge-tests-pycache-{os.getuid()}")
+    )
     sys.pycache_prefix = cache
     sys.dont_write_bytecode = False
 
@@ -40,7 +42,10 @@ def sensors_apart():
     from processing.simulator import SimConfig, simulate
 
     sim = simulate(SimConfig(reps=1, seed=7))
-    return sim, {"thigh": sim.imu["thigh"][sim.imu["thigh"].t < 5.0], "lumbar": sim.imu["lumbar"][sim.imu["lumbar"].t > 6.0]}
+    return sim, {
+        "thigh": sim.imu["thigh"][sim.imu["thigh"].t < 5.0],
+        "lumbar": sim.imu["lumbar"][sim.imu["lumbar"].t > 6.0],
+    }
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
@@ -56,4 +61,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     the short ones fill in at the end instead of one long file running alone."""
     slow = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.path not in slow)
-

@@ -29,8 +29,10 @@ USER = "hinge"
 
 
 def _binaries() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                   key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
     if found:
         return Path(found[-1]).parent
     initdb = shutil.which("initdb")
@@ -64,13 +66,34 @@ def start_server() -> tuple[str, callable] | str:
         shutil.chown(home, user=prefix[2])
     data, log = home / "data", home / "server.log"
     try:
-        subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", USER,
-                        "--auth=trust", "-E", "UTF8", "--no-sync"],
-                       check=True, capture_output=True, text=True, timeout=120)
+        subprocess.run(
+            [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", USER, "--auth=trust", "-E", "UTF8", "--no-sync"],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         options = f"-k {home} -c listen_addresses='' -c fsync=off -c max_connections=50"
-        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-o", options,
-                        "-l", str(log), "-w", "-t", "60", "start"],
-                       check=True, capture_output=True, text=True, timeout=120)
+        subprocess.run(
+            [
+                *prefix,
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(log),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     except (subprocess.SubprocessError, OSError) as err:
         detail = getattr(err, "stderr", "") or ""
         if log.exists():
@@ -79,8 +102,11 @@ def start_server() -> tuple[str, callable] | str:
         return f"PostgreSQL from {bindir} did not start: {err} {detail.strip()}"
 
     def stop() -> None:
-        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(home, ignore_errors=True)
 
     return f"postgresql://{USER}@/postgres?host={home}", stop

@@ -22,8 +22,9 @@ MIXED = ROOT / "recordings" / "mixed-set"
 
 
 def run(name: str, *args: str) -> str:
-    out = subprocess.run([sys.executable, f"examples/{name}.py", *args], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, f"examples/{name}.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout
 
@@ -46,8 +47,9 @@ def test_analyze_recording_finds_the_true_reps(name):
 
 def test_simulate_and_score_agrees_with_the_requested_set():
     out = run("simulate_and_score", "--reps", "6", "--seed", "7")
-    lines = re.findall(r"^rep (\d): (\S+)\s+detected (\S+)\s+knee onset\s+([-+\d.]+) ms\s+hip onset\s+([-+\d.]+) ms$",
-                       out, re.M)
+    lines = re.findall(
+        r"^rep (\d): (\S+)\s+detected (\S+)\s+knee onset\s+([-+\d.]+) ms\s+hip onset\s+([-+\d.]+) ms$", out, re.M
+    )
     assert [p for _, p, *_ in lines] == ALL * 2  # the simulator's truth is the requested cycle
     assert [d for _, _, d, *_ in lines] == ALL * 2
     assert all(abs(float(k)) < 10 and abs(float(h)) < 10 for *_, k, h in lines)
@@ -66,8 +68,12 @@ def test_replay_pipeline_matches_offline_and_truth():
     out = run("replay_pipeline", str(MIXED))
     expected = [t["pattern"] for t in truth()]
     assert f"live {len(expected)} reps, offline {len(expected)} reps" in out
-    lines = re.findall(r"^rep \d: live (\S+)\s+offline (\S+)\s+knee onset\s+([-+\d.]+) ms\s+hip onset\s+([-+\d.]+) ms"
-                       r"\s+emitted ([\d.]+) s after lockout$", out, re.M)
+    lines = re.findall(
+        r"^rep \d: live (\S+)\s+offline (\S+)\s+knee onset\s+([-+\d.]+) ms\s+hip onset\s+([-+\d.]+) ms"
+        r"\s+emitted ([\d.]+) s after lockout$",
+        out,
+        re.M,
+    )
     assert [live for live, *_ in lines] == expected
     assert [off for _, off, *_ in lines] == expected
     for *_, knee, hip, delay in lines:

@@ -88,15 +88,23 @@ def run_viewer(
         if screenshot is not None:
             src.fast_forward(after_s if after_s is not None else float("inf"), play=False)
     worker = SessionWorker(
-        pipeline_factory or default_pipeline, source_factory=source_factory, replay=src, duration_s=duration_s,
+        pipeline_factory or default_pipeline,
+        source_factory=source_factory,
+        replay=src,
+        duration_s=duration_s,
         record=record,
     )
     recording_path = record.path if record is not None else None
     from processing.body import DEFAULT_HEIGHT_M
 
     win = ViewerWindow(
-        title, replay=src is not None, recording_path=recording_path, window_s=window_s,
-        height_m=height_m or DEFAULT_HEIGHT_M, report_source=replay.path if replay is not None else None, sound=sound,
+        title,
+        replay=src is not None,
+        recording_path=recording_path,
+        window_s=window_s,
+        height_m=height_m or DEFAULT_HEIGHT_M,
+        report_source=replay.path if replay is not None else None,
+        sound=sound,
         history=HistoryPanel(**history) if history is not None else None,
     )
     win.attach(worker)

@@ -21,8 +21,7 @@ from processing.coordination import Trace
 from processing.reps import Pattern
 from viewer.palette import PATTERN_LINESTYLES, PATTERN_SYMBOLS
 
-STYLES = {"solid": QtCore.Qt.PenStyle.SolidLine, "dash": QtCore.Qt.PenStyle.DashLine,
-          "dot": QtCore.Qt.PenStyle.DotLine}
+STYLES = {"solid": QtCore.Qt.PenStyle.SolidLine, "dash": QtCore.Qt.PenStyle.DashLine, "dot": QtCore.Qt.PenStyle.DotLine}
 REFERENCE = (150, 150, 150, 110)
 
 
@@ -48,8 +47,17 @@ class CoordinationPlot(pg.PlotWidget):
         self.setMinimumSize(160, 160)
         legend = item.addLegend(offset=(-5, -5), brush=(0, 0, 0, 170), labelTextSize="8pt")
         for pattern in Pattern:  # legend entries only: no data
-            legend.addItem(pg.PlotDataItem([], [], pen=pattern_pen(pattern), symbol=PATTERN_SYMBOLS[pattern],
-                                           symbolBrush=pattern.colour, symbolSize=7), pattern)
+            legend.addItem(
+                pg.PlotDataItem(
+                    [],
+                    [],
+                    pen=pattern_pen(pattern),
+                    symbol=PATTERN_SYMBOLS[pattern],
+                    symbolBrush=pattern.colour,
+                    symbolSize=7,
+                ),
+                pattern,
+            )
         self.traces: dict[int, Trace] = {}
         self._items: list = []
         self.shown_set: int | None = None
@@ -98,9 +106,14 @@ class CoordinationPlot(pg.PlotWidget):
             curve.setZValue(5 if wide else 1)
             self._add(curve)
             self.curves[tr.index] = curve
-            start = pg.ScatterPlotItem([tr.thigh_deg[0]], [tr.trunk_deg[0]], symbol=PATTERN_SYMBOLS[tr.pattern],
-                                       size=11 if wide else 8, brush=pg.mkBrush(*Pattern(tr.pattern).colour),
-                                       pen=pg.mkPen((20, 20, 20)))
+            start = pg.ScatterPlotItem(
+                [tr.thigh_deg[0]],
+                [tr.trunk_deg[0]],
+                symbol=PATTERN_SYMBOLS[tr.pattern],
+                size=11 if wide else 8,
+                brush=pg.mkBrush(*Pattern(tr.pattern).colour),
+                pen=pg.mkPen((20, 20, 20)),
+            )
             start.setZValue(6)
             self._add(start)
             label = pg.TextItem(f"{tr.index}" + (" ref" if tr is ref else ""), color=(230, 230, 230), anchor=(0, 1))

@@ -34,8 +34,7 @@ def _mean(values: Sequence[float | None]) -> float | None:
 class HistoryPanel(QtWidgets.QGroupBox):
     """Today's set against the last sessions of the same athlete (and exercise)."""
 
-    def __init__(self, sessions: Sequence[Any], who: str = "", load_kg: float | None = None,
-                 parent=None) -> None:
+    def __init__(self, sessions: Sequence[Any], who: str = "", load_kg: float | None = None, parent=None) -> None:
         super().__init__(f"Last sessions{' — ' + who if who else ''}", parent)
         self.sessions = list(sessions)
         self.load_kg = load_kg
@@ -50,21 +49,36 @@ class HistoryPanel(QtWidgets.QGroupBox):
         self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.table.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         rows = min(6, 1 + len(self.sessions))  # today and up to five sessions without scrolling
-        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height()
-                                  + rows * self.table.verticalHeader().defaultSectionSize()
-                                  + 2 * self.table.frameWidth())
+        self.table.setFixedHeight(
+            self.table.horizontalHeader().sizeHint().height()
+            + rows * self.table.verticalHeader().defaultSectionSize()
+            + 2 * self.table.frameWidth()
+        )
         layout.addWidget(self.table)
         self.comparison = QtWidgets.QLabel()
         self.comparison.setWordWrap(True)
         layout.addWidget(self.comparison)
         for row, s in enumerate(self.sessions, start=1):
             when = s.recorded_at.replace(tzinfo=UTC).astimezone()
-            self._set_row(row, f"{when:%Y-%m-%d}", s.load_kg, s.n_reps,
-                          None if s.knee_first_share is None else 100 * s.knee_first_share, s.hip_lag_ms)
+            self._set_row(
+                row,
+                f"{when:%Y-%m-%d}",
+                s.load_kg,
+                s.n_reps,
+                None if s.knee_first_share is None else 100 * s.knee_first_share,
+                s.hip_lag_ms,
+            )
         self._show_today()
 
-    def _set_row(self, row: int, label: str, load: float | None, reps: int, knee_first_pct: float | None,
-                 hip_lag_ms: float | None) -> None:
+    def _set_row(
+        self,
+        row: int,
+        label: str,
+        load: float | None,
+        reps: int,
+        knee_first_pct: float | None,
+        hip_lag_ms: float | None,
+    ) -> None:
         cells = (label, _fmt(load, "{:g}"), str(reps), _fmt(knee_first_pct, "{:.0f}"), _fmt(hip_lag_ms, "{:.0f}"))
         for col, text in enumerate(cells):
             item = QtWidgets.QTableWidgetItem(text)

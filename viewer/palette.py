@@ -24,11 +24,21 @@ CURVE_LABELS: dict[str, str] = {
 
 #: Patterns told apart without colour too (colour-blind readers): a marker shape and a line
 #: style each, the same in the window (pyqtgraph names) and the report (matplotlib names).
-PATTERN_SYMBOLS: dict[str, str] = {Pattern.KNEE_FIRST: "o", Pattern.SIMULTANEOUS: "s", Pattern.HIPS_RISE_EARLY: "t1"}  # t1: ▲
+PATTERN_SYMBOLS: dict[str, str] = {
+    Pattern.KNEE_FIRST: "o",
+    Pattern.SIMULTANEOUS: "s",
+    Pattern.HIPS_RISE_EARLY: "t1",
+}  # t1: ▲
 PATTERN_MPL_MARKERS: dict[str, str] = {Pattern.KNEE_FIRST: "o", Pattern.SIMULTANEOUS: "s", Pattern.HIPS_RISE_EARLY: "^"}
 PATTERN_LINESTYLES: dict[str, str] = {
-    Pattern.KNEE_FIRST: "solid", Pattern.SIMULTANEOUS: "dash", Pattern.HIPS_RISE_EARLY: "dot"}
+    Pattern.KNEE_FIRST: "solid",
+    Pattern.SIMULTANEOUS: "dash",
+    Pattern.HIPS_RISE_EARLY: "dot",
+}
 PATTERN_MPL_LINESTYLES: dict[str, object] = {
-    Pattern.KNEE_FIRST: "-", Pattern.SIMULTANEOUS: (0, (6, 3)), Pattern.HIPS_RISE_EARLY: (0, (1.5, 2))}
+    Pattern.KNEE_FIRST: "-",
+    Pattern.SIMULTANEOUS: (0, (6, 3)),
+    Pattern.HIPS_RISE_EARLY: (0, (1.5, 2)),
+}
 #: Text glyphs for the same shapes (legends in words, the report's badges).
 PATTERN_GLYPHS: dict[str, str] = {Pattern.KNEE_FIRST: "●", Pattern.SIMULTANEOUS: "■", Pattern.HIPS_RISE_EARLY: "▲"}

@@ -109,9 +109,7 @@ class AnglePlots(pg.GraphicsLayoutWidget):
             plot.hideButtons()
             plot.disableAutoRange()
             for name in names:
-                self.curves[name] = plot.plot(
-                    pen=pg.mkPen(CURVE_COLOURS[name], width=1), name=CURVE_LABELS[name]
-                )
+                self.curves[name] = plot.plot(pen=pg.mkPen(CURVE_COLOURS[name], width=1), name=CURVE_LABELS[name])
         self._zero = self.velocities.plot([-self.window_s, 0.0], [0.0, 0.0], pen=pg.mkPen((110, 110, 110), width=1))
         self.angles.setXRange(-self.window_s, 0.0, padding=0)
         # Rep marks live in session time inside one group, shifted by -now on every redraw.

@@ -315,8 +315,9 @@ class _Session:
         self._rep_target = index
 
     # -- pipeline ---------------------------------------------------------------------------
-    def _start(self, source_factory: SourceFactory, record: RecordTarget | None = None,
-               duration_s: float | None = None) -> LiveSession:
+    def _start(
+        self, source_factory: SourceFactory, record: RecordTarget | None = None, duration_s: float | None = None
+    ) -> LiveSession:
         """A fresh session (the recording opened, a new pipeline): live, or a replay's pass."""
         self.live = LiveSession(source_factory, self.spec.pipeline_factory, record, duration_s)
         self._pending = _Pending(reset=True)
@@ -359,21 +360,23 @@ class _Session:
         if live is not None and not live.finished:
             self._calibration = (live.pipeline.calibration is not None, str(live.pipeline.status or ""))
         calibrated, text = self._calibration
-        self._send((
-            "update",
-            ViewerUpdate(
-                frames=AngleFrames.concat(p.frames),
-                reps=p.reps,
-                session_t=self.replay.position_s if self.replay is not None else live.session_t if live else None,
-                session_start=live.session_start if live is not None else None,
-                calibrated=calibrated,
-                calibration_text=text,
-                reset=p.reset,
-                replay=state,
-                finished=p.finished,
-                cue=p.cue,
-            ),
-        ))
+        self._send(
+            (
+                "update",
+                ViewerUpdate(
+                    frames=AngleFrames.concat(p.frames),
+                    reps=p.reps,
+                    session_t=self.replay.position_s if self.replay is not None else live.session_t if live else None,
+                    session_start=live.session_start if live is not None else None,
+                    calibrated=calibrated,
+                    calibration_text=text,
+                    reset=p.reset,
+                    replay=state,
+                    finished=p.finished,
+                    cue=p.cue,
+                ),
+            )
+        )
 
     async def _post_loop(self) -> None:
         while True:
@@ -384,4 +387,3 @@ class _Session:
         while True:
             self._send(("sensors", source.status()))
             await asyncio.sleep(STATUS_INTERVAL_S)
-

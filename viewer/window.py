@@ -209,8 +209,10 @@ class ViewerWindow(QtWidgets.QMainWindow):
         rec = self.report_recording()
         self.report_button.setEnabled(rec is not None and self.report_process is None)
         if rec is None:
-            self.report_button.setToolTip("a report needs a recording: replay one, or stream with --record "
-                                          "(the report is offered when the session ends)")
+            self.report_button.setToolTip(
+                "a report needs a recording: replay one, or stream with --record "
+                "(the report is offered when the session ends)"
+            )
 
     def _ask_report(self) -> None:
         rec = self.report_recording()

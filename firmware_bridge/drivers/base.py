@@ -31,8 +31,12 @@ def implausible(acc: np.ndarray, gyr: np.ndarray) -> np.ndarray | None:
     """Mask of samples with a non-finite or impossible value (|a| > 50 g, |w| > 50 rad/s on
     any axis), or None when every sample is fine."""
     with np.errstate(invalid="ignore"):
-        bad = ~(np.isfinite(acc).all(axis=1) & np.isfinite(gyr).all(axis=1)
-                & (np.abs(acc) <= MAX_ACC).all(axis=1) & (np.abs(gyr) <= MAX_GYR).all(axis=1))
+        bad = ~(
+            np.isfinite(acc).all(axis=1)
+            & np.isfinite(gyr).all(axis=1)
+            & (np.abs(acc) <= MAX_ACC).all(axis=1)
+            & (np.abs(gyr) <= MAX_GYR).all(axis=1)
+        )
     return bad if bad.any() else None
 
 

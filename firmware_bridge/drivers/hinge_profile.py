@@ -216,8 +216,10 @@ def decode_info(data: bytes) -> HingeInfo:
     for scale, rng, unit in (("acc_scale", "acc_range_g", G), ("gyr_scale", "gyr_range_dps", math.pi / 180)):
         full = d[scale] * 32768 / (d[rng] * unit)  # an int16 count's full scale vs the range
         if not 0.25 <= full <= 4.0:
-            raise PacketError(f"info: {scale!r} {d[scale]:.6g} does not fit {rng!r} {d[rng]:g} "
-                              "(int16 full scale must be within a factor 4 of the range)")
+            raise PacketError(
+                f"info: {scale!r} {d[scale]:.6g} does not fit {rng!r} {d[rng]:g} "
+                "(int16 full scale must be within a factor 4 of the range)"
+            )
     rates = d["rates"]
     if not rates or not all(isinstance(r, int) and not isinstance(r, bool) and 0 < r < 65536 for r in rates):
         raise PacketError("info: 'rates' must be a non-empty list of integers 1..65535")

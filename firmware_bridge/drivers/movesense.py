@@ -202,8 +202,9 @@ class MovesenseDriver(SensorDriver):
         gyr_dps = values[3 * n :].reshape(n, 3)
         gyr = np.radians(gyr_dps)
         with np.errstate(invalid="ignore"):
-            clipped = ((np.abs(acc) >= CLIP_FRACTION * ACC_RANGE).any(axis=1)
-                       | (np.abs(gyr_dps) >= CLIP_FRACTION * GYR_RANGE_DPS).any(axis=1))
+            clipped = (np.abs(acc) >= CLIP_FRACTION * ACC_RANGE).any(axis=1) | (
+                np.abs(gyr_dps) >= CLIP_FRACTION * GYR_RANGE_DPS
+            ).any(axis=1)
         bad = implausible(acc, gyr)  # non-finite or impossible: dropped by the client
 
         step = self._t.step(ts_ms)

@@ -77,11 +77,13 @@ def parse_command(data: bytes) -> tuple[int, int]:
 def encode_frame(acc: np.ndarray, gyr: np.ndarray, angles_deg: np.ndarray | None = None) -> bytes:
     """One 20-byte ``0x55 0x61`` frame from acc (3,) m/s^2 and gyr (3,) rad/s (saturating)."""
     ang = np.zeros(3) if angles_deg is None else np.asarray(angles_deg, dtype=float)
-    raw = np.concatenate([
-        np.asarray(acc, dtype=float) / ACC_SCALE,
-        np.asarray(gyr, dtype=float) / GYR_SCALE,
-        ang * 32768.0 / 180.0,
-    ])
+    raw = np.concatenate(
+        [
+            np.asarray(acc, dtype=float) / ACC_SCALE,
+            np.asarray(gyr, dtype=float) / GYR_SCALE,
+            ang * 32768.0 / 180.0,
+        ]
+    )
     counts = np.clip(np.rint(raw), -32768, 32767).astype("<i2")
     payload: bytes = counts.tobytes()
     return bytes([HEAD, FLAG_IMU]) + payload

@@ -63,13 +63,14 @@ def address_str(address: hci.Address) -> str:
 def advertisement_data(adv: Advertisement) -> AdvertisementData:
     """bumble ``Advertisement`` -> bleak ``AdvertisementData`` (the 7-field NamedTuple)."""
     data: AdvertisingData = adv.data
-    name = data.get(AdvertisingData.COMPLETE_LOCAL_NAME) or data.get(
-        AdvertisingData.SHORTENED_LOCAL_NAME)
+    name = data.get(AdvertisingData.COMPLETE_LOCAL_NAME) or data.get(AdvertisingData.SHORTENED_LOCAL_NAME)
     uuids: list[str] = []
-    for ad_type in (AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
-                    AdvertisingData.INCOMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
-                    AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
-                    AdvertisingData.INCOMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS):
+    for ad_type in (
+        AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
+        AdvertisingData.INCOMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
+        AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
+        AdvertisingData.INCOMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
+    ):
         for uuid in data.get(ad_type) or []:
             uuids.append(uuid_str(uuid))
     manufacturer: dict[int, bytes] = {}
@@ -90,9 +91,15 @@ def advertisement_data(adv: Advertisement) -> AdvertisementData:
 class BumbleScanner(BaseBleakScanner):
     """Scans the virtual link with the world's central; reports through bleak's callbacks."""
 
-    def __init__(self, detection_callback: AdvertisementDataCallback | None = None,
-                 service_uuids: list[str] | None = None, scanning_mode: str = "active",
-                 *, world: VirtualWorld | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        detection_callback: AdvertisementDataCallback | None = None,
+        service_uuids: list[str] | None = None,
+        scanning_mode: str = "active",
+        *,
+        world: VirtualWorld | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(detection_callback, service_uuids)
         self._world = world or current_world()
         self._central: Device | None = None
@@ -122,16 +129,18 @@ class BumbleScanner(BaseBleakScanner):
 class BumbleClient(BaseBleakClient):
     """A GATT client on the world's central: connect, discover, read, write, notify."""
 
-    def __init__(self, address_or_ble_device: BLEDevice | str, *, world: VirtualWorld | None = None,
-                 **kwargs: Any) -> None:
-        super().__init__(address_or_ble_device,
-                         disconnected_callback=kwargs.pop("disconnected_callback", None),
-                         timeout=kwargs.pop("timeout", 10.0))
+    def __init__(
+        self, address_or_ble_device: BLEDevice | str, *, world: VirtualWorld | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            address_or_ble_device,
+            disconnected_callback=kwargs.pop("disconnected_callback", None),
+            timeout=kwargs.pop("timeout", 10.0),
+        )
         self._world = world or current_world()
         self._connection: Connection | None = None
         self._peer: Peer | None = None
-        self._name = (address_or_ble_device.name
-                      if isinstance(address_or_ble_device, BLEDevice) else None)
+        self._name = address_or_ble_device.name if isinstance(address_or_ble_device, BLEDevice) else None
         self._closing = False
 
     @property
@@ -154,8 +163,7 @@ class BumbleClient(BaseBleakClient):
             try:
                 connection = await central.connect(address, timeout=self._timeout)
             except core.TimeoutError as err:
-                raise BleakDeviceNotFoundError(self.address, f"{self.address}: connect timed out") \
-                    from err
+                raise BleakDeviceNotFoundError(self.address, f"{self.address}: connect timed out") from err
             except core.ConnectionError as err:
                 raise BleakError(f"{self.address}: connect failed: {err}") from err
         self._connection = connection
@@ -182,13 +190,12 @@ class BumbleClient(BaseBleakClient):
             collection.add_service(bservice)
             for ch in service.characteristics:
                 props: list[CharacteristicPropertyName] = [
-                    name for flag, name in _PROPERTY_NAMES.items() if ch.properties & flag]
-                bchar = BleakGATTCharacteristic(ch, ch.handle, uuid_str(ch.uuid), props,
-                                                lambda: mtu - 3, bservice)
+                    name for flag, name in _PROPERTY_NAMES.items() if ch.properties & flag
+                ]
+                bchar = BleakGATTCharacteristic(ch, ch.handle, uuid_str(ch.uuid), props, lambda: mtu - 3, bservice)
                 collection.add_characteristic(bchar)
                 for d in ch.descriptors:
-                    collection.add_descriptor(
-                        BleakGATTDescriptor(d, d.handle, uuid_str(d.type), bchar))
+                    collection.add_descriptor(BleakGATTDescriptor(d, d.handle, uuid_str(d.type), bchar))
         return collection
 
     def _on_disconnection(self, reason: int) -> None:
@@ -220,24 +227,25 @@ class BumbleClient(BaseBleakClient):
             raise BleakError(f"{self.address}: not connected")
         return self._peer
 
-    async def read_gatt_char(self, characteristic: BleakGATTCharacteristic, *,
-                             use_cached: bool = False, **kwargs: Any) -> bytearray:
+    async def read_gatt_char(
+        self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any
+    ) -> bytearray:
         return bytearray(await self._require_peer().read_value(characteristic.obj))
 
-    async def read_gatt_descriptor(self, descriptor: BleakGATTDescriptor, *,
-                                   use_cached: bool = False, **kwargs: Any) -> bytearray:
+    async def read_gatt_descriptor(
+        self, descriptor: BleakGATTDescriptor, *, use_cached: bool = False, **kwargs: Any
+    ) -> bytearray:
         return bytearray(await self._require_peer().read_value(descriptor.obj))
 
-    async def write_gatt_char(self, characteristic: BleakGATTCharacteristic, data: SizedBuffer,
-                              response: bool) -> None:
-        await self._require_peer().write_value(characteristic.obj, bytes(data),
-                                               with_response=response)
+    async def write_gatt_char(self, characteristic: BleakGATTCharacteristic, data: SizedBuffer, response: bool) -> None:
+        await self._require_peer().write_value(characteristic.obj, bytes(data), with_response=response)
 
     async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: SizedBuffer) -> None:
         await self._require_peer().write_value(descriptor.obj, bytes(data), with_response=True)
 
-    async def start_notify(self, characteristic: BleakGATTCharacteristic,
-                           callback: NotifyCallback, **kwargs: Any) -> None:
+    async def start_notify(
+        self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any
+    ) -> None:
         def on_value(value: bytes) -> None:
             callback(bytearray(value))
 

@@ -160,8 +160,13 @@ class VirtualLink(LocalLink):
             self._supervisor = None
 
     # -- traffic, dropped when either end is silent ------------------------------------
-    def send_acl_data(self, sender_controller: Controller, destination_address: hci.Address,
-                      transport: core.PhysicalTransport, data: bytes) -> None:
+    def send_acl_data(
+        self,
+        sender_controller: Controller,
+        destination_address: hci.Address,
+        transport: core.PhysicalTransport,
+        data: bytes,
+    ) -> None:
         if self.is_silent(sender_controller):
             return
         if self.is_silent(self.find_le_controller(destination_address)):
@@ -176,8 +181,9 @@ class VirtualLink(LocalLink):
             if c is not sender_controller and not self.is_silent(c):
                 loop.call_soon(c.on_ll_advertising_pdu, packet)
 
-    def send_ll_control_pdu(self, sender_address: hci.Address, receiver_address: hci.Address,
-                            packet: ll.ControlPdu) -> None:
+    def send_ll_control_pdu(
+        self, sender_address: hci.Address, receiver_address: hci.Address, packet: ll.ControlPdu
+    ) -> None:
         sender = self.find_le_controller(sender_address)
         receiver = self.find_le_controller(receiver_address)
         if self.is_silent(sender) or self.is_silent(receiver):

@@ -68,14 +68,22 @@ _SPEC = re.compile(
     r"^(?P<seg>[a-z_]+):(?P<kind>drop|vanish|skip|huge|clockjump|seqjump)@(?P<at>[0-9.]+)"
     r"(?:\+(?P<for>[0-9.]+))?(?:x(?P<n>[0-9]+))?$"
     r"|^(?P<seg2>[a-z_]+):(?P<key>ppm|offset|jitter|bunch|malformed)=(?P<value>-?[0-9.]+)$"
-    r"|^(?P<seg3>[a-z_]+):info\.(?P<info_key>[a-z_]+)=(?P<info_value>.+)$")
-_KEYS = {"ppm": "clock_ppm", "offset": "clock_offset_s", "jitter": "jitter_s", "bunch": "bunch",
-         "malformed": "malformed_every"}
-FAULT_HELP = ("SEG:drop@AT+FOR, SEG:vanish@AT[+FOR], SEG:skip@ATxN, SEG:huge@ATxN (absurd "
-              "values), SEG:clockjump@AT+S (device clock leaps S s), SEG:seqjump@ATxN "
-              "(counter leaps N), SEG:info.KEY=JSON (hinge profile info), or SEG:KEY=VALUE with KEY "
-              "ppm, offset (s), jitter (s), bunch (packets), malformed (every n-th); "
-              "times in seconds of streaming, e.g. thigh:drop@10+2")
+    r"|^(?P<seg3>[a-z_]+):info\.(?P<info_key>[a-z_]+)=(?P<info_value>.+)$"
+)
+_KEYS = {
+    "ppm": "clock_ppm",
+    "offset": "clock_offset_s",
+    "jitter": "jitter_s",
+    "bunch": "bunch",
+    "malformed": "malformed_every",
+}
+FAULT_HELP = (
+    "SEG:drop@AT+FOR, SEG:vanish@AT[+FOR], SEG:skip@ATxN, SEG:huge@ATxN (absurd "
+    "values), SEG:clockjump@AT+S (device clock leaps S s), SEG:seqjump@ATxN "
+    "(counter leaps N), SEG:info.KEY=JSON (hinge profile info), or SEG:KEY=VALUE with KEY "
+    "ppm, offset (s), jitter (s), bunch (packets), malformed (every n-th); "
+    "times in seconds of streaming, e.g. thigh:drop@10+2"
+)
 
 
 def parse_faults(specs: list[str]) -> dict[str, Faults]:
@@ -97,8 +105,7 @@ def parse_faults(specs: list[str]) -> dict[str, Faults]:
                 raise ValueError(f"bad fault {spec!r}: a drop needs +FOR (seconds away)")
             f.setdefault("drops", []).append((float(m["at"]), float(m["for"])))
         elif m["kind"] == "vanish":
-            f.setdefault("vanish", []).append(
-                (float(m["at"]), None if m["for"] is None else float(m["for"])))
+            f.setdefault("vanish", []).append((float(m["at"]), None if m["for"] is None else float(m["for"])))
         elif m["kind"] == "skip":
             f.setdefault("skips", []).append((float(m["at"]), int(m["n"] or 1)))
         elif m["kind"] == "huge":
@@ -111,8 +118,7 @@ def parse_faults(specs: list[str]) -> dict[str, Faults]:
             f.setdefault("clock_jumps", []).append((float(m["at"]), float(m["for"])))
         else:
             key = _KEYS[m["key"]]
-            f[key] = int(float(m["value"])) if key in ("bunch", "malformed_every") \
-                else float(m["value"])
+            f[key] = int(float(m["value"])) if key in ("bunch", "malformed_every") else float(m["value"])
     out = {}
     for seg, f in fields.items():
         args: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in f.items()}

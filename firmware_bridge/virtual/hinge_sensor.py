@@ -25,13 +25,11 @@ from firmware_bridge.virtual.peripheral import SampleSource, VirtualSensor, dyna
 class HingeSensor(VirtualSensor):
     family = "hinge"
 
-    def __init__(self, name: str, source: SampleSource, *, placement: str = "",
-                 batch: int = 10, **kwargs: Any) -> None:
+    def __init__(self, name: str, source: SampleSource, *, placement: str = "", batch: int = 10, **kwargs: Any) -> None:
         super().__init__(name, source, **kwargs)
         rate = int(round(source.rate_hz))
         rates = tuple(sorted({max(1, rate // 4), max(1, rate // 2), rate, rate * 2}))
-        self.info = dataclasses.replace(hp.default_info(placement=placement, rate_hz=rate,
-                                                        batch=batch), rates=rates)
+        self.info = dataclasses.replace(hp.default_info(placement=placement, rate_hz=rate, batch=batch), rates=rates)
         self.samples_per_packet = batch
         #: Bytes to answer info reads with instead of ``encode_info(self.info)`` (a broken
         #: or foreign firmware, for the host's refusals).
@@ -48,15 +46,20 @@ class HingeSensor(VirtualSensor):
         props = Characteristic.Properties
         self.data_char = Characteristic(hp.DATA_UUID, props.NOTIFY, Characteristic.Permissions(0), b"")
         control = dynamic(hp.CONTROL_UUID, props.WRITE, write=self._on_control)
-        info = dynamic(hp.INFO_UUID, props.READ, read=lambda _conn: (
-            self.raw_info if self.raw_info is not None else hp.encode_info(self.info)))
-        device_info = Service(hp.DEVICE_INFO_SERVICE_UUID, [
-            read_only(hp.MANUFACTURER_UUID, b"hinge virtual"),
-            read_only(hp.MODEL_UUID, b"virtual-imu"),
-            read_only(hp.FIRMWARE_REV_UUID, self.info.firmware.encode()),
-        ])
-        return [Service(hp.SERVICE_UUID, [self.data_char, control, info]),
-                self.battery_service(), device_info]
+        info = dynamic(
+            hp.INFO_UUID,
+            props.READ,
+            read=lambda _conn: self.raw_info if self.raw_info is not None else hp.encode_info(self.info),
+        )
+        device_info = Service(
+            hp.DEVICE_INFO_SERVICE_UUID,
+            [
+                read_only(hp.MANUFACTURER_UUID, b"hinge virtual"),
+                read_only(hp.MODEL_UUID, b"virtual-imu"),
+                read_only(hp.FIRMWARE_REV_UUID, self.info.firmware.encode()),
+            ],
+        )
+        return [Service(hp.SERVICE_UUID, [self.data_char, control, info]), self.battery_service(), device_info]
 
     def _on_control(self, _connection: Connection, value: bytes) -> None:
         try:
@@ -84,8 +87,7 @@ class HingeSensor(VirtualSensor):
 
     def encode(self, k0: int, k1: int, device_t: np.ndarray) -> bytes:
         acc, gyr = self.samples(k0, k1)
-        return hp.encode_data_packet(self.counter(k0), int(round(device_t[0] * 1e6)), acc, gyr,
-                                     self.info)
+        return hp.encode_data_packet(self.counter(k0), int(round(device_t[0] * 1e6)), acc, gyr, self.info)
 
     def malformed(self, good: bytes) -> bytes:
         """Alternately cut short (a truncated notification) and with a bad version byte."""

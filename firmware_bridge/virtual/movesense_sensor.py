@@ -38,8 +38,7 @@ class MovesenseSensor(VirtualSensor):
     def services(self) -> list[Service]:
         props = Characteristic.Properties
         self.data_char = Characteristic(ms.NOTIFY_UUID, props.NOTIFY, Characteristic.Permissions(0), b"")
-        command = dynamic(ms.WRITE_UUID, props.WRITE | props.WRITE_WITHOUT_RESPONSE,
-                          write=self._on_command)
+        command = dynamic(ms.WRITE_UUID, props.WRITE | props.WRITE_WITHOUT_RESPONSE, write=self._on_command)
         return [Service(ms.SERVICE_UUID, [command, self.data_char]), self.battery_service()]
 
     def _on_command(self, connection: Connection, value: bytes) -> None:
@@ -50,7 +49,7 @@ class MovesenseSensor(VirtualSensor):
         status = 200
         if op == ms.OP_SUBSCRIBE:
             prefix = "/Meas/IMU6/"
-            rate = path[len(prefix):] if path is not None and path.startswith(prefix) else ""
+            rate = path[len(prefix) :] if path is not None and path.startswith(prefix) else ""
             if not rate.isdigit() or int(rate) not in ms.RATES:
                 status = 404
             elif not self.streaming:
@@ -60,8 +59,7 @@ class MovesenseSensor(VirtualSensor):
                 self.start_streaming()
         elif op == ms.OP_UNSUBSCRIBE:
             self.stop_streaming()
-        self._spawn(self.radio.notify_subscriber(connection, self.data_char,
-                                                  ms.encode_command_response(ref, status)))
+        self._spawn(self.radio.notify_subscriber(connection, self.data_char, ms.encode_command_response(ref, status)))
 
     def encode(self, k0: int, k1: int, device_t: np.ndarray) -> bytes:
         return ms.encode_imu6(self.ref, int(device_t[0] * 1000.0), *self.samples(k0, k1))

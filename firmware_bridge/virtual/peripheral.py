@@ -59,8 +59,11 @@ class SampleSource:
     @classmethod
     def from_frame(cls, df: pd.DataFrame) -> SampleSource:
         """From a recording/simulation DataFrame with columns ``t,ax,ay,az,gx,gy,gz``."""
-        return cls(df["t"].to_numpy(dtype=float), df[["ax", "ay", "az"]].to_numpy(dtype=float),
-                   df[["gx", "gy", "gz"]].to_numpy(dtype=float))
+        return cls(
+            df["t"].to_numpy(dtype=float),
+            df[["ax", "ay", "az"]].to_numpy(dtype=float),
+            df[["gx", "gy", "gz"]].to_numpy(dtype=float),
+        )
 
     def cut(self, duration_s: float) -> SampleSource:
         """Only the samples before ``duration_s``."""
@@ -112,8 +115,7 @@ class SentLog:
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not self.index:
             return np.empty(0, int), np.empty(0), np.empty(0)
-        return (np.concatenate(self.index), np.concatenate(self.world_t),
-                np.concatenate(self.device_t))
+        return (np.concatenate(self.index), np.concatenate(self.world_t), np.concatenate(self.device_t))
 
 
 class VirtualSensor(ABC):
@@ -125,9 +127,16 @@ class VirtualSensor(ABC):
     acc_full_scale: float | None = None
     gyr_full_scale: float | None = None
 
-    def __init__(self, name: str, source: SampleSource, *, faults: Faults = NO_FAULTS,
-                 lifter: VirtualLifter | None = None, battery_pct: int = 87,
-                 keep_log: bool = True) -> None:
+    def __init__(
+        self,
+        name: str,
+        source: SampleSource,
+        *,
+        faults: Faults = NO_FAULTS,
+        lifter: VirtualLifter | None = None,
+        battery_pct: int = 87,
+        keep_log: bool = True,
+    ) -> None:
         self.name = name
         self.source = source
         self.rate_hz = source.rate_hz
@@ -233,20 +242,26 @@ class VirtualSensor(ABC):
     def advertising_data(self) -> bytes:
         """Flags, the family's service UUID and the name, all in the advertising PDU."""
         uuid = UUID(self.advertised_uuid())
-        uuid_type = (AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS
-                     if len(uuid.uuid_bytes) == 2 else
-                     AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS)
-        return bytes(AdvertisingData([
-            (AdvertisingData.FLAGS, bytes([0x06])),
-            (uuid_type, uuid.to_bytes()),
-            (AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode()),
-        ]))
+        uuid_type = (
+            AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS
+            if len(uuid.uuid_bytes) == 2
+            else AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS
+        )
+        return bytes(
+            AdvertisingData(
+                [
+                    (AdvertisingData.FLAGS, bytes([0x06])),
+                    (uuid_type, uuid.to_bytes()),
+                    (AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode()),
+                ]
+            )
+        )
 
     async def _advertise(self) -> None:
         self.radio.advertising_data = self.advertising_data()
         await self.radio.start_advertising(
-            advertising_interval_min=ADVERTISING_INTERVAL_MS,
-            advertising_interval_max=ADVERTISING_INTERVAL_MS)
+            advertising_interval_min=ADVERTISING_INTERVAL_MS, advertising_interval_max=ADVERTISING_INTERVAL_MS
+        )
 
     def _on_connection(self, connection: Connection) -> None:
         self.connection = connection
@@ -302,7 +317,7 @@ class VirtualSensor(ABC):
         keep = np.ones(n, bool)
         for at_s, count in self.faults.skips:
             k = int(np.searchsorted(self.source.t, at_s))
-            keep[k:k + count] = False
+            keep[k : k + count] = False
         self.log.skipped = int((~keep).sum())
         ranges = []
         edges = np.flatnonzero(np.diff(np.r_[False, keep, False].astype(int)))
@@ -350,8 +365,10 @@ class VirtualSensor(ABC):
                 self.log.lost_link_down += k1 - k0
                 continue
             data = self.encode(k0, k1, device_t)
-            self.log.huge += sum(max(0, min(k + c, k1) - max(k, k0)) for k, c in (
-                (int(np.searchsorted(self.source.t, a)), c) for a, c in self.faults.huge))
+            self.log.huge += sum(
+                max(0, min(k + c, k1) - max(k, k0))
+                for k, c in ((int(np.searchsorted(self.source.t, a)), c) for a, c in self.faults.huge)
+            )
             self.running_world.on_air(self.address, data, air_t)
             await self.radio.notify_subscriber(self.connection, self.data_char, data)
             if self.keep_log:
@@ -398,8 +415,9 @@ class VirtualSensor(ABC):
 
     # -- common GATT pieces -----------------------------------------------------------------
     def battery_service(self) -> Service:
-        level = Characteristic(BATTERY_LEVEL_UUID, Characteristic.Properties.READ,
-                               Characteristic.READABLE, bytes([self.battery_pct]))
+        level = Characteristic(
+            BATTERY_LEVEL_UUID, Characteristic.Properties.READ, Characteristic.READABLE, bytes([self.battery_pct])
+        )
         return Service(BATTERY_SERVICE_UUID, [level])
 
 
@@ -407,8 +425,12 @@ def read_only(uuid: str, value: bytes) -> Characteristic[Any]:
     return Characteristic(uuid, Characteristic.Properties.READ, Characteristic.READABLE, value)
 
 
-def dynamic(uuid: str, properties: Characteristic.Properties, read: Callable[[Connection], bytes] | None = None,
-            write: Callable[[Connection, bytes], None] | None = None) -> Characteristic[Any]:
+def dynamic(
+    uuid: str,
+    properties: Characteristic.Properties,
+    read: Callable[[Connection], bytes] | None = None,
+    write: Callable[[Connection, bytes], None] | None = None,
+) -> Characteristic[Any]:
     perms = Characteristic.Permissions(0)
     if read:
         perms |= Characteristic.READABLE

@@ -52,9 +52,13 @@ def sensor_class(family: str) -> type[VirtualSensor]:
     raise ValueError(f"unknown sensor family {family!r} (hinge, movesense, witmotion)")
 
 
-def simulated_sources(duration_s: float | None = None, seed: int = 0, rate_hz: float = 200.0,
-                      reps: int = 5, patterns: tuple[str, ...] = ("knee-first",)
-                      ) -> dict[str, SampleSource]:
+def simulated_sources(
+    duration_s: float | None = None,
+    seed: int = 0,
+    rate_hz: float = 200.0,
+    reps: int = 5,
+    patterns: tuple[str, ...] = ("knee-first",),
+) -> dict[str, SampleSource]:
     """The virtual lifter's thigh and lumbar IMU data for one set (``processing.simulator``).
 
     The set is padded with standing (or cut) to ``duration_s`` when given. The simulator's
@@ -63,9 +67,14 @@ def simulated_sources(duration_s: float | None = None, seed: int = 0, rate_hz: f
     """
     from processing.simulator import SimConfig, simulate
 
-    cfg = SimConfig(patterns=list(patterns), reps=reps, seed=seed,
-                    rates_hz={"thigh": rate_hz, "lumbar": rate_hz},
-                    clock_offset_s=0.0, clock_drift_ppm=0.0)
+    cfg = SimConfig(
+        patterns=list(patterns),
+        reps=reps,
+        seed=seed,
+        rates_hz={"thigh": rate_hz, "lumbar": rate_hz},
+        clock_offset_s=0.0,
+        clock_drift_ppm=0.0,
+    )
     sim = simulate(cfg)
     if duration_s is not None and sim.details["duration_s"] < duration_s:
         cfg.end_stand_s += duration_s - sim.details["duration_s"] + 1.0 / rate_hz
@@ -112,16 +121,23 @@ class VirtualSession:
             lifter = VirtualLifter()
             for seg, source in self.sources.items():
                 name = NAMES[self.family].format(SEGMENT_TAGS.get(seg, seg))
-                sensor = cls(name, source, lifter=lifter, faults=self.faults.get(seg, NO_FAULTS),
-                             keep_log=self.keep_log)
+                sensor = cls(
+                    name, source, lifter=lifter, faults=self.faults.get(seg, NO_FAULTS), keep_log=self.keep_log
+                )
                 await self.world.add(sensor)
                 self.sensors[seg] = sensor
             self.session = SensorSession(
                 {seg: s.name for seg, s in self.sensors.items()},
-                scanner_backend=BumbleScanner, client_backend=BumbleClient,
-                clock=self.world.now, scan_timeout=self.scan_timeout, rate_hz=self.rate_hz,
-                writer=self.writer, remember=False, backend_kwargs={"world": self.world},
-                air_clock=self.world.arrival)
+                scanner_backend=BumbleScanner,
+                client_backend=BumbleClient,
+                clock=self.world.now,
+                scan_timeout=self.scan_timeout,
+                rate_hz=self.rate_hz,
+                writer=self.writer,
+                remember=False,
+                backend_kwargs={"world": self.world},
+                air_clock=self.world.arrival,
+            )
             await stack.enter_async_context(self.session)
             self._ender = asyncio.get_running_loop().create_task(self._end_when_sent())
             self._stack = stack.pop_all()

@@ -28,8 +28,7 @@ class WitMotionSensor(VirtualSensor):
     def services(self) -> list[Service]:
         props = Characteristic.Properties
         self.data_char = Characteristic(wm.NOTIFY_UUID, props.NOTIFY, Characteristic.Permissions(0), b"")
-        command = dynamic(wm.WRITE_UUID, props.WRITE | props.WRITE_WITHOUT_RESPONSE,
-                          write=self._on_command)
+        command = dynamic(wm.WRITE_UUID, props.WRITE | props.WRITE_WITHOUT_RESPONSE, write=self._on_command)
         return [Service(wm.SERVICE_UUID, [self.data_char, command]), self.battery_service()]
 
     def _on_command(self, _connection: Connection, value: bytes) -> None:

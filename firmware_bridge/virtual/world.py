@@ -47,8 +47,10 @@ def current_world() -> VirtualWorld:
 def random_static_address() -> hci.Address:
     """A fresh random static address (two top bits set): LocalLink routes by random address."""
     n = next(_address_counter)
-    return hci.Address(f"C4:1E:{(n >> 24) & 0xFF:02X}:{(n >> 16) & 0xFF:02X}:"
-                       f"{(n >> 8) & 0xFF:02X}:{n & 0xFF:02X}", hci.Address.RANDOM_DEVICE_ADDRESS)
+    return hci.Address(
+        f"C4:1E:{(n >> 24) & 0xFF:02X}:{(n >> 16) & 0xFF:02X}:{(n >> 8) & 0xFF:02X}:{n & 0xFF:02X}",
+        hci.Address.RANDOM_DEVICE_ADDRESS,
+    )
 
 
 class VirtualDevice(Device):
@@ -60,8 +62,9 @@ class VirtualDevice(Device):
 def make_device(link: VirtualLink, name: str, address: hci.Address | None = None) -> VirtualDevice:
     """A bumble ``Device`` (host stack) over its own ``VirtualController`` on ``link``."""
     controller = VirtualController(name, link)
-    device = VirtualDevice(name=name, address=address or random_static_address(),
-                           host=QuietHost(controller, AsyncPipeSink(controller)))
+    device = VirtualDevice(
+        name=name, address=address or random_static_address(), host=QuietHost(controller, AsyncPipeSink(controller))
+    )
     device.controller = controller
     return device
 

@@ -60,9 +60,7 @@ def thresholds_from_args(args: argparse.Namespace):
 
     th = RepThresholds(**{name: getattr(args, name) for name, _, _ in THRESHOLD_OPTIONS})
     if not 0.0 < th.onset_fraction < 1.0:
-        raise UsageError(
-            f"--onset-fraction: must be between 0 and 1, got {th.onset_fraction}"
-        )
+        raise UsageError(f"--onset-fraction: must be between 0 and 1, got {th.onset_fraction}")
     if not th.top_within_deg < th.min_bottom_deg:
         raise UsageError("--top-within-deg: must be below --min-bottom-deg")
     if th.set_break_s <= 0:
@@ -77,7 +75,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "work, and how did it change across each set.",
     )
     p.add_argument(
-        "recordings", type=Path, nargs="+", metavar="REC",
+        "recordings",
+        type=Path,
+        nargs="+",
+        metavar="REC",
         help="recording directory (session.json + CSVs); several, or directories searched "
         "for recordings, make one table of every rep",
     )
@@ -88,15 +89,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "recordings one per line (JSON Lines)",
     )
     p.add_argument(
-        "--csv", type=Path, metavar="FILE",
+        "--csv",
+        type=Path,
+        metavar="FILE",
         help="also write the rep table as CSV (many recordings: one row per rep of each, "
         "and one per recording that failed, with its error)",
     )
+    p.add_argument("--parquet", type=Path, metavar="FILE", help="also write the rep table as Parquet")
     p.add_argument(
-        "--parquet", type=Path, metavar="FILE", help="also write the rep table as Parquet"
-    )
-    p.add_argument(
-        "-j", "--jobs", type=int, metavar="N",
+        "-j",
+        "--jobs",
+        type=int,
+        metavar="N",
         help="recordings analysed at once (default: every core)",
     )
     p.add_argument(
@@ -106,12 +110,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"also write t,trunk_deg,thigh_deg,hip_deg at {ANGLES_RATE_HZ:.0f} Hz as CSV",
     )
     p.add_argument(
-        "--report", type=Path, metavar="FILE.html",
+        "--report",
+        type=Path,
+        metavar="FILE.html",
         help="also write the HTML report (as `hinge report REC -o FILE.html`)",
     )
-    p.add_argument("--log", action="store_true",
-                   help="also add the recording to the training log (implied by --athlete, "
-                   "--exercise, --load)")
+    p.add_argument(
+        "--log",
+        action="store_true",
+        help="also add the recording to the training log (implied by --athlete, --exercise, --load)",
+    )
     add_who_args(p)
     add_threshold_args(p)
     p.set_defaults(func=run)
@@ -156,9 +164,7 @@ def _angles_csv(frames) -> bytes:
 
     cols = ["t", "trunk_deg", "thigh_deg", "hip_deg"]
     frames = frames.dropna(subset=cols)
-    return format_header(cols) + format_rows(
-        [frames[c].to_numpy(dtype=float) for c in cols], [6, 4, 4, 4]
-    )
+    return format_header(cols) + format_rows([frames[c].to_numpy(dtype=float) for c in cols], [6, 4, 4, 4])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -170,8 +176,9 @@ def run(args: argparse.Namespace) -> int:
     if len(paths) == 1 and not (paths[0].is_dir() and not is_recording(paths[0])):
         return run_one(args, paths[0])
     if args.log or who_meta(args):
-        raise UsageError("--log, --athlete, --exercise, --load: one recording at a time here; "
-                         "`hinge log add REC...` adds many")
+        raise UsageError(
+            "--log, --athlete, --exercise, --load: one recording at a time here; `hinge log add REC...` adds many"
+        )
     return run_many(args, paths)
 
 
@@ -270,11 +277,14 @@ def _batch_progress(total: int, enabled: bool):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("analysing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True)) as progress:
+    with Progress(
+        TextColumn("analysing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=Console(stderr=True)
+    ) as progress:
         task = progress.add_task("recordings", total=total)
-        yield (lambda: progress.advance(task)), (
-            lambda line: progress.console.print(line, markup=False, highlight=False, soft_wrap=True))
+        yield (
+            (lambda: progress.advance(task)),
+            (lambda line: progress.console.print(line, markup=False, highlight=False, soft_wrap=True)),
+        )
 
 
 def print_batch(results) -> None:
@@ -347,9 +357,7 @@ def print_report(path: Path, reps, summary: dict) -> None:
             f"{r.trunk_lean_change_deg:+.1f}",
             f"{r.concentric_s:.2f}",
         ]
-        table.add_row(
-            *cells, *([r.cue] if wide else []), style=style(r.pattern)
-        )
+        table.add_row(*cells, *([r.cue] if wide else []), style=style(r.pattern))
     console.print(table)
     if not wide:
         for r in reps:

@@ -32,11 +32,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="virtual lifter seed (default 0)")
     p.add_argument("--reps", type=int, default=5, help="reps in the set (default 5)")
-    p.add_argument("--pattern", default=DEMO_PATTERNS, metavar="P[,P...]",
-                   help="pattern per rep, cycled (knee-first, simultaneous, hips-rise-early); "
-                   "default: a set that tires, " + DEMO_PATTERNS)
-    p.add_argument("--family", choices=FAMILIES, default="hinge",
-                   help="sensor family to emulate (default hinge)")
+    p.add_argument(
+        "--pattern",
+        default=DEMO_PATTERNS,
+        metavar="P[,P...]",
+        help="pattern per rep, cycled (knee-first, simultaneous, hips-rise-early); "
+        "default: a set that tires, " + DEMO_PATTERNS,
+    )
+    p.add_argument("--family", choices=FAMILIES, default="hinge", help="sensor family to emulate (default hinge)")
     add_live_args(p)
     p.set_defaults(func=run)
 
@@ -49,15 +52,24 @@ def demo_source(args: argparse.Namespace) -> SessionPlan:
         raise UsageError(f"--reps: must be at least 1, got {args.reps}")
     patterns = tuple(p.strip() for p in args.pattern.split(",") if p.strip())
     try:
-        sources = simulated_sources(args.duration, seed=args.seed, rate_hz=args.rate,
-                                    reps=args.reps, patterns=patterns)
+        sources = simulated_sources(args.duration, seed=args.seed, rate_hz=args.rate, reps=args.reps, patterns=patterns)
     except ValueError as err:
         raise UsageError(f"demo: {err}") from None
-    virtual = partial(VirtualSession, sources, family=args.family, speed=args.speed,
-                      faults=virtual_faults(args), rate_hz=args.rate, keep_log=False)
+    virtual = partial(
+        VirtualSession,
+        sources,
+        family=args.family,
+        speed=args.speed,
+        faults=virtual_faults(args),
+        rate_hz=args.rate,
+        keep_log=False,
+    )
 
-    print(f"demo: two virtual {args.family} sensors, one simulated set of {args.reps} reps "
-          f"({', '.join(patterns)}), over a virtual BLE link", flush=True)
+    print(
+        f"demo: two virtual {args.family} sensors, one simulated set of {args.reps} reps "
+        f"({', '.join(patterns)}), over a virtual BLE link",
+        flush=True,
+    )
     return SessionPlan(virtual, None, {"source": f"hinge demo ({args.family})"})
 
 

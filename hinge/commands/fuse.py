@@ -22,8 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("input", type=Path, metavar="IN.csv", help="one sensor's recording CSV")
     p.add_argument("--out", type=Path, required=True, metavar="OUT.csv", help="quaternion CSV to write")
-    p.add_argument("--mode", choices=("offline", "online"), default="offline",
-                   help="offline: forward-backward, most accurate (default); online: causal, as live")
+    p.add_argument(
+        "--mode",
+        choices=("offline", "online"),
+        default="offline",
+        help="offline: forward-backward, most accurate (default); online: causal, as live",
+    )
     p.set_defaults(func=run)
 
 

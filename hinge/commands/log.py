@@ -54,9 +54,13 @@ def local(dt: datetime) -> datetime:
 
 
 def add_db_arg(p: argparse.ArgumentParser, default: object = None) -> None:
-    p.add_argument("--db", metavar="URL", default=default,
-                   help="the training log: a file path or a database URL such as "
-                   "postgresql://user@host/db (default: $HINGE_DB, else the log in your data folder)")
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        default=default,
+        help="the training log: a file path or a database URL such as "
+        "postgresql://user@host/db (default: $HINGE_DB, else the log in your data folder)",
+    )
 
 
 def add_who_args(p: argparse.ArgumentParser) -> None:
@@ -85,8 +89,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_db_arg(p)
     add_filter_args(p)
-    p.add_argument("--limit", type=int, default=DEFAULT_LIMIT, metavar="N",
-                   help=f"show the newest N sessions (default {DEFAULT_LIMIT}; 0: all)")
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=f"show the newest N sessions (default {DEFAULT_LIMIT}; 0: all)",
+    )
     p.set_defaults(func=run_list)
     cmds = p.add_subparsers(dest="log_command", metavar="SUBCOMMAND")
 
@@ -100,13 +109,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("id", type=int, help="session id (the first column of `hinge log`)")
 
     q = leaf("add", "add recordings to the log (a recording already in it changes nothing)", run_add)
-    q.add_argument("recordings", type=Path, nargs="+", metavar="REC",
-                   help="recording folders, or folders of recordings")
+    q.add_argument(
+        "recordings", type=Path, nargs="+", metavar="REC", help="recording folders, or folders of recordings"
+    )
     q.add_argument("--athlete", metavar="NAME", help="who lifted")
     q.add_argument("--exercise", metavar="NAME", help="what was lifted, e.g. deadlift")
     q.add_argument("--load", type=_load, metavar="KG", help="the load on the bar, kg")
-    q.add_argument("--date", type=_local_datetime, metavar="DATE",
-                   help="when it was lifted (default: the recording's start)")
+    q.add_argument(
+        "--date", type=_local_datetime, metavar="DATE", help="when it was lifted (default: the recording's start)"
+    )
     q.add_argument("--note", metavar="TEXT", help="a note (default: session.json's notes)")
 
     q = leaf("edit", "change a session's athlete, exercise, load, date or note", run_edit)
@@ -120,17 +131,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = leaf("rm", "forget a session (its recording is not touched)", run_rm)
     q.add_argument("id", type=int, help="session id")
 
-    q = leaf("trend", "hip lag, knee-done %%, knee-first share and in-set drift across "
-             "sessions and against load, in words (and a plot)", run_trend)
+    q = leaf(
+        "trend",
+        "hip lag, knee-done %%, knee-first share and in-set drift across "
+        "sessions and against load, in words (and a plot)",
+        run_trend,
+    )
     add_filter_args(q)
     q.add_argument("--png", type=Path, metavar="FILE", help="also plot the trend to FILE (PNG)")
-    q.add_argument("--by", choices=("session", "week", "month"),
-                   help="one table row per session, week or month (default: per session up to "
-                   "20 sessions, else per week, else per month); the trend itself always "
-                   "weighs every session")
+    q.add_argument(
+        "--by",
+        choices=("session", "week", "month"),
+        help="one table row per session, week or month (default: per session up to "
+        "20 sessions, else per week, else per month); the trend itself always "
+        "weighs every session",
+    )
 
-    q = leaf("athletes", "the squad: each athlete's sessions, last session and knee-first share "
-             "of the last five sessions against the ones before", run_athletes)
+    q = leaf(
+        "athletes",
+        "the squad: each athlete's sessions, last session and knee-first share "
+        "of the last five sessions against the ones before",
+        run_athletes,
+    )
     q.add_argument("--exercise", metavar="NAME", help="only this exercise")
     q.add_argument("--since", type=_local_datetime, metavar="DATE", help="only sessions from DATE on")
 
@@ -172,8 +194,10 @@ def run_list(args: argparse.Namespace) -> int:
 
     path = sqlite_path(resolve_url(args.db))
     if path is not None and not path.exists():
-        print(f"{path}: no sessions yet (`hinge log add REC` adds a recording; "
-              "`hinge stream --record DIR` adds each session when it ends)")
+        print(
+            f"{path}: no sessions yet (`hinge log add REC` adds a recording; "
+            "`hinge stream --record DIR` adds each session when it ends)"
+        )
         return 0
     with open_log(args, create=False) as log:
         total = log.count()
@@ -184,25 +208,51 @@ def run_list(args: argparse.Namespace) -> int:
         console.print(f"{where}: no sessions" + (" match" if total else " yet"))
         return 0
     shown = f"{len(rows)} of {total}" if len(rows) < total else f"{total}"
-    table = Table(title=f"{where}: {shown} session{'s' if total != 1 else ''}, newest first",
-                  title_justify="left")
-    for col in ("id", "date", "athlete", "exercise", "load kg", "sets", "reps", "knee-first %",
-                "hip lag ms", "knees done %", "drift pts", "state", "notes"):
-        table.add_column(col, justify="left" if col in ("date", "athlete", "exercise", "state", "notes") else "right",
-                         no_wrap=col in ("id", "date", "athlete", "exercise", "notes"),
-                         min_width=8 if col in ("athlete", "exercise") else None,
-                         max_width=20 if col == "notes" else None)
+    table = Table(title=f"{where}: {shown} session{'s' if total != 1 else ''}, newest first", title_justify="left")
+    for col in (
+        "id",
+        "date",
+        "athlete",
+        "exercise",
+        "load kg",
+        "sets",
+        "reps",
+        "knee-first %",
+        "hip lag ms",
+        "knees done %",
+        "drift pts",
+        "state",
+        "notes",
+    ):
+        table.add_column(
+            col,
+            justify="left" if col in ("date", "athlete", "exercise", "state", "notes") else "right",
+            no_wrap=col in ("id", "date", "athlete", "exercise", "notes"),
+            min_width=8 if col in ("athlete", "exercise") else None,
+            max_width=20 if col == "notes" else None,
+        )
     for s in rows:
         state = []
         if s.missing:
             state.append("recording missing")
         if s.analysis_version < ANALYSIS_VERSION:
             state.append("older analysis")
-        table.add_row(str(s.id), f"{local(s.recorded_at):%Y-%m-%d %H:%M}", s.athlete or "",
-                      s.exercise or "", _num(s.load_kg, "{:g}"), str(s.n_sets), str(s.n_reps),
-                      _pct(s.knee_first_share), _num(s.hip_lag_ms, "{:.0f}"),
-                      _num(s.knee_done_pct, "{:.0f}"), _num(s.drift_pts, "{:+.0f}"),
-                      ", ".join(state), s.notes or "", style="dim" if s.missing else None)
+        table.add_row(
+            str(s.id),
+            f"{local(s.recorded_at):%Y-%m-%d %H:%M}",
+            s.athlete or "",
+            s.exercise or "",
+            _num(s.load_kg, "{:g}"),
+            str(s.n_sets),
+            str(s.n_reps),
+            _pct(s.knee_first_share),
+            _num(s.hip_lag_ms, "{:.0f}"),
+            _num(s.knee_done_pct, "{:.0f}"),
+            _num(s.drift_pts, "{:+.0f}"),
+            ", ".join(state),
+            s.notes or "",
+            style="dim" if s.missing else None,
+        )
     console.print(table)
     if len(rows) < total:
         console.print(f"(--limit 0 shows all {total})")
@@ -220,16 +270,17 @@ def run_show(args: argparse.Namespace) -> int:
         detail = log.session(args.id)
     s = detail.session
     who = ", ".join(x for x in (s.athlete, s.exercise, f"{s.load_kg:g} kg" if s.load_kg is not None else None) if x)
-    print(f"session {s.id}: {local(s.recorded_at):%Y-%m-%d %H:%M} ({s.date_source})"
-          + (f"; {who}" if who else ""))
+    print(f"session {s.id}: {local(s.recorded_at):%Y-%m-%d %H:%M} ({s.date_source})" + (f"; {who}" if who else ""))
     state = "MISSING (moved or deleted; its results are kept here)" if s.missing else "present"
     print(f"recording: {s.path} ({state})")
     if s.notes:
         print(f"notes: {s.notes}")
     old = " (older than this hinge's: `hinge log reanalyse`)" if s.analysis_version < ANALYSIS_VERSION else ""
     print(f"analysis version {s.analysis_version}{old}, hinge {s.hinge_version}")
-    reps = [Rep(**{**{k: (math.nan if v is None else v) for k, v in r.items()},
-                   "pattern": Pattern(r["pattern"])}) for r in detail.reps]
+    reps = [
+        Rep(**{**{k: (math.nan if v is None else v) for k, v in r.items()}, "pattern": Pattern(r["pattern"])})
+        for r in detail.reps
+    ]
     print_report(Path(s.path).name, reps, {"sets": [set_summary(row) for row in detail.sets]})
     return 0
 
@@ -249,8 +300,14 @@ def run_add(args: argparse.Namespace) -> int:
     with open_log(args) as log:
         for rec in recordings:
             try:
-                added = log.add_recording(rec, athlete=args.athlete, exercise=args.exercise,
-                                          load_kg=args.load, recorded_at=args.date, notes=args.note)
+                added = log.add_recording(
+                    rec,
+                    athlete=args.athlete,
+                    exercise=args.exercise,
+                    load_kg=args.load,
+                    recorded_at=args.date,
+                    notes=args.note,
+                )
             except HingeError as err:
                 if len(recordings) == 1:
                     raise
@@ -266,8 +323,10 @@ def added_line(rec: Path, added) -> str:
     if not added.new:
         moved = " (found at a new place: the log now points here)" if added.moved else ""
         return f"{rec}: already in the log as session {s.id}{moved}"
-    return (f"{rec}: added as session {s.id} ({s.n_reps} reps, knee-first "
-            f"{_pct(s.knee_first_share)} %; `hinge log show {s.id}`)")
+    return (
+        f"{rec}: added as session {s.id} ({s.n_reps} reps, knee-first "
+        f"{_pct(s.knee_first_share)} %; `hinge log show {s.id}`)"
+    )
 
 
 # -- hinge log edit / rm -----------------------------------------------------------------
@@ -288,8 +347,10 @@ def run_edit(args: argparse.Namespace) -> int:
         raise UsageError("log edit: nothing to change (--athlete, --exercise, --load, --date, --note)")
     with open_log(args, create=False) as log:
         s = log.edit(args.id, **changes)
-    print(f"session {s.id}: {local(s.recorded_at):%Y-%m-%d %H:%M}, athlete {s.athlete or '–'}, "
-          f"exercise {s.exercise or '–'}, load {_num(s.load_kg, '{:g} kg')}, note {s.notes or '–'}")
+    print(
+        f"session {s.id}: {local(s.recorded_at):%Y-%m-%d %H:%M}, athlete {s.athlete or '–'}, "
+        f"exercise {s.exercise or '–'}, load {_num(s.load_kg, '{:g} kg')}, note {s.notes or '–'}"
+    )
     return 0
 
 
@@ -317,19 +378,37 @@ def run_trend(args: argparse.Namespace) -> int:
     by = args.by or auto_period(sessions)
     what = ", ".join(x for x in (args.athlete, args.exercise) if x) or "all sessions"
     per = {"session": "per session", "week": "per week", "month": "per month"}[by]
-    table = Table(title=f"{where}: {what}, {len(sessions)} sessions, {per}, oldest first",
-                  title_justify="left")
+    table = Table(title=f"{where}: {what}, {len(sessions)} sessions, {per}, oldest first", title_justify="left")
     grouped = by != "session"
-    for col in (by, *(["sessions"] if grouped else []), "load kg", "reps", "knee-first %",
-                "hip lag ms", "knees done %", "drift pts"):
+    for col in (
+        by,
+        *(["sessions"] if grouped else []),
+        "load kg",
+        "reps",
+        "knee-first %",
+        "hip lag ms",
+        "knees done %",
+        "drift pts",
+    ):
         table.add_column(col, justify="left" if col == by else "right", no_wrap=col in (by, "load kg"))
     for p in periods(sessions, by):
-        load = ("–" if p.load_min is None else f"{p.load_min:g}" if p.load_min == p.load_max
-                else f"{p.load_min:g}-{p.load_max:g}")
-        table.add_row(p.label, *([str(p.sessions)] if grouped else []), load, str(p.reps),
-                      _num(p.knee_first_pct, "{:.0f}"),
-                      _num(p.hip_lag_ms, "{:.0f}"), _num(p.knee_done_pct, "{:.0f}"),
-                      _num(p.drift_pts, "{:+.0f}"))
+        load = (
+            "–"
+            if p.load_min is None
+            else f"{p.load_min:g}"
+            if p.load_min == p.load_max
+            else f"{p.load_min:g}-{p.load_max:g}"
+        )
+        table.add_row(
+            p.label,
+            *([str(p.sessions)] if grouped else []),
+            load,
+            str(p.reps),
+            _num(p.knee_first_pct, "{:.0f}"),
+            _num(p.hip_lag_ms, "{:.0f}"),
+            _num(p.knee_done_pct, "{:.0f}"),
+            _num(p.drift_pts, "{:+.0f}"),
+        )
     console.print(table)
     athletes = {s.athlete for s in sessions}
     exercises = {s.exercise for s in sessions}
@@ -361,15 +440,22 @@ def run_athletes(args: argparse.Namespace) -> int:
     if not sessions:
         console.print(f"{where}: no sessions")
         return 0
-    table = Table(title=f"{where}: {len(sessions)} sessions" + (f" of {args.exercise}" if args.exercise else ""),
-                  title_justify="left")
-    for col in ("athlete", "sessions", "first", "last", "last load kg", f"knee-first % last {RECENT}",
-                "before"):
+    table = Table(
+        title=f"{where}: {len(sessions)} sessions" + (f" of {args.exercise}" if args.exercise else ""),
+        title_justify="left",
+    )
+    for col in ("athlete", "sessions", "first", "last", "last load kg", f"knee-first % last {RECENT}", "before"):
         table.add_column(col, justify="left" if col in ("athlete", "first", "last") else "right")
     for a in athletes(sessions):
-        table.add_row(a.name or "(no name)", str(a.sessions), f"{local(a.first.recorded_at):%Y-%m-%d}",
-                      f"{local(a.last.recorded_at):%Y-%m-%d}", _num(a.last.load_kg, "{:g}"),
-                      _num(a.recent_pct, "{:.0f}"), _num(a.before_pct, "{:.0f}"))
+        table.add_row(
+            a.name or "(no name)",
+            str(a.sessions),
+            f"{local(a.first.recorded_at):%Y-%m-%d}",
+            f"{local(a.last.recorded_at):%Y-%m-%d}",
+            _num(a.last.load_kg, "{:g}"),
+            _num(a.recent_pct, "{:.0f}"),
+            _num(a.before_pct, "{:.0f}"),
+        )
     console.print(table)
     return 0
 
@@ -436,8 +522,12 @@ def run_reanalyse(args: argparse.Namespace) -> int:
 def who_meta(args: argparse.Namespace) -> dict:
     """``--athlete``, ``--exercise``, ``--load``, ``--note`` as ``session.json`` keeps them (a recording
     added to a log later brings them along)."""
-    pairs = (("athlete", args.athlete), ("exercise", args.exercise),
-             ("load", None if args.load is None else {"kg": args.load}), ("notes", args.note))
+    pairs = (
+        ("athlete", args.athlete),
+        ("exercise", args.exercise),
+        ("load", None if args.load is None else {"kg": args.load}),
+        ("notes", args.note),
+    )
     return {k: v for k, v in pairs if v is not None}
 
 
@@ -467,8 +557,7 @@ def recent_sessions(args: argparse.Namespace) -> dict | None:
     return {"sessions": sessions, "who": who, "load_kg": args.load}
 
 
-def add_to_log(args: argparse.Namespace, recording: Path, analysis=None, thresholds=None,
-               out=None) -> None:
+def add_to_log(args: argparse.Namespace, recording: Path, analysis=None, thresholds=None, out=None) -> None:
     """Add a finished recording (and its ``analysis`` with ``thresholds``, when there is one)
     to the log named by ``args`` (``--db``) with ``--athlete``, ``--exercise``, ``--load``; one line says what happened. A log that cannot be used is
     reported without failing the session: the recording is safe on disk. ``out``: where
@@ -477,12 +566,23 @@ def add_to_log(args: argparse.Namespace, recording: Path, analysis=None, thresho
 
     try:
         with open_log(args) as log:
-            added = log.add_recording(recording, athlete=args.athlete, exercise=args.exercise,
-                                      load_kg=args.load, notes=args.note, analysis=analysis,
-                                      thresholds=thresholds)
+            added = log.add_recording(
+                recording,
+                athlete=args.athlete,
+                exercise=args.exercise,
+                load_kg=args.load,
+                notes=args.note,
+                analysis=analysis,
+                thresholds=thresholds,
+            )
             s = added.session
-            earlier = [p for p in log.sessions(athlete=s.athlete, exercise=s.exercise, until=s.recorded_at,
-                                               limit=WINDOW_SESSIONS + 1) if p.id != s.id][:WINDOW_SESSIONS]
+            earlier = [
+                p
+                for p in log.sessions(
+                    athlete=s.athlete, exercise=s.exercise, until=s.recorded_at, limit=WINDOW_SESSIONS + 1
+                )
+                if p.id != s.id
+            ][:WINDOW_SESSIONS]
     except HingeError as err:
         print(f"hinge: warning: not added to the training log: {one_line(err)}", file=sys.stderr)
         return

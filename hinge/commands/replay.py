@@ -28,12 +28,9 @@ from hinge.errors import UsageError
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "replay",
-        description="Replay a recording through the live streaming path: reps appear as the "
-        "live detector emits them.",
+        description="Replay a recording through the live streaming path: reps appear as the live detector emits them.",
     )
-    p.add_argument(
-        "recording", type=Path, help="recording directory (session.json + CSVs)"
-    )
+    p.add_argument("recording", type=Path, help="recording directory (session.json + CSVs)")
     p.add_argument(
         "--json",
         action="store_true",
@@ -44,8 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         metavar="X",
-        help="play X times real time; 0 = as fast as possible "
-        "(default: 0 with --json, else 1)",
+        help="play X times real time; 0 = as fast as possible (default: 0 with --json, else 1)",
     )
     p.add_argument(
         "--rate-hz",
@@ -70,9 +66,7 @@ def rep_line(rep) -> str:
     )
 
 
-def replay_headless(
-    rec, thresholds, speed: float, as_json: bool, rate_hz: float = 100.0, sound=None
-) -> int:
+def replay_headless(rec, thresholds, speed: float, as_json: bool, rate_hz: float = 100.0, sound=None) -> int:
     """Feed the recording through the ``Pipeline``; print each rep as it is emitted (and
     hand it to ``sound``, a ``hinge.sound.CuePlayer``, which never waits)."""
     from processing.pipeline import Pipeline
@@ -85,9 +79,7 @@ def replay_headless(
     def emit(reps, session_t: float) -> None:
         for rep in reps:
             if as_json:
-                line = json.dumps(
-                    {**rep.to_dict(), "emitted_at_s": session_t}, allow_nan=False
-                )
+                line = json.dumps({**rep.to_dict(), "emitted_at_s": session_t}, allow_nan=False)
             else:
                 line = rep_line(rep)
             print(line, flush=True)
@@ -122,9 +114,7 @@ def run(args: argparse.Namespace) -> int:
     th = thresholds_from_args(args)
     speed = args.speed if args.speed is not None else (0.0 if args.json else 1.0)
     if speed < 0:
-        raise UsageError(
-            f"--speed: must be 0 (as fast as possible) or positive, got {speed}"
-        )
+        raise UsageError(f"--speed: must be 0 (as fast as possible) or positive, got {speed}")
     height = height_from_args(args)
     sound = cue_player(args)
     if not args.json and wants_window(args):  # JSON Lines are for a program: no window

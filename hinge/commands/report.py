@@ -25,8 +25,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "side-on figures and the cue; several sets are compared.",
     )
     p.add_argument("recording", type=Path, help="recording directory (session.json + CSVs)")
-    p.add_argument("-o", "--output", type=Path, default=None, metavar="FILE.html",
-                   help="where to write the report (default: ./<recording name>-report.html)")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        metavar="FILE.html",
+        help="where to write the report (default: ./<recording name>-report.html)",
+    )
     add_height_arg(p)
     add_threshold_args(p)
     p.set_defaults(func=run)

@@ -19,11 +19,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "scan",
         description="Scan for Bluetooth LE IMU sensors hinge can stream from.",
     )
-    p.add_argument("--timeout", type=float, default=5.0, metavar="S",
-                   help="how long to scan (default 5 s)")
+    p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="how long to scan (default 5 s)")
     p.add_argument("--all", action="store_true", help="also list devices no driver recognises")
-    p.add_argument("--virtual", action="store_true",
-                   help="scan a virtual radio with one virtual sensor per supported family")
+    p.add_argument(
+        "--virtual", action="store_true", help="scan a virtual radio with one virtual sensor per supported family"
+    )
     p.set_defaults(func=run)
 
 
@@ -65,5 +65,4 @@ async def _scan_virtual(timeout: float):
         for family in NAMES:
             sensor = sensor_class(family)(NAMES[family].format("1"), source)
             await world.add(sensor)
-        return await scan(min(timeout, 1.0), backend=BumbleScanner,
-                          want=lambda found: len(found) >= len(NAMES))
+        return await scan(min(timeout, 1.0), backend=BumbleScanner, want=lambda found: len(found) >= len(NAMES))

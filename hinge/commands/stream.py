@@ -45,19 +45,44 @@ FAMILIES = ("hinge", "movesense", "witmotion")
 def add_live_args(p: argparse.ArgumentParser) -> None:
     """Options shared by `stream` and `demo`."""
     add_window_args(p)
-    p.add_argument("--duration", type=float, default=None, metavar="S",
-                   help="stop after S seconds (virtual sensors: their data lasts S seconds)")
-    p.add_argument("--record", type=Path, default=None, metavar="DIR",
-                   help="write the session as a recording to DIR (must not exist)")
-    p.add_argument("--speed", type=float, default=1.0, metavar="X",
-                   help="virtual sensors only: stream X times faster than real time")
-    p.add_argument("--rate", type=float, default=200.0, metavar="HZ",
-                   help="sample rate to ask the sensors for (default 200)")
-    p.add_argument("--fault", action="append", default=[], metavar="SPEC",
-                   help="virtual sensors only, repeatable: inject a fault; " + FAULT_HELP)
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        metavar="S",
+        help="stop after S seconds (virtual sensors: their data lasts S seconds)",
+    )
+    p.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write the session as a recording to DIR (must not exist)",
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="virtual sensors only: stream X times faster than real time",
+    )
+    p.add_argument(
+        "--rate", type=float, default=200.0, metavar="HZ", help="sample rate to ask the sensors for (default 200)"
+    )
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="virtual sensors only, repeatable: inject a fault; " + FAULT_HELP,
+    )
     add_who_args(p)
-    p.add_argument("--no-log", dest="log", action="store_false",
-                   help="do not add a --record'ed session to the training log when it ends")
+    p.add_argument(
+        "--no-log",
+        dest="log",
+        action="store_false",
+        help="do not add a --record'ed session to the training log when it ends",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -69,15 +94,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--thigh", metavar="ID", help="thigh sensor: address or name")
     p.add_argument("--lumbar", metavar="ID", help="lumbar (lower back) sensor: address or name")
-    p.add_argument("--virtual", action="store_true",
-                   help="two virtual sensors carrying the virtual lifter, over a real BLE stack")
-    p.add_argument("--from", dest="source", type=Path, default=None, metavar="REC",
-                   help="with --virtual: the virtual sensors replay this recording")
-    p.add_argument("--family", choices=FAMILIES, default="hinge",
-                   help="with --virtual: sensor family to emulate (default hinge)")
+    p.add_argument(
+        "--virtual", action="store_true", help="two virtual sensors carrying the virtual lifter, over a real BLE stack"
+    )
+    p.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        default=None,
+        metavar="REC",
+        help="with --virtual: the virtual sensors replay this recording",
+    )
+    p.add_argument(
+        "--family", choices=FAMILIES, default="hinge", help="with --virtual: sensor family to emulate (default hinge)"
+    )
     p.add_argument("--seed", type=int, default=0, help="with --virtual: virtual lifter seed")
-    p.add_argument("--scan-timeout", type=float, default=10.0, metavar="S",
-                   help="how long to look for the sensors (default 10)")
+    p.add_argument(
+        "--scan-timeout", type=float, default=10.0, metavar="S", help="how long to look for the sensors (default 10)"
+    )
     add_live_args(p)
     p.set_defaults(func=run)
 
@@ -92,8 +126,7 @@ def virtual_faults(args: argparse.Namespace) -> dict:
         raise UsageError(f"--fault: {err}") from None
     unknown = set(faults) - {"thigh", "lumbar"}
     if unknown:
-        raise UsageError(f"--fault: no virtual sensor {', '.join(sorted(unknown))} "
-                         "(thigh, lumbar)")
+        raise UsageError(f"--fault: no virtual sensor {', '.join(sorted(unknown))} (thigh, lumbar)")
     return faults
 
 
@@ -147,9 +180,16 @@ def live_source(args: argparse.Namespace) -> SessionPlan:
                 sources = {seg: s.cut(args.duration) for seg, s in sources.items()}
         else:
             sources = simulated_sources(args.duration, seed=args.seed, rate_hz=args.rate)
-        virtual = partial(VirtualSession, sources, family=args.family, speed=args.speed,
-                          faults=virtual_faults(args), rate_hz=args.rate,
-                          scan_timeout=args.scan_timeout, keep_log=False)
+        virtual = partial(
+            VirtualSession,
+            sources,
+            family=args.family,
+            speed=args.speed,
+            faults=virtual_faults(args),
+            rate_hz=args.rate,
+            scan_timeout=args.scan_timeout,
+            keep_log=False,
+        )
         return SessionPlan(virtual, None, {"source": f"hinge stream --virtual ({args.family})"})
 
     if args.source is not None:
@@ -160,8 +200,9 @@ def live_source(args: argparse.Namespace) -> SessionPlan:
         raise UsageError("stream: --speed only applies to --virtual sensors")
     roles = {seg: getattr(args, seg) for seg in ("thigh", "lumbar") if getattr(args, seg)}
     if roles and len(roles) != 2:
-        raise UsageError("stream: give both --thigh ID and --lumbar ID (or neither, to use "
-                         "the pair saved by the last session)")
+        raise UsageError(
+            "stream: give both --thigh ID and --lumbar ID (or neither, to use the pair saved by the last session)"
+        )
 
     ble = partial(_sensor_session, roles or None, args.scan_timeout, args.rate)
     wanted = " and ".join(f"{seg} {i}" for seg, i in roles.items()) or "the saved pair"
@@ -169,8 +210,9 @@ def live_source(args: argparse.Namespace) -> SessionPlan:
     return SessionPlan(ble, args.duration, {"source": "hinge stream"})
 
 
-def _sensor_session(roles: dict[str, str] | None, scan_timeout: float, rate_hz: float,
-                    writer: RecordingWriter | None = None) -> SensorSession:
+def _sensor_session(
+    roles: dict[str, str] | None, scan_timeout: float, rate_hz: float, writer: RecordingWriter | None = None
+) -> SensorSession:
     from firmware_bridge.client import SensorSession
 
     return SensorSession(roles, scan_timeout=scan_timeout, rate_hz=rate_hz, writer=writer)
@@ -216,8 +258,13 @@ def _run_session(args: argparse.Namespace, source: SessionPlan, title: str) -> i
     return code
 
 
-def run_live(source_factory: SourceFactory, record: Path | None, duration: float | None,
-             meta: dict[str, Any], sound: CuePlayer | None = None) -> int:
+def run_live(
+    source_factory: SourceFactory,
+    record: Path | None,
+    duration: float | None,
+    meta: dict[str, Any],
+    sound: CuePlayer | None = None,
+) -> int:
     """The live session (``firmware_bridge.live.LiveSession``) headless, until the source
     ends, ``duration`` passes, Ctrl-C, SIGTERM or SIGHUP; the recording is closed, then the
     pipeline finished. Exit code 0, or 128 + the signal's number when one stopped it
@@ -262,8 +309,7 @@ def run_live(source_factory: SourceFactory, record: Path | None, duration: float
                     if sound is not None:
                         sound.close()
                     if kept is not None:
-                        print(f"recorded to {record}" if kept else f"no samples arrived: {record} not kept",
-                              flush=True)
+                        print(f"recorded to {record}" if kept else f"no samples arrived: {record} not kept", flush=True)
     if session is not None:
         print(f"{len(session.pipeline.reps)} reps", flush=True)
     return code

@@ -18,19 +18,32 @@ def add_window_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--after", type=float, default=None, metavar="S", help="session time of the screenshot")
     add_height_arg(p)
-    p.add_argument("--sound", action="store_true",
-                   help="an audible cue after each rep: one high beep knee-first, two middle beeps "
-                   "simultaneous, three low beeps hips-rise-early")
-    p.add_argument("--sound-wav", type=Path, default=None, metavar="DIR",
-                   help="write each rep's cue to DIR/cue-NNN-PATTERN.wav instead of playing it (implies --sound)")
+    p.add_argument(
+        "--sound",
+        action="store_true",
+        help="an audible cue after each rep: one high beep knee-first, two middle beeps "
+        "simultaneous, three low beeps hips-rise-early",
+    )
+    p.add_argument(
+        "--sound-wav",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write each rep's cue to DIR/cue-NNN-PATTERN.wav instead of playing it (implies --sound)",
+    )
 
 
 def add_height_arg(p: argparse.ArgumentParser) -> None:
     from processing.body import DEFAULT_HEIGHT_M
 
-    p.add_argument("--height", type=float, default=DEFAULT_HEIGHT_M, metavar="M",
-                   help="the lifter's height in metres, for the side-on figure's segment lengths "
-                   f"(Winter's ratios; default {DEFAULT_HEIGHT_M})")
+    p.add_argument(
+        "--height",
+        type=float,
+        default=DEFAULT_HEIGHT_M,
+        metavar="M",
+        help="the lifter's height in metres, for the side-on figure's segment lengths "
+        f"(Winter's ratios; default {DEFAULT_HEIGHT_M})",
+    )
 
 
 def height_from_args(args: argparse.Namespace) -> float:

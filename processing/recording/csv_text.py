@@ -64,8 +64,12 @@ def _group_table() -> np.ndarray:
 
 _EMPTY, _FULL, _LEAD, _FULL_POINT, _TRAIL, _TRAIL_POINT = range(6)
 _TABLE = _group_table()
-_SIGN = {(False, False): _cell(""), (False, True): _cell(chr(_FILL) * 3 + "-"),
-         (True, False): _cell(","), (True, True): _cell("," + chr(_FILL) * 2 + "-")}
+_SIGN = {
+    (False, False): _cell(""),
+    (False, True): _cell(chr(_FILL) * 3 + "-"),
+    (True, False): _cell(","),
+    (True, True): _cell("," + chr(_FILL) * 2 + "-"),
+}
 _NEWLINE = _cell("\n")
 
 

@@ -138,9 +138,7 @@ def _read_recording(path: Path, required: tuple[str, ...] | list[str]) -> Record
     for entry in meta["sensors"]:
         csv = path / entry["file"]
         if not csv.is_file():
-            raise RecordingError(
-                f"{csv}: missing (session.json lists it for segment '{entry['segment']}')"
-            )
+            raise RecordingError(f"{csv}: missing (session.json lists it for segment '{entry['segment']}')")
         target = _inside(root, csv)
         if target in targets:
             raise RecordingError(
@@ -184,8 +182,11 @@ def _recount(path: Path, meta: dict[str, Any], segments: dict[str, pd.DataFrame]
             t = df["t"].to_numpy()
             dt = np.diff(t)
             rate = entry.get("rate_hz")
-            nominal = 1.0 / rate if isinstance(rate, (int, float)) and rate > 0 else (
-                float(np.median(dt)) if len(dt) else 0.0)
+            nominal = (
+                1.0 / rate
+                if isinstance(rate, (int, float)) and rate > 0
+                else (float(np.median(dt)) if len(dt) else 0.0)
+            )
             lost = int(np.sum(np.rint(dt[dt > 1.5 * nominal] / nominal) - 1)) if nominal > 0 else 0
         entry["lost_samples"] = max(0, lost - (rows[seg] - len(df)))  # not the glitches dropped
     starts = [float(df["t"].iloc[0]) for df in segments.values() if len(df)]

@@ -101,17 +101,13 @@ def read_session_json(path: Path, fmt: str, version: int, segments: tuple[str, .
             pattern = r'"segment"\s*:\s*' + re.escape(json.dumps(seg))
             where = f"{path}{_line_of(text, pattern)}"
         if seg not in segments:
-            raise RecordingError(
-                f"{where}: unknown segment {json.dumps(seg)} (expected one of {', '.join(segments)})"
-            )
+            raise RecordingError(f"{where}: unknown segment {json.dumps(seg)} (expected one of {', '.join(segments)})")
         if seg in seen:
             raise RecordingError(f"{where}: segment {json.dumps(seg)} listed twice")
         seen.add(seg)
         file = entry.get("file")
         if not isinstance(file, str) or not file or Path(file).name != file or file in (".", ".."):
-            raise RecordingError(
-                f'{where}: sensor "{seg}" needs "file": a CSV file name inside the recording'
-            )
+            raise RecordingError(f'{where}: sensor "{seg}" needs "file": a CSV file name inside the recording')
         if file in files:
             raise RecordingError(
                 f'{where}: sensors "{files[file]}" and "{seg}" both name the file "{file}" '
@@ -137,8 +133,10 @@ def _numeric_problem(path: Path, source: bytes | Path, names: list[str]) -> Reco
     first = None
     for col in CORE_COLUMNS:
         text = raw[col].str.strip()
-        bad = pd.to_numeric(text, errors="coerce").isna() & (text != "") & ~text.str.lower().isin(
-            ["nan", "-nan", "+nan", "na", "n/a", "null", "none", "-1.#ind", "1.#qnan"]
+        bad = (
+            pd.to_numeric(text, errors="coerce").isna()
+            & (text != "")
+            & ~text.str.lower().isin(["nan", "-nan", "+nan", "na", "n/a", "null", "none", "-1.#ind", "1.#qnan"])
         )
         if bad.any():
             row = int(np.argmax(bad.to_numpy()))
@@ -170,12 +168,10 @@ def _parse_csv(path: Path, source: bytes | Path, names: list[str]) -> pd.DataFra
         if m:
             want, line, saw = m.groups()
             hint = " (a decimal comma? numbers must use '.')" if int(saw) > int(want) else ""
-            raise RecordingError(
-                f"{path}:{line}: {saw} values, but the header has {want} columns{hint}"
-            ) from None
+            raise RecordingError(f"{path}:{line}: {saw} values, but the header has {want} columns{hint}") from None
         m = re.search(r"EOF inside string starting at row (\d+)", str(e))
         if m:  # pandas counts rows of the file from 0
-            raise RecordingError(f"{path}:{int(m.group(1)) + 1}: a quote (\") is never closed") from None
+            raise RecordingError(f'{path}:{int(m.group(1)) + 1}: a quote (") is never closed') from None
         raise RecordingError(f"{path}: not a readable CSV ({e})") from None
     except (ValueError, TypeError):
         raise _numeric_problem(path, source, names) from None
@@ -263,7 +259,9 @@ def read_segment_csv(path: Path, with_rows: bool = False) -> pd.DataFrame | tupl
                 f"{path}: lines end in a lone CR (old Mac line breaks); save it with LF or CRLF line breaks"
             )
         if len(header) >= MAX_HEADER_BYTES:
-            raise RecordingError(f"{path}:1: the first line is longer than {MAX_HEADER_BYTES >> 20} MiB: not a CSV header")
+            raise RecordingError(
+                f"{path}:1: the first line is longer than {MAX_HEADER_BYTES >> 20} MiB: not a CSV header"
+            )
         raise RecordingError(f"{path}: no complete header line (expected {','.join(CORE_COLUMNS)})")
     names = _check_header(path, header)
     source: bytes | Path = path
@@ -275,8 +273,7 @@ def read_segment_csv(path: Path, with_rows: bool = False) -> pd.DataFrame | tupl
         cut = data.rfind(b"\n") + 1
         line = data.count(b"\n", 0, cut) + 1
         warnings.warn(
-            f"{path}:{line}: dropped an unterminated final line "
-            "(the recording was cut off while writing)",
+            f"{path}:{line}: dropped an unterminated final line (the recording was cut off while writing)",
             RecordingWarning,
             stacklevel=3,
         )
@@ -352,8 +349,7 @@ def _check_values(path: Path, cols: list[np.ndarray]) -> None:
     duration = float(t[-1] - t[0])
     if duration < MIN_DURATION_S:
         raise RecordingError(
-            f"{path}: only {duration:.2f} s of data; nothing to analyse in less than "
-            f"{MIN_DURATION_S:g} s"
+            f"{path}: only {duration:.2f} s of data; nothing to analyse in less than {MIN_DURATION_S:g} s"
         )
 
 
@@ -388,8 +384,11 @@ def _check_units(path: Path, cols: list[np.ndarray]) -> None:
     gyro = {"gx": gx, "gy": gy, "gz": gz}
     fast = (np.abs(gx) > MAX_GYRO_RAD_S) | (np.abs(gy) > MAX_GYRO_RAD_S) | (np.abs(gz) > MAX_GYRO_RAD_S)
     n_fast = int(fast.sum())
-    over = [(int(np.argmax(np.abs(g) > MAX_GYRO_RAD_S)), name) for name, g in gyro.items()
-            if np.max(np.abs(g)) > MAX_GYRO_RAD_S]
+    over = [
+        (int(np.argmax(np.abs(g) > MAX_GYRO_RAD_S)), name)
+        for name, g in gyro.items()
+        if np.max(np.abs(g)) > MAX_GYRO_RAD_S
+    ]
     if over and n_fast >= max(DEG_S_MIN_SAMPLES, DEG_S_MIN_FRACTION * len(gx)):
         row, name = min(over)
         raise RecordingError(
@@ -407,8 +406,7 @@ def _check_units(path: Path, cols: list[np.ndarray]) -> None:
         typical = overall
     if 0.5 <= typical <= 2.0:
         raise RecordingError(
-            f"{path}: acceleration magnitude at rest is {typical:.3g}: looks like g "
-            f"(expected m/s^2, {G:.2f} at rest)"
+            f"{path}: acceleration magnitude at rest is {typical:.3g}: looks like g (expected m/s^2, {G:.2f} at rest)"
         )
     if 500 <= typical <= 2000:
         raise RecordingError(

@@ -42,9 +42,7 @@ def _crossings(t: np.ndarray, v: np.ndarray, thr: float) -> tuple[float, float]:
     if i == 0:
         first = float(t[0])
     else:
-        first = float(
-            t[i - 1] + (thr - v[i - 1]) / (v[i] - v[i - 1]) * (t[i] - t[i - 1])
-        )
+        first = float(t[i - 1] + (thr - v[i - 1]) / (v[i] - v[i - 1]) * (t[i] - t[i - 1]))
     j = len(v) - 1 - int(np.argmax(above[::-1]))
     if j == len(v) - 1:
         last = float(t[-1])
@@ -64,18 +62,14 @@ def _zero_lag_lowpass(x: np.ndarray, dt: float) -> np.ndarray:
     pad = min(n - 1, round(FILTER_EDGE_S / dt))
     y = np.concatenate([2 * x[0] - x[pad:0:-1], x, 2 * x[-1] - x[-2 : -pad - 2 : -1]])
     ramp = np.linspace(y[0], y[-1], len(y))
-    n_fft = (
-        1 << (len(y) - 1).bit_length()
-    )  # zeros after the detrended signal: no jump either
+    n_fft = 1 << (len(y) - 1).bit_length()  # zeros after the detrended signal: no jump either
     f = np.fft.rfftfreq(n_fft, dt)
     gain = 1.0 / (1.0 + (f / FILTER_HZ) ** (2 * FILTER_ORDER))
     smooth = np.fft.irfft(np.fft.rfft(y - ramp, n_fft) * gain, n_fft)[: len(y)] + ramp
     return smooth[pad : pad + n]
 
 
-def _smoothed_velocities(
-    a: dict[str, np.ndarray], s: int, lo: int, end: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _smoothed_velocities(a: dict[str, np.ndarray], s: int, lo: int, end: int) -> tuple[np.ndarray, np.ndarray]:
     """Knee and hip extension velocities over [s, lo], low-passed without lag.
 
     A gyroscope on the skin also measures the soft tissue ringing at 7-20 Hz after every jolt
@@ -119,11 +113,7 @@ def measure_rep(
 
     thigh_travel = float(thigh[0] - thigh[-1])
     thigh_at_hip_on = float(np.interp(hip_on, t, thigh))
-    knee_done = (
-        100.0 * (thigh[0] - thigh_at_hip_on) / thigh_travel
-        if abs(thigh_travel) > 1e-9
-        else math.nan
-    )
+    knee_done = 100.0 * (thigh[0] - thigh_at_hip_on) / thigh_travel if abs(thigh_travel) > 1e-9 else math.nan
     upto = t <= hip_on
     lean_max = max(float(trunk[upto].max()), float(np.interp(hip_on, t, trunk)))
     lean = lean_max - float(trunk[0])
@@ -154,6 +144,7 @@ def measure_rep(
         cue=pattern.cue,
         gap=gap,
     )
+
 
 def refine_ends(a: dict[str, np.ndarray], reps: list[Rep]) -> None:
     """Offline, a rep followed by another in the same set gets its true ``end_s``: when the
@@ -199,4 +190,3 @@ def mark_gaps(reps: list[Rep], gaps: list[tuple[float, float]]) -> None:
     for rep in reps:
         if any(a < rep.end_s and b > rep.start_s for a, b in gaps):
             rep.gap = True
-

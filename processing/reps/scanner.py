@@ -144,9 +144,7 @@ class RepScanner:
         if len(self._buf["t"]):
             keep = cols["t"] > self._buf["t"][-1]  # never go back in time
             cols = {c: v[keep] for c, v in cols.items()}
-            self._buf = {
-                c: np.concatenate([self._buf[c], cols[c]]) for c in ANGLE_COLUMNS
-            }
+            self._buf = {c: np.concatenate([self._buf[c], cols[c]]) for c in ANGLE_COLUMNS}
         else:
             self._buf = cols
 
@@ -216,9 +214,7 @@ class RepScanner:
                 reps.append(self._make_rep(s, lockout, confirmed))
                 self._floor = lockout
 
-    def _next_rise(
-        self, n: int, top_idx: np.ndarray, bottom_idx: np.ndarray
-    ) -> int | None:
+    def _next_rise(self, n: int, top_idx: np.ndarray, bottom_idx: np.ndarray) -> int | None:
         """Index of the first frame in the top zone that follows a frame in the bottom zone
         (hysteresis: a partial pull that never reaches the top does not count)."""
         c = self._cursor
@@ -308,9 +304,7 @@ class RepScanner:
         k = int(np.argmax(peak))  # first in reversed order = last in time
         return j - 1 - (b + k)
 
-    def _confirm_lockout(
-        self, t: np.ndarray, hip: np.ndarray, n: int, final: bool
-    ) -> int | None:
+    def _confirm_lockout(self, t: np.ndarray, hip: np.ndarray, n: int, final: bool) -> int | None:
         assert self._pending is not None  # a rise is waiting for its lockout
         s, a, ref, k = self._pending
         while k < n:
@@ -331,9 +325,7 @@ class RepScanner:
         if self._set == 0 or start_s - self._last_lockout_s > self.th.set_break_s:
             self._set += 1
         self._count += 1
-        rep = measure_rep(
-            self._buf, s, lo, self.th, end, index=self._count, set_no=self._set
-        )
+        rep = measure_rep(self._buf, s, lo, self.th, end, index=self._count, set_no=self._set)
         self._last_lockout_s = rep.lockout_s
         return rep
 
@@ -350,5 +342,3 @@ def detect_reps(
     reps = scanner.push(cols) + scanner.finish()
     refine_ends(cols, reps)
     return reps
-
-

@@ -90,11 +90,7 @@ def _linear_trend(y: np.ndarray) -> tuple[float, float, float] | None:
     slope = float(((x - x.mean()) * (y - y.mean())).sum()) / sxx
     intercept = float(y.mean() - slope * x.mean())
     r2 = min(1.0, slope * slope * sxx / syy)
-    p = (
-        0.0
-        if r2 >= 1.0
-        else t_two_sided_p(math.sqrt(r2 * (n - 2) / (1.0 - r2)), n - 2)
-    )
+    p = 0.0 if r2 >= 1.0 else t_two_sided_p(math.sqrt(r2 * (n - 2) / (1.0 - r2)), n - 2)
     return intercept, slope * (n - 1), p
 
 
@@ -122,8 +118,7 @@ def _pattern_break(reps: list[Rep]) -> str | None:
                 knee = [r.knee_done_at_hip_onset_pct for r in reps]
                 b, a = float(np.nanmean(knee[:k])), float(np.nanmean(knee[k:]))
                 return (
-                    f"hips and knees moved together from rep {k + 1} on "
-                    f"(knees {b:.0f} % → {a:.0f} % done at hip onset)"
+                    f"hips and knees moved together from rep {k + 1} on (knees {b:.0f} % → {a:.0f} % done at hip onset)"
                 )
             order = list(dict.fromkeys(r.pattern for r in reps[k:]))  # first appearance
             seen = ", then ".join(_FAULT_WORDS[p] for p in order)
@@ -180,10 +175,7 @@ def _group_summary(reps: list[Rep]) -> dict[str, Any]:
     return {
         "reps": len(reps),
         "patterns": {p: sum(r.pattern == p for r in reps) for p in PATTERNS},
-        **{
-            f: _mean_sd(np.array([getattr(r, f) for r in reps], dtype=float))
-            for f in _SUMMARY_FIELDS
-        },
+        **{f: _mean_sd(np.array([getattr(r, f) for r in reps], dtype=float)) for f in _SUMMARY_FIELDS},
         "reps_per_min": rate,
         "gaps": sum(r.gap for r in reps),
     }

@@ -81,11 +81,13 @@ def mounting_matrix(preset: str, segment: str, side: str, rng: np.random.Generat
     if preset == "random":
         q = rng.normal(size=4)
         w, x, y, z = q / np.linalg.norm(q)
-        return np.array([
-            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-        ])
+        return np.array(
+            [
+                [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+                [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+                [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+            ]
+        )
     if preset not in MOUNT_PRESETS:
         raise ValueError(f"unknown mounting {preset!r} (expected one of {', '.join(MOUNT_PRESETS)})")
     lateral = np.array([0.0, 1.0 if side == "left" else -1.0, 0.0])
@@ -200,7 +202,11 @@ class Imperfections:
 
 
 def apply_imperfections(
-    t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, rate_hz: float, imp: Imperfections,
+    t: np.ndarray,
+    acc: np.ndarray,
+    gyr: np.ndarray,
+    rate_hz: float,
+    imp: Imperfections,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Measured (acc, gyr) from the ideal sampled readings at times ``t``, plus the drawn
@@ -251,7 +257,11 @@ class Uncalibrated:
 
 
 def apply_uncalibrated(
-    t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, u: Uncalibrated, rng: np.random.Generator,
+    t: np.ndarray,
+    acc: np.ndarray,
+    gyr: np.ndarray,
+    u: Uncalibrated,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """(acc, gyr) as an uncalibrated sensor reports them, plus what was drawn. Applied after
     ``apply_imperfections`` on its own random stream, so turning it on changes nothing else."""

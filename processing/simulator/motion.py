@@ -318,6 +318,7 @@ class Motion:
     def shifted(self, dt: float) -> Motion:
         """The session as a recording that starts ``dt`` seconds into it sees it: every knot,
         jolt and rep ``dt`` earlier; reps that began before the recording are lost."""
+
         def sh(tr: Track) -> Track:
             return tr.shifted(dt)
 
@@ -333,12 +334,21 @@ class Motion:
         jog = None if self.jog is None else Gait(sh(self.jog.gate), self.jog.swing, self.jog.bob_m)
         fidget = None if self.fidget is None else self.fidget.shifted(dt)
         return Motion(
-            duration_s=self.duration_s - dt, thigh=sh(self.thigh), trunk=sh(self.trunk),
+            duration_s=self.duration_s - dt,
+            thigh=sh(self.thigh),
+            trunk=sh(self.trunk),
             shank_per_thigh=self.shank_per_thigh,
-            walk_windows=[(a - dt, b - dt) for a, b in self.walk_windows], walk_gate=sh(self.walk_gate),
-            walk_turns=[(sh(tr), r) for tr, r in self.walk_turns], walk_swing=self.walk_swing,
-            bob_m=self.bob_m, sway_gate=sh(self.sway_gate), sway=self.sway, wobble_events=events,
-            reps=reps, jog=jog, fidget=fidget,
+            walk_windows=[(a - dt, b - dt) for a, b in self.walk_windows],
+            walk_gate=sh(self.walk_gate),
+            walk_turns=[(sh(tr), r) for tr, r in self.walk_turns],
+            walk_swing=self.walk_swing,
+            bob_m=self.bob_m,
+            sway_gate=sh(self.sway_gate),
+            sway=self.sway,
+            wobble_events=events,
+            reps=reps,
+            jog=jog,
+            fidget=fidget,
             activities=[(k, a - dt, b - dt) for k, a, b in self.activities],
         )
 
@@ -358,8 +368,14 @@ def _jit(rng: np.random.Generator, value: float, frac: float) -> float:
 
 
 def _concentric(
-    rng: np.random.Generator, pattern: str, c0: float, dur: float, thigh: Track, trunk: Track,
-    thigh_lock: float, trunk_lock: float,
+    rng: np.random.Generator,
+    pattern: str,
+    c0: float,
+    dur: float,
+    thigh: Track,
+    trunk: Track,
+    thigh_lock: float,
+    trunk_lock: float,
 ) -> None:
     """Knots of one pull from the bottom pose to lockout (trunk overshoots slightly back)."""
     trunk0 = trunk.last
@@ -458,8 +474,18 @@ def _jog_gait(rng: np.random.Generator) -> Gait:
     leaning 5-10 deg, a 6-9 cm bob."""
     stride = float(rng.uniform(1.3, 1.5))
     swing = {
-        "thigh": (float(rng.uniform(28.0, 34.0)), stride, float(rng.uniform(0, 2 * math.pi)), float(rng.uniform(15.0, 19.0))),
-        "trunk": (float(rng.uniform(1.0, 2.5)), 2 * stride, float(rng.uniform(0, 2 * math.pi)), float(rng.uniform(5.0, 10.0))),
+        "thigh": (
+            float(rng.uniform(28.0, 34.0)),
+            stride,
+            float(rng.uniform(0, 2 * math.pi)),
+            float(rng.uniform(15.0, 19.0)),
+        ),
+        "trunk": (
+            float(rng.uniform(1.0, 2.5)),
+            2 * stride,
+            float(rng.uniform(0, 2 * math.pi)),
+            float(rng.uniform(5.0, 10.0)),
+        ),
     }
     return Gait(Track(0.0, 0.0), swing, float(rng.uniform(0.06, 0.09)))
 
@@ -475,7 +501,9 @@ def _crop_time(moving: list[tuple[float, float]], rng: np.random.Generator) -> f
 
 
 def build_motion(
-    p: MotionParams, rng: np.random.Generator, rng_tissue: np.random.Generator,
+    p: MotionParams,
+    rng: np.random.Generator,
+    rng_tissue: np.random.Generator,
     rng_real: np.random.Generator | None = None,
 ) -> Motion:
     """Lay out the session: still stand, optional walk, sets of reps with rests, still end.
@@ -652,10 +680,7 @@ def build_motion(
     sway_gate = Track(0.0, 0.0)
     sway_gate.move(stand0, stand0 + 1.0, 1.0)
     sway = {
-        axis: [
-            (p.sway_deg * w, rng.uniform(0.1, 0.5), rng.uniform(0, 2 * math.pi))
-            for w in (0.5, 0.3, 0.2)
-        ]
+        axis: [(p.sway_deg * w, rng.uniform(0.1, 0.5), rng.uniform(0, 2 * math.pi)) for w in (0.5, 0.3, 0.2)]
         for axis in ("roll", "yaw")
     }
 
@@ -664,10 +689,20 @@ def build_motion(
         jog_events = _wobble_events(p, rng_real, [], jogs, jog_gait.swing["thigh"][1], strike=1.5)
         events = {seg: sorted(evs + jog_events[seg], key=lambda e: e.t0) for seg, evs in events.items()}
     motion = Motion(
-        duration_s=duration, thigh=thigh, trunk=trunk, shank_per_thigh=shank_bottom / thigh_mid,
-        walk_windows=walks, walk_gate=gate, walk_turns=turns, walk_swing=swing,
-        bob_m=rng.uniform(0.025, 0.04), sway_gate=sway_gate, sway=sway,
-        wobble_events=events, reps=reps, jog=jog_gait,
+        duration_s=duration,
+        thigh=thigh,
+        trunk=trunk,
+        shank_per_thigh=shank_bottom / thigh_mid,
+        walk_windows=walks,
+        walk_gate=gate,
+        walk_turns=turns,
+        walk_swing=swing,
+        bob_m=rng.uniform(0.025, 0.04),
+        sway_gate=sway_gate,
+        sway=sway,
+        wobble_events=events,
+        reps=reps,
+        jog=jog_gait,
         fidget=_fidget(p, rng_real, busy, duration) if p.fidget_deg > 0 else None,
         activities=activities,
     )
@@ -683,8 +718,12 @@ _TISSUE = {"thigh": (0.25, 0.0002, (10.0, 16.0)), "lumbar": (0.12, 0.0001, (7.0,
 
 
 def _wobble_events(
-    p: MotionParams, rng: np.random.Generator, reps: list[RepPlan],
-    walks: list[tuple[float, float]], stride_hz: float, strike: float = 0.6,
+    p: MotionParams,
+    rng: np.random.Generator,
+    reps: list[RepPlan],
+    walks: list[tuple[float, float]],
+    stride_hz: float,
+    strike: float = 0.6,
 ) -> dict[str, list[WobbleEvent]]:
     """Jolts: the bar breaking off the floor (small), lockout (largest), the bar touching the
     floor before the next rep, and every heel strike while walking (``strike``: its size)."""

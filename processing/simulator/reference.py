@@ -53,8 +53,13 @@ def classify(trunk_lean_change_deg: float, knee_done_pct: float) -> str:
 
 
 def truth_reps(
-    t: np.ndarray, trunk: np.ndarray, thigh: np.ndarray, knee_ext: np.ndarray, hip_ext: np.ndarray,
-    plans: list[RepPlan], gaps: list[tuple[float, float]],
+    t: np.ndarray,
+    trunk: np.ndarray,
+    thigh: np.ndarray,
+    knee_ext: np.ndarray,
+    hip_ext: np.ndarray,
+    plans: list[RepPlan],
+    gaps: list[tuple[float, float]],
 ) -> list[dict[str, Any]]:
     """Every rep's fields (names of ``processing.reps.Rep``) from the dense truth.
 
@@ -80,26 +85,28 @@ def truth_reps(
         upto = np.searchsorted(t, h_on, side="right")
         lean_window = np.append(trunk[i0:upto], np.interp(h_on, t, trunk))
         lean = float(lean_window.max() - trunk[i0])
-        reps.append({
-            "index": k + 1,
-            "set": plan.set + 1,
-            "start_s": t0,
-            "lockout_s": t1,
-            "end_s": float(plan.end_s),
-            "knee_onset_s": k_on,
-            "knee_end_s": k_end,
-            "hip_onset_s": h_on,
-            "hip_end_s": h_end,
-            "hip_lag_ms": 1000.0 * (h_on - k_on),
-            "knee_done_at_hip_onset_pct": knee_done,
-            "trunk_lean_change_deg": lean,
-            "peak_knee_ext_deg_s": k_peak,
-            "peak_hip_ext_deg_s": h_peak,
-            "trunk_start_deg": float(trunk[i0]),
-            "thigh_start_deg": th0,
-            "hip_start_deg": float(hip[i0]),
-            "concentric_s": t1 - t0,
-            "pattern": classify(lean, knee_done),
-            "gap": any(a < plan.end_s and b > t0 for a, b in gaps),
-        })
+        reps.append(
+            {
+                "index": k + 1,
+                "set": plan.set + 1,
+                "start_s": t0,
+                "lockout_s": t1,
+                "end_s": float(plan.end_s),
+                "knee_onset_s": k_on,
+                "knee_end_s": k_end,
+                "hip_onset_s": h_on,
+                "hip_end_s": h_end,
+                "hip_lag_ms": 1000.0 * (h_on - k_on),
+                "knee_done_at_hip_onset_pct": knee_done,
+                "trunk_lean_change_deg": lean,
+                "peak_knee_ext_deg_s": k_peak,
+                "peak_hip_ext_deg_s": h_peak,
+                "trunk_start_deg": float(trunk[i0]),
+                "thigh_start_deg": th0,
+                "hip_start_deg": float(hip[i0]),
+                "concentric_s": t1 - t0,
+                "pattern": classify(lean, knee_done),
+                "gap": any(a < plan.end_s and b > t0 for a, b in gaps),
+            }
+        )
     return reps

@@ -162,7 +162,10 @@ class SimConfig:
             raise ValueError("concentric, eccentric, descent and set-up durations must be >= 0.3 s")
         if min(self.pause_s, self.rest_s, self.walk_first_s, self.end_stand_s, self.dropouts, self.bends) < 0:
             raise ValueError("pause, rest, walking, end stand, dropouts and bends cannot be negative")
-        if self.trunk_start_deg[0] + self.thigh_start_deg[0] < 50.0 or min(*self.trunk_start_deg, *self.thigh_start_deg) < 0:
+        if (
+            self.trunk_start_deg[0] + self.thigh_start_deg[0] < 50.0
+            or min(*self.trunk_start_deg, *self.thigh_start_deg) < 0
+        ):
             raise ValueError("start angles must give a bottom of hip flexion >= 50 deg (a rep starts >= 45)")
         for seg, a, b in self.gaps:
             if seg not in SENSORS or not self.stand_s <= a < b:
@@ -188,7 +191,6 @@ class SimConfig:
                 if r.shape != (3, 3) or not np.allclose(r.T @ r, np.eye(3), atol=1e-6) or np.linalg.det(r) < 0:
                     raise ValueError(f"mounting of {seg} must be a preset or a 3x3 rotation matrix")
 
-
     def _validate_realism(self) -> None:
         if self.realism not in REALISMS:
             raise ValueError(f"unknown realism {self.realism!r} (expected {', '.join(REALISMS)})")
@@ -199,8 +201,14 @@ class SimConfig:
         bad = [a for a in self.rest_activities if a not in REST_ACTIVITIES]
         if bad:
             raise ValueError(f"unknown rest activity {', '.join(bad)} (expected {', '.join(REST_ACTIVITIES)})")
-        figures = (self.fidget_deg, self.acc_scale_max, self.acc_offset_max, self.gyro_offset_deg_s,
-                   self.gyro_warmup_deg_s, self.jitter_s)
+        figures = (
+            self.fidget_deg,
+            self.acc_scale_max,
+            self.acc_offset_max,
+            self.gyro_offset_deg_s,
+            self.gyro_warmup_deg_s,
+            self.jitter_s,
+        )
         if min(figures) < 0:
             raise ValueError("fidget, accelerometer/gyro errors and jitter cannot be negative")
         if self.acc_scale_max >= 0.9 or self.jitter_s > 0.05:
@@ -210,8 +218,16 @@ class SimConfig:
 REALISMS = ("off", "gym")
 EXERCISES = ("deadlift", "squat")
 REALISM_FIELDS = (
-    "realism", "exercise", "standing", "fidget_deg", "rest_activities", "acc_scale_max", "acc_offset_max",
-    "gyro_offset_deg_s", "gyro_warmup_deg_s", "jitter_s",
+    "realism",
+    "exercise",
+    "standing",
+    "fidget_deg",
+    "rest_activities",
+    "acc_scale_max",
+    "acc_offset_max",
+    "gyro_offset_deg_s",
+    "gyro_warmup_deg_s",
+    "jitter_s",
 )
 GYM_RATES_HZ = (52.0, 100.0, 104.0, 110.0, 128.0, 208.0)  # what consumer IMUs stream at
 
@@ -267,7 +283,9 @@ class Simulation:
     def kinematics(self, segment: str, t: np.ndarray) -> Kinematics:
         """The exact position, orientation and instantaneous physics of a sensor at any times
         (for checking the physics independently)."""
-        return sensor_kinematics(self.motion, segment, self.mounts[segment], self.offsets[segment], np.asarray(t, float))
+        return sensor_kinematics(
+            self.motion, segment, self.mounts[segment], self.offsets[segment], np.asarray(t, float)
+        )
 
     def ideal_readings(self, segment: str, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(acc, gyr) a flawless sensor sampling at times ``t`` outputs: interval means
@@ -278,14 +296,16 @@ class Simulation:
 
 def _angles(motion: Motion, t: np.ndarray) -> pd.DataFrame:
     a = motion.angles_deg(t)
-    df = pd.DataFrame({
-        "t": t,
-        "trunk_deg": a["trunk"].v,
-        "thigh_deg": a["thigh"].v,
-        "hip_deg": a["trunk"].v + a["thigh"].v,
-        "knee_ext_deg_s": -a["thigh"].d,
-        "hip_ext_deg_s": -a["trunk"].d,
-    })[list(ANGLE_COLUMNS)]
+    df = pd.DataFrame(
+        {
+            "t": t,
+            "trunk_deg": a["trunk"].v,
+            "thigh_deg": a["thigh"].v,
+            "hip_deg": a["trunk"].v + a["thigh"].v,
+            "knee_ext_deg_s": -a["thigh"].d,
+            "hip_ext_deg_s": -a["trunk"].d,
+        }
+    )[list(ANGLE_COLUMNS)]
     return df + 0.0  # no negative zeros in the written truth
 
 
@@ -338,20 +358,42 @@ def simulate(cfg: SimConfig) -> Simulation:
     def rng(k: int) -> np.random.Generator:
         return np.random.default_rng([cfg.seed, k])
 
-    ranges = SQUAT_RANGES if cfg.exercise == "squat" else {
-        "trunk_start_deg": tuple(cfg.trunk_start_deg), "thigh_start_deg": tuple(cfg.thigh_start_deg),
-        "shank_bottom_deg": tuple(cfg.shank_bottom_deg),
-    }
+    ranges = (
+        SQUAT_RANGES
+        if cfg.exercise == "squat"
+        else {
+            "trunk_start_deg": tuple(cfg.trunk_start_deg),
+            "thigh_start_deg": tuple(cfg.thigh_start_deg),
+            "shank_bottom_deg": tuple(cfg.shank_bottom_deg),
+        }
+    )
 
     params = MotionParams(
-        patterns=list(cfg.patterns), pattern_cycle=cfg.pattern_cycle, reps=cfg.reps, sets=cfg.sets,
-        stand_s=cfg.stand_s, walk_first_s=cfg.walk_first_s, rest_s=cfg.rest_s, walk_rest=cfg.walk_rest,
-        pause_s=cfg.pause_s, setup_s=cfg.setup_s, concentric_s=cfg.concentric_s,
-        eccentric_s=cfg.eccentric_s, descent_s=cfg.descent_s, top_hold_s=cfg.top_hold_s,
-        end_stand_s=cfg.end_stand_s, **ranges,
-        tempo_jitter=cfg.tempo_jitter, stride_hz=cfg.stride_hz, walk_speed_m_s=cfg.walk_speed_m_s,
-        sway_deg=cfg.resolved("sway_deg"), wobble=cfg.resolved("wobble"), bends=cfg.bends,
-        exercise=cfg.exercise, standing=cfg.standing, fidget_deg=cfg.fidget_deg,
+        patterns=list(cfg.patterns),
+        pattern_cycle=cfg.pattern_cycle,
+        reps=cfg.reps,
+        sets=cfg.sets,
+        stand_s=cfg.stand_s,
+        walk_first_s=cfg.walk_first_s,
+        rest_s=cfg.rest_s,
+        walk_rest=cfg.walk_rest,
+        pause_s=cfg.pause_s,
+        setup_s=cfg.setup_s,
+        concentric_s=cfg.concentric_s,
+        eccentric_s=cfg.eccentric_s,
+        descent_s=cfg.descent_s,
+        top_hold_s=cfg.top_hold_s,
+        end_stand_s=cfg.end_stand_s,
+        **ranges,
+        tempo_jitter=cfg.tempo_jitter,
+        stride_hz=cfg.stride_hz,
+        walk_speed_m_s=cfg.walk_speed_m_s,
+        sway_deg=cfg.resolved("sway_deg"),
+        wobble=cfg.resolved("wobble"),
+        bends=cfg.bends,
+        exercise=cfg.exercise,
+        standing=cfg.standing,
+        fidget_deg=cfg.fidget_deg,
         rest_activities=tuple(cfg.rest_activities),
     )
     motion = build_motion(params, rng(1), rng(2), rng(6))
@@ -367,8 +409,9 @@ def simulate(cfg: SimConfig) -> Simulation:
     starts = {"thigh": max(0.0, -offset), "lumbar": max(0.0, offset)}
     imp = Imperfections(**{f.name: cfg.resolved(f.name) for f in fields(Imperfections)})
     drops = _dropout_plan(cfg, duration, rng(5))
-    uncal = Uncalibrated(cfg.acc_scale_max, cfg.acc_offset_max, math.radians(cfg.gyro_offset_deg_s),
-                         math.radians(cfg.gyro_warmup_deg_s))
+    uncal = Uncalibrated(
+        cfg.acc_scale_max, cfg.acc_offset_max, math.radians(cfg.gyro_offset_deg_s), math.radians(cfg.gyro_warmup_deg_s)
+    )
 
     imu, sensor_meta, drawn_errors, dropouts_meta = {}, [], {}, []
     for k, seg in enumerate(SENSORS):
@@ -386,20 +429,34 @@ def simulate(cfg: SimConfig) -> Simulation:
                 lost = (t >= a) & (t < b)
                 keep &= ~lost
                 dropouts_meta.append({"segment": seg, "start_s": a, "end_s": b, "samples": int(lost.sum())})
-        imu[seg] = pd.DataFrame({
-            "t": stamps[keep], "ax": acc[keep, 0], "ay": acc[keep, 1], "az": acc[keep, 2],
-            "gx": gyr[keep, 0], "gy": gyr[keep, 1], "gz": gyr[keep, 2],
-        })
-        sensor_meta.append({
-            "segment": seg, "side": cfg.side if seg == "thigh" else "center", "rate_hz": rate,
-            "device": {"name": f"virtual-{seg}", "driver": "simulator"},
-            "lost_samples": int((~keep).sum()),
-        })
+        imu[seg] = pd.DataFrame(
+            {
+                "t": stamps[keep],
+                "ax": acc[keep, 0],
+                "ay": acc[keep, 1],
+                "az": acc[keep, 2],
+                "gx": gyr[keep, 0],
+                "gy": gyr[keep, 1],
+                "gz": gyr[keep, 2],
+            }
+        )
+        sensor_meta.append(
+            {
+                "segment": seg,
+                "side": cfg.side if seg == "thigh" else "center",
+                "rate_hz": rate,
+                "device": {"name": f"virtual-{seg}", "driver": "simulator"},
+                "lost_samples": int((~keep).sum()),
+            }
+        )
 
     truth_angles = _angles(motion, _grid(duration, cfg.truth_rate_hz))
-    dense = truth_angles if cfg.truth_rate_hz >= INTERNAL_TRUTH_HZ else _angles(motion, _grid(duration, INTERNAL_TRUTH_HZ))
+    dense = (
+        truth_angles if cfg.truth_rate_hz >= INTERNAL_TRUTH_HZ else _angles(motion, _grid(duration, INTERNAL_TRUTH_HZ))
+    )
     t, trunk, thigh, knee_ext, hip_ext = (
-        dense[c].to_numpy() for c in ("t", "trunk_deg", "thigh_deg", "knee_ext_deg_s", "hip_ext_deg_s"))
+        dense[c].to_numpy() for c in ("t", "trunk_deg", "thigh_deg", "knee_ext_deg_s", "hip_ext_deg_s")
+    )
     reps = truth_reps(t, trunk, thigh, knee_ext, hip_ext, motion.reps, [(a, b) for _, a, b in drops])
     meta = {
         "created": SIM_CREATED,
@@ -437,7 +494,8 @@ def write_simulation(sim: Simulation, out_dir: str | Path, decimals: int | None 
         angles = angles.round({c: decimals for c in angles.columns if c != "t"})
     out = write_recording(out_dir, imu, sim.meta)
     config = {
-        k: v for k, v in asdict(sim.config).items()
+        k: v
+        for k, v in asdict(sim.config).items()
         if k not in REALISM_FIELDS or v != getattr(SimConfig(), k)  # off: as before they existed
     }
     truth = {"config": _jsonable(config), "reps": sim.truth_reps, "simulation": sim.details}

@@ -51,7 +51,7 @@ def display_name(url: str) -> str:
     try:
         u = make_url(url)
     except (ArgumentError, ValueError):
-        return url if "@" not in url else "..." + url[url.index("@"):]
+        return url if "@" not in url else "..." + url[url.index("@") :]
     if u.get_backend_name() == "sqlite":
         return u.database or ":memory:"
     return u.render_as_string(hide_password=True)
@@ -81,9 +81,11 @@ def check_sqlite_file(path: Path, create: bool) -> None:
         except OSError as err:
             raise LogError(f"{where}: cannot read the training log: {err.strerror or err}") from None
         if head and head != SQLITE_MAGIC:
-            raise LogError(f"{where}: not a hinge training log: not an SQLite database "
-                           "(another kind of file, or corrupt); hinge left it untouched, "
-                           "move it aside to start a new log there")
+            raise LogError(
+                f"{where}: not a hinge training log: not an SQLite database "
+                "(another kind of file, or corrupt); hinge left it untouched, "
+                "move it aside to start a new log there"
+            )
         return
     if not create:
         raise LogError(f"{where}: no training log there yet (no session was ever added to it)")
@@ -100,9 +102,10 @@ def make_engine(url: str) -> Engine:
     try:
         u = make_url(url)
     except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
-        shown = url if "@" not in url else "..." + url[url.index("@"):]  # never a password
-        raise LogError(f"{shown}: not a database URL (a file path, sqlite:///FILE or "
-                       "postgresql://USER@HOST/DB)") from None
+        shown = url if "@" not in url else "..." + url[url.index("@") :]  # never a password
+        raise LogError(
+            f"{shown}: not a database URL (a file path, sqlite:///FILE or postgresql://USER@HOST/DB)"
+        ) from None
     backend = u.get_backend_name()
     if backend in ("postgresql", "postgres") and u.drivername in ("postgresql", "postgres"):
         backend = "postgresql"
@@ -115,8 +118,9 @@ def make_engine(url: str) -> Engine:
         else:
             engine = create_engine(url, pool_pre_ping=True)
     except (NoSuchModuleError, ArgumentError, ImportError) as err:
-        raise LogError(f"{display_name(url)}: this kind of database is not supported "
-                       f"(SQLite or PostgreSQL): {err}") from None
+        raise LogError(
+            f"{display_name(url)}: this kind of database is not supported (SQLite or PostgreSQL): {err}"
+        ) from None
     return engine
 
 
@@ -167,8 +171,10 @@ def translated(where: str) -> Iterator[None]:
 def _explain(err: DBAPIError) -> str:
     text = str(err.orig).strip().splitlines()[0] if err.orig is not None else str(err)
     if "file is not a database" in text or "malformed" in text:
-        return (f"not a usable training log: {text} (corrupt, or another program's file); "
-                "hinge left it untouched, move it aside to start a new log there")
+        return (
+            f"not a usable training log: {text} (corrupt, or another program's file); "
+            "hinge left it untouched, move it aside to start a new log there"
+        )
     if "unable to open database file" in text:
         return "cannot open the training log file (does its folder exist, may hinge write there?)"
     if err.connection_invalidated or "connection" in text.lower():

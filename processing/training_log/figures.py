@@ -72,8 +72,10 @@ def comparison(past: Sequence[Figures], share: float | None, hip_lag_ms: float |
     n = f"{len(past)} session{'s' if len(past) != 1 else ''}"
     if share is None:
         return f"last {n}: knee-first {_fmt(past_share)} %, hip lag {_fmt(past_lag)} ms"
-    return (f"today knee-first {100 * share:.0f} % vs {_fmt(past_share)} % over the last {n}; "
-            f"hip lag {_fmt(hip_lag_ms)} vs {_fmt(past_lag)} ms")
+    return (
+        f"today knee-first {100 * share:.0f} % vs {_fmt(past_share)} % over the last {n}; "
+        f"hip lag {_fmt(hip_lag_ms)} vs {_fmt(past_lag)} ms"
+    )
 
 
 def _finite(x: Any) -> float | None:
@@ -93,10 +95,13 @@ def session_figures(reps: list[Rep], summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_SET_MEASURES = (("hip_lag_ms", "hip_lag"), ("knee_done_at_hip_onset_pct", "knee_done"),
-                 ("trunk_lean_change_deg", "lean"), ("concentric_s", "concentric"))
-_SET_PATTERNS = (("knee-first", "knee_first"), ("simultaneous", "simultaneous"),
-                 ("hips-rise-early", "hips_rise_early"))
+_SET_MEASURES = (
+    ("hip_lag_ms", "hip_lag"),
+    ("knee_done_at_hip_onset_pct", "knee_done"),
+    ("trunk_lean_change_deg", "lean"),
+    ("concentric_s", "concentric"),
+)
+_SET_PATTERNS = (("knee-first", "knee_first"), ("simultaneous", "simultaneous"), ("hips-rise-early", "hips_rise_early"))
 
 
 def set_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -123,8 +128,13 @@ def set_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
 def set_summary(row: dict[str, Any]) -> dict[str, Any]:
     """A ``hinge_sets`` row back in the shape of one of ``summarize``'s sets."""
     return {
-        "set": row["set_no"], "start_s": row["start_s"], "end_s": row["end_s"],
-        "reps": row["reps"], "patterns": {p: row[col] for p, col in _SET_PATTERNS},
+        "set": row["set_no"],
+        "start_s": row["start_s"],
+        "end_s": row["end_s"],
+        "reps": row["reps"],
+        "patterns": {p: row[col] for p, col in _SET_PATTERNS},
         **{key: {"mean": row[f"{col}_mean"], "sd": row[f"{col}_sd"]} for key, col in _SET_MEASURES},
-        "reps_per_min": row["reps_per_min"], "gaps": row["gaps"], "trend": row["trend"],
+        "reps_per_min": row["reps_per_min"],
+        "gaps": row["gaps"],
+        "trend": row["trend"],
     }

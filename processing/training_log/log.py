@@ -234,9 +234,17 @@ class TrainingLog:
             date_, source = recorded_at, "given"
         t = [float(df["t"].iloc[i]) for df in rec.segments.values() for i in (0, -1) if len(df)]
         data = SessionData(
-            path=where, hash=digest, recorded_at=date_, date_source=source,
-            reps=analysis.reps, summary=analysis.summary, athlete=athlete, exercise=exercise,
-            load_kg=load_kg, notes=notes, duration_s=(max(t) - min(t)) if t else None,
+            path=where,
+            hash=digest,
+            recorded_at=date_,
+            date_source=source,
+            reps=analysis.reps,
+            summary=analysis.summary,
+            athlete=athlete,
+            exercise=exercise,
+            load_kg=load_kg,
+            notes=notes,
+            duration_s=(max(t) - min(t)) if t else None,
             thresholds=asdict(th),
             calibration_source=analysis.calibration.source if analysis.calibration else None,
         )
@@ -250,8 +258,7 @@ class TrainingLog:
     def _found_again(self, known: Session, where: str) -> Added:
         if known.path != where and known.missing:
             with translated(self.where), write(self.engine) as conn:
-                conn.execute(update(schema.sessions).where(schema.sessions.c.id == known.id)
-                             .values(path=where))
+                conn.execute(update(schema.sessions).where(schema.sessions.c.id == known.id).values(path=where))
             return Added(self.get(known.id), new=False, moved=True)
         return Added(known, new=False)
 
@@ -259,13 +266,20 @@ class TrainingLog:
         """Insert one session with its sets and reps in one transaction; its id, or None
         when the log already has a session with this hash."""
         row = {
-            "path": data.path, "hash": data.hash, "recorded_at": data.recorded_at,
-            "date_source": data.date_source, "added_at": datetime.now(UTC).replace(tzinfo=None),
-            "athlete": data.athlete, "exercise": data.exercise, "load_kg": data.load_kg,
+            "path": data.path,
+            "hash": data.hash,
+            "recorded_at": data.recorded_at,
+            "date_source": data.date_source,
+            "added_at": datetime.now(UTC).replace(tzinfo=None),
+            "athlete": data.athlete,
+            "exercise": data.exercise,
+            "load_kg": data.load_kg,
             "duration_s": data.duration_s,
             "analysis_version": ANALYSIS_VERSION if data.analysis_version is None else data.analysis_version,
-            "hinge_version": _hinge_version(), "thresholds": json.dumps(data.thresholds),
-            "calibration_source": data.calibration_source, "notes": data.notes,
+            "hinge_version": _hinge_version(),
+            "thresholds": json.dumps(data.thresholds),
+            "calibration_source": data.calibration_source,
+            "notes": data.notes,
             **session_figures(data.reps, data.summary),
         }
         with translated(self.where):
@@ -291,8 +305,9 @@ class TrainingLog:
             conn.execute(schema.reps.insert(), rows)
 
     # -- reading -------------------------------------------------------------------------
-    def _select(self, athlete: str | None, exercise: str | None, since: date | datetime | None,
-                until: datetime | None = None) -> Select[Any]:
+    def _select(
+        self, athlete: str | None, exercise: str | None, since: date | datetime | None, until: datetime | None = None
+    ) -> Select[Any]:
         s = schema.sessions
         q = select(s)
         if until is not None:
@@ -339,12 +354,18 @@ class TrainingLog:
         session = self.get(session_id)
         inverse = {v: k for k, v in schema.REP_COLUMNS.items()}
         with translated(self.where), self.engine.connect() as conn:
-            sets = [dict(r._mapping) for r in conn.execute(
-                select(schema.sets).where(schema.sets.c.session_id == session_id)
-                .order_by(schema.sets.c.set_no))]
-            reps = [{inverse.get(k, k): v for k, v in r._mapping.items() if k != "session_id"}
-                    for r in conn.execute(select(schema.reps).where(schema.reps.c.session_id == session_id)
-                                          .order_by(schema.reps.c.rep))]
+            sets = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(schema.sets).where(schema.sets.c.session_id == session_id).order_by(schema.sets.c.set_no)
+                )
+            ]
+            reps = [
+                {inverse.get(k, k): v for k, v in r._mapping.items() if k != "session_id"}
+                for r in conn.execute(
+                    select(schema.reps).where(schema.reps.c.session_id == session_id).order_by(schema.reps.c.rep)
+                )
+            ]
         return SessionDetail(session, sets, reps)
 
     def _by_hash(self, digest: str) -> Session | None:
@@ -368,8 +389,7 @@ class TrainingLog:
         self.get(session_id)
         if changes:
             with translated(self.where), write(self.engine) as conn:
-                conn.execute(update(schema.sessions).where(schema.sessions.c.id == session_id)
-                             .values(**changes))
+                conn.execute(update(schema.sessions).where(schema.sessions.c.id == session_id).values(**changes))
         return self.get(session_id)
 
     def remove(self, session_id: int) -> Session:
@@ -395,8 +415,10 @@ class TrainingLog:
 
         s = schema.sessions
         with translated(self.where), self.engine.connect() as conn:
-            old = [Session(**r._mapping) for r in conn.execute(
-                select(s).where(s.c.analysis_version < ANALYSIS_VERSION).order_by(s.c.id))]
+            old = [
+                Session(**r._mapping)
+                for r in conn.execute(select(s).where(s.c.analysis_version < ANALYSIS_VERSION).order_by(s.c.id))
+            ]
         counts: dict[str, int] = {}
         for session in old:
             outcome = "updated"
@@ -422,19 +444,35 @@ class TrainingLog:
             for table in (schema.reps, schema.sets):
                 conn.execute(delete(table).where(table.c.session_id == session_id))
             self._insert_results(conn, session_id, result.reps, result.summary)
-            conn.execute(update(schema.sessions).where(schema.sessions.c.id == session_id).values(
-                analysis_version=version, hinge_version=_hinge_version(),
-                calibration_source=result.calibration.source if result.calibration else None,
-                **session_figures(result.reps, result.summary)))
+            conn.execute(
+                update(schema.sessions)
+                .where(schema.sessions.c.id == session_id)
+                .values(
+                    analysis_version=version,
+                    hinge_version=_hinge_version(),
+                    calibration_source=result.calibration.source if result.calibration else None,
+                    **session_figures(result.reps, result.summary),
+                )
+            )
 
     # -- exporting -----------------------------------------------------------------------
     #: Session and set columns of an export row, before the rep's own fields.
-    EXPORT_SESSION_COLUMNS = ("session", "date", "athlete", "exercise", "load_kg", "notes", "recording",
-                              "analysis_version")
+    EXPORT_SESSION_COLUMNS = (
+        "session",
+        "date",
+        "athlete",
+        "exercise",
+        "load_kg",
+        "notes",
+        "recording",
+        "analysis_version",
+    )
     EXPORT_SET_COLUMNS = ("set", "set_reps", "set_knee_first", "set_trend")
 
     def export_rows(
-        self, athlete: str | None = None, exercise: str | None = None,
+        self,
+        athlete: str | None = None,
+        exercise: str | None = None,
         since: date | datetime | None = None,
     ) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
         """One row per rep with its session's and set's columns, oldest session first:
@@ -442,15 +480,35 @@ class TrainingLog:
         memory whole)."""
         st, r = schema.sets, schema.reps
         rep_cols = [c for c in r.columns if c.name not in ("session_id", "set_no")]
-        names = [*self.EXPORT_SESSION_COLUMNS, *self.EXPORT_SET_COLUMNS,
-                 *[{"rep": "index"}.get(c.name, c.name) for c in rep_cols]]
+        names = [
+            *self.EXPORT_SESSION_COLUMNS,
+            *self.EXPORT_SET_COLUMNS,
+            *[{"rep": "index"}.get(c.name, c.name) for c in rep_cols],
+        ]
         sub = self._select(athlete, exercise, since).subquery()
-        q = (select(sub.c.id, sub.c.recorded_at, sub.c.athlete, sub.c.exercise, sub.c.load_kg,
-                    sub.c.notes, sub.c.path, sub.c.analysis_version, r.c.set_no, st.c.reps, st.c.knee_first,
-                    st.c.trend, *rep_cols)
-             .select_from(sub.join(r, r.c.session_id == sub.c.id)
-                          .outerjoin(st, and_(st.c.session_id == r.c.session_id, st.c.set_no == r.c.set_no)))
-             .order_by(sub.c.recorded_at, sub.c.id, r.c.rep))
+        q = (
+            select(
+                sub.c.id,
+                sub.c.recorded_at,
+                sub.c.athlete,
+                sub.c.exercise,
+                sub.c.load_kg,
+                sub.c.notes,
+                sub.c.path,
+                sub.c.analysis_version,
+                r.c.set_no,
+                st.c.reps,
+                st.c.knee_first,
+                st.c.trend,
+                *rep_cols,
+            )
+            .select_from(
+                sub.join(r, r.c.session_id == sub.c.id).outerjoin(
+                    st, and_(st.c.session_id == r.c.session_id, st.c.set_no == r.c.set_no)
+                )
+            )
+            .order_by(sub.c.recorded_at, sub.c.id, r.c.rep)
+        )
 
         def rows() -> Iterator[tuple[Any, ...]]:
             with translated(self.where), self.engine.connect() as conn:

@@ -39,19 +39,24 @@ def read_version(conn: Connection, where: str) -> int | None:
     if schema.schema_version.name not in tables:
         ours = sorted(t for t in tables if t.startswith("hinge_"))
         if ours:
-            raise LogError(f"{where}: hinge tables ({', '.join(ours)}) without a schema "
-                           "version: not a log hinge can read")
+            raise LogError(
+                f"{where}: hinge tables ({', '.join(ours)}) without a schema version: not a log hinge can read"
+            )
         if conn.dialect.name == "sqlite" and tables:
-            raise LogError(f"{where}: not a hinge training log: an SQLite database of "
-                           f"another program (tables {', '.join(sorted(tables)[:5])}); "
-                           "hinge left it untouched")
+            raise LogError(
+                f"{where}: not a hinge training log: an SQLite database of "
+                f"another program (tables {', '.join(sorted(tables)[:5])}); "
+                "hinge left it untouched"
+            )
         return None
     version = conn.execute(select(schema.schema_version.c.version)).scalar()
     if version is None:
         raise LogError(f"{where}: the training log has no schema version (hinge_schema is empty)")
     if version > schema.SCHEMA_VERSION:
-        raise LogError(f"{where}: written by a newer hinge (log schema version {version}; this "
-                       f"hinge reads up to {schema.SCHEMA_VERSION}): upgrade hinge to use it")
+        raise LogError(
+            f"{where}: written by a newer hinge (log schema version {version}; this "
+            f"hinge reads up to {schema.SCHEMA_VERSION}): upgrade hinge to use it"
+        )
     return version
 
 

@@ -72,8 +72,7 @@ Index("ix_hinge_sessions_who", sessions.c.athlete, sessions.c.exercise, sessions
 sets = Table(
     "hinge_sets",
     metadata,
-    Column("session_id", Integer, ForeignKey("hinge_sessions.id", ondelete="CASCADE"),
-           primary_key=True),
+    Column("session_id", Integer, ForeignKey("hinge_sessions.id", ondelete="CASCADE"), primary_key=True),
     Column("set_no", Integer, primary_key=True),
     Column("start_s", Float),
     Column("end_s", Float),
@@ -100,16 +99,30 @@ REP_COLUMNS = {"index": "rep", "set": "set_no"}
 reps = Table(
     "hinge_reps",
     metadata,
-    Column("session_id", Integer, ForeignKey("hinge_sessions.id", ondelete="CASCADE"),
-           primary_key=True),
+    Column("session_id", Integer, ForeignKey("hinge_sessions.id", ondelete="CASCADE"), primary_key=True),
     Column("rep", Integer, primary_key=True),
     Column("set_no", Integer, nullable=False),
-    *(Column(name, Float) for name in (
-        "start_s", "lockout_s", "end_s", "knee_onset_s", "knee_end_s", "hip_onset_s",
-        "hip_end_s", "hip_lag_ms", "knee_done_at_hip_onset_pct", "trunk_lean_change_deg",
-        "peak_knee_ext_deg_s", "peak_hip_ext_deg_s", "trunk_start_deg", "thigh_start_deg",
-        "hip_start_deg", "concentric_s",
-    )),
+    *(
+        Column(name, Float)
+        for name in (
+            "start_s",
+            "lockout_s",
+            "end_s",
+            "knee_onset_s",
+            "knee_end_s",
+            "hip_onset_s",
+            "hip_end_s",
+            "hip_lag_ms",
+            "knee_done_at_hip_onset_pct",
+            "trunk_lean_change_deg",
+            "peak_knee_ext_deg_s",
+            "peak_hip_ext_deg_s",
+            "trunk_start_deg",
+            "thigh_start_deg",
+            "hip_start_deg",
+            "concentric_s",
+        )
+    ),
     Column("pattern", String(20), nullable=False),
     Column("cue", Text, nullable=False),
     Column("gap", Boolean, nullable=False),

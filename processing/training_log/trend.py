@@ -40,14 +40,45 @@ class Metric:
 
 
 METRICS = (
-    Metric("knee_first_share", "knee-first reps", 100.0, "%", MIN_CHANGE["knee_done_at_hip_onset_pct"],
-           "more reps were knee-first", "fewer reps were knee-first", (0.0, 100.0)),
-    Metric("drift_pts", "in-set drift", 1.0, " pts", MIN_CHANGE["knee_done_at_hip_onset_pct"],
-           "the knees held on better late in sets", "the knees gave out earlier in sets", (-100.0, 100.0)),
-    Metric("knee_done_pct", "knees done at hip onset", 1.0, "%", MIN_CHANGE["knee_done_at_hip_onset_pct"],
-           "the knees did more of the early work", "the knees did less of the early work", (0.0, 100.0)),
-    Metric("hip_lag_ms", "hip lag", 1.0, " ms", MIN_CHANGE["hip_lag_ms"],
-           "the torso waited longer for the knees", "the torso started rising earlier"),
+    Metric(
+        "knee_first_share",
+        "knee-first reps",
+        100.0,
+        "%",
+        MIN_CHANGE["knee_done_at_hip_onset_pct"],
+        "more reps were knee-first",
+        "fewer reps were knee-first",
+        (0.0, 100.0),
+    ),
+    Metric(
+        "drift_pts",
+        "in-set drift",
+        1.0,
+        " pts",
+        MIN_CHANGE["knee_done_at_hip_onset_pct"],
+        "the knees held on better late in sets",
+        "the knees gave out earlier in sets",
+        (-100.0, 100.0),
+    ),
+    Metric(
+        "knee_done_pct",
+        "knees done at hip onset",
+        1.0,
+        "%",
+        MIN_CHANGE["knee_done_at_hip_onset_pct"],
+        "the knees did more of the early work",
+        "the knees did less of the early work",
+        (0.0, 100.0),
+    ),
+    Metric(
+        "hip_lag_ms",
+        "hip lag",
+        1.0,
+        " ms",
+        MIN_CHANGE["hip_lag_ms"],
+        "the torso waited longer for the knees",
+        "the torso started rising earlier",
+    ),
 )
 
 
@@ -91,8 +122,9 @@ def over_time(sessions: Sequence[Session]) -> list[str]:
         first, last = a + b * x[0], a + b * x[-1]
         if p < TREND_ALPHA and abs(last - first) >= m.min_change:
             span = f"{len(kept)} sessions" + (f", {days[-1]:.0f} days" if days[-1] >= 1 else "")
-            out.append(f"{m.rises if last > first else m.falls} over {span} "
-                       f"({m.label} {m.shown(first)} → {m.shown(last)})")
+            out.append(
+                f"{m.rises if last > first else m.falls} over {span} ({m.label} {m.shown(first)} → {m.shown(last)})"
+            )
     return out
 
 
@@ -110,8 +142,10 @@ def against_load(sessions: Sequence[Session]) -> list[str]:
         a, b, p = line
         lo, hi = min(loads), max(loads)
         if p < TREND_ALPHA and abs(b * (hi - lo)) >= m.min_change:
-            out.append(f"at heavier loads {m.rises if b > 0 else m.falls} "
-                       f"({m.label} {m.shown(a + b * lo)} at {lo:g} kg → {m.shown(a + b * hi)} at {hi:g} kg)")
+            out.append(
+                f"at heavier loads {m.rises if b > 0 else m.falls} "
+                f"({m.label} {m.shown(a + b * lo)} at {lo:g} kg → {m.shown(a + b * hi)} at {hi:g} kg)"
+            )
     return out
 
 
@@ -144,8 +178,7 @@ def trend_words(sessions: Sequence[Session]) -> list[str]:
     dates, one line says so instead: the two cannot be told apart); one line saying nothing
     clear changed when neither shows."""
     if len(sessions) < MIN_SESSIONS:
-        return [f"{len(sessions)} session{'s' if len(sessions) != 1 else ''}: a trend needs "
-                f"at least {MIN_SESSIONS}"]
+        return [f"{len(sessions)} session{'s' if len(sessions) != 1 else ''}: a trend needs at least {MIN_SESSIONS}"]
     words = over_time(sessions)
     loads = sorted({s.load_kg for s in sessions if s.load_kg is not None})
     direction = load_follows_time(sessions)
@@ -198,7 +231,7 @@ def period_of(by: str, s: Session) -> str:
 
 
 def auto_period(sessions: Sequence[Session]) -> str:
-    """"session" for a short log, else "week", else "month": a table a person can read."""
+    """ "session" for a short log, else "week", else "month": a table a person can read."""
     if len(sessions) <= MAX_ROWS:
         return "session"
     if len({period_of("week", s) for s in sessions}) <= MAX_ROWS:
@@ -222,14 +255,19 @@ def periods(sessions: Sequence[Session], by: str) -> list[Period]:
         loads = [s.load_kg for s in group if s.load_kg is not None]
         drifts = [s.drift_pts for s in group if s.drift_pts is not None]
         share = _weighted([(s.knee_first_share, s.n_reps) for s in group])
-        out.append(Period(
-            label=label, sessions=len(group), reps=sum(s.n_reps for s in group),
-            load_min=min(loads) if loads else None, load_max=max(loads) if loads else None,
-            knee_first_pct=None if share is None else 100.0 * share,
-            hip_lag_ms=_weighted([(s.hip_lag_ms, s.n_reps) for s in group]),
-            knee_done_pct=_weighted([(s.knee_done_pct, s.n_reps) for s in group]),
-            drift_pts=sum(drifts) / len(drifts) if drifts else None,
-        ))
+        out.append(
+            Period(
+                label=label,
+                sessions=len(group),
+                reps=sum(s.n_reps for s in group),
+                load_min=min(loads) if loads else None,
+                load_max=max(loads) if loads else None,
+                knee_first_pct=None if share is None else 100.0 * share,
+                hip_lag_ms=_weighted([(s.hip_lag_ms, s.n_reps) for s in group]),
+                knee_done_pct=_weighted([(s.knee_done_pct, s.n_reps) for s in group]),
+                drift_pts=sum(drifts) / len(drifts) if drifts else None,
+            )
+        )
     return out
 
 

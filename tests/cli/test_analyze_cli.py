@@ -33,9 +33,7 @@ def hinge(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
-    sim = simulate(
-        SimConfig(patterns=ALL, reps=3, sets=2, noise="typical", seed=51, dropouts=2)
-    )
+    sim = simulate(SimConfig(patterns=ALL, reps=3, sets=2, noise="typical", seed=51, dropouts=2))
     return sim, write_simulation(sim, tmp_path_factory.mktemp("rec") / "session")
 
 
@@ -73,9 +71,7 @@ def test_json_schema_reps_csv_and_angles(session, tmp_path):
     summary = doc["summary"]
     assert summary["patterns"] == {p: 2 for p in ALL}
     assert [s["reps"] for s in summary["sets"]] == [3, 3]
-    assert {"mean", "sd"} <= set(
-        summary["sets"][0]["hip_lag_ms"]
-    ) and "trend" in summary["sets"][0]
+    assert {"mean", "sd"} <= set(summary["sets"][0]["hip_lag_ms"]) and "trend" in summary["sets"][0]
 
     table = pd.read_csv(tmp_path / "reps.csv")
     assert list(table.columns) == list(REP_FIELDS)
@@ -107,9 +103,7 @@ def test_recording_without_reps_and_user_errors(tmp_path, capsys):
     # The lifter stood and walked but never lifted: zero reps, no error.
     quiet = {
         s: df[df.t < 12.0].reset_index(drop=True)
-        for s, df in simulate(
-            SimConfig(patterns=["knee-first"], reps=1, seed=52, walk_first_s=15)
-        ).imu.items()
+        for s, df in simulate(SimConfig(patterns=["knee-first"], reps=1, seed=52, walk_first_s=15)).imu.items()
     }
     write_recording(tmp_path / "quiet", quiet, {"notes": "standing and walking only"})
     assert main(["analyze", str(tmp_path / "quiet"), "--json"]) == 0
@@ -122,9 +116,7 @@ def test_recording_without_reps_and_user_errors(tmp_path, capsys):
 
     assert main(["analyze", str(tmp_path / "missing"), "--onset-fraction", "1.5"]) == 2
     err = capsys.readouterr().err
-    assert (
-        err.startswith("hinge: ") and "missing" in err
-    )  # the recording is validated first
+    assert err.startswith("hinge: ") and "missing" in err  # the recording is validated first
     assert main(["analyze", str(tmp_path / "quiet"), "--onset-fraction", "1.5"]) == 2
     assert "--onset-fraction" in capsys.readouterr().err
 
@@ -187,7 +179,9 @@ def test_a_recording_without_still_standing_is_analysed_with_a_one_line_warning(
 
 def test_sensors_that_never_overlap_are_refused_in_one_line(tmp_path, sensors_apart):
     _, apart = sensors_apart
-    rec = write_recording(tmp_path / "apart", {k: v.reset_index(drop=True) for k, v in apart.items()}, {"source": "test"})
+    rec = write_recording(
+        tmp_path / "apart", {k: v.reset_index(drop=True) for k, v in apart.items()}, {"source": "test"}
+    )
     out = hinge("analyze", rec)
     assert out.returncode == 2
     assert out.stderr.strip().startswith(f"hinge: {rec}: nothing to analyse: the sensors' data never overlap")

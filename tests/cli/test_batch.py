@@ -24,7 +24,11 @@ BROKEN_LINE = 40  # the line of the broken recording's thigh.csv that is not a n
 def hinge_cli(*args) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "hinge", *map(str, args)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        check=False,
     )
 
 
@@ -41,8 +45,9 @@ def study(tmp_path_factory):
         "ben/2026-01-13": (["knee-first"], 2, 14, {"athlete": "Ben"}),
     }
     for name, (patterns, reps, seed, meta) in sessions.items():
-        sim = simulate(SimConfig(patterns=patterns, reps=reps, seed=seed, noise="low",
-                                 rates_hz={"thigh": 100.0, "lumbar": 100.0}))
+        sim = simulate(
+            SimConfig(patterns=patterns, reps=reps, seed=seed, noise="low", rates_hz={"thigh": 100.0, "lumbar": 100.0})
+        )
         path = write_simulation(sim, root / name)
         session = json.loads((path / "session.json").read_text())
         (path / "session.json").write_text(json.dumps({**session, **meta}))
@@ -135,7 +140,10 @@ def test_the_library_batch_takes_any_map(study):
 def test_no_recording_found_and_per_recording_outputs_are_one_line_errors(study, tmp_path):
     root, _, _ = study
     out = hinge_cli("analyze", root / "notes")
-    assert out.returncode == 2 and out.stderr == f"hinge: {root / 'notes'}: no recordings found (directories with session.json)\n"
+    assert (
+        out.returncode == 2
+        and out.stderr == f"hinge: {root / 'notes'}: no recordings found (directories with session.json)\n"
+    )
     out = hinge_cli("analyze", root, "--angles", tmp_path / "a.csv")
     assert out.returncode == 2 and out.stderr.startswith("hinge: --angles and --report: ")
     out = hinge_cli("analyze", root, "--jobs", "0")

@@ -25,13 +25,15 @@ SPEED = 5.0  # 30 s of data in about 6 s
 
 
 def hinge(*args: str, env=None, timeout: float = 120.0) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hinge", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "hinge", *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def start(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "hinge", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "hinge", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def finish(proc: subprocess.Popen) -> subprocess.CompletedProcess:
@@ -43,8 +45,19 @@ def finish(proc: subprocess.Popen) -> subprocess.CompletedProcess:
 def runs(tmp_path_factory):
     """`hinge stream --virtual --record` and `hinge demo`, run side by side (two processes)."""
     out = tmp_path_factory.mktemp("stream") / "rec"
-    stream = start("stream", "--virtual", "--record", str(out), "--headless",
-                   "--duration", "30", "--speed", str(SPEED), "--seed", "3")
+    stream = start(
+        "stream",
+        "--virtual",
+        "--record",
+        str(out),
+        "--headless",
+        "--duration",
+        "30",
+        "--speed",
+        str(SPEED),
+        "--seed",
+        "3",
+    )
     demo = start("demo", "--headless", "--duration", "30", "--speed", str(SPEED))
     return out, finish(stream), finish(demo)
 
@@ -92,7 +105,6 @@ def test_both_sensors_on_one_clock(streamed):
     assert misalignment.max() < 0.002, f"max {misalignment.max() * 1e3:.2f} ms"
 
 
-
 def test_headless_prints_status_and_reps(streamed):
     _, proc = streamed
     lines = proc.stdout.splitlines()
@@ -124,8 +136,19 @@ def test_a_session_that_never_streamed_leaves_no_recording(tmp_path):
     --record DIR is not left behind as an empty recording that would block the next try."""
     out = tmp_path / "rec"
     env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}
-    proc = hinge("stream", "--thigh", "AA:BB:CC:DD:EE:FF", "--lumbar", "AA:BB:CC:DD:EE:01",
-                 "--scan-timeout", "1", "--record", str(out), "--headless", env=env)
+    proc = hinge(
+        "stream",
+        "--thigh",
+        "AA:BB:CC:DD:EE:FF",
+        "--lumbar",
+        "AA:BB:CC:DD:EE:01",
+        "--scan-timeout",
+        "1",
+        "--record",
+        str(out),
+        "--headless",
+        env=env,
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("hinge: ") and proc.stderr.count("\n") == 1
     assert f"no samples arrived: {out} not kept" in proc.stdout

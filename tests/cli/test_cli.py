@@ -5,9 +5,7 @@ import sys
 
 
 def run_hinge(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "hinge", *args], capture_output=True, text=True, timeout=120, **kw
-    )
+    return subprocess.run([sys.executable, "-m", "hinge", *args], capture_output=True, text=True, timeout=120, **kw)
 
 
 def test_help_lists_every_command():

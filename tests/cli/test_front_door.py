@@ -23,8 +23,20 @@ ALLOWED = {
     "viewer": {"viewer", "firmware_bridge", "processing"},
 }
 #: never loaded by `import hinge` alone (they cost seconds, or need a display)
-HEAVY = ("processing.angles", "processing.recording", "firmware_bridge.client", "vqf", "numpy",
-         "pandas", "scipy", "bleak", "bumble", "PySide6", "pyqtgraph", "matplotlib")
+HEAVY = (
+    "processing.angles",
+    "processing.recording",
+    "firmware_bridge.client",
+    "vqf",
+    "numpy",
+    "pandas",
+    "scipy",
+    "bleak",
+    "bumble",
+    "PySide6",
+    "pyqtgraph",
+    "matplotlib",
+)
 
 
 def project_imports(source: str, package: str) -> set[tuple[int, str]]:
@@ -48,19 +60,28 @@ def modules(package: str) -> list[Path]:
 
 
 def test_the_import_checker_sees_every_kind_of_import():
-    src = ("import numpy\nimport hinge.errors\nfrom viewer import app\nfrom . import x\n"
-           "def f():\n    from firmware_bridge.client import scan\n"
-           "if TYPE_CHECKING:\n    import processing.reps as r\n")
+    src = (
+        "import numpy\nimport hinge.errors\nfrom viewer import app\nfrom . import x\n"
+        "def f():\n    from firmware_bridge.client import scan\n"
+        "if TYPE_CHECKING:\n    import processing.reps as r\n"
+    )
     assert project_imports(src, "processing") == {
-        (2, "hinge"), (3, "viewer"), (4, "processing"), (6, "firmware_bridge"), (8, "processing")}
+        (2, "hinge"),
+        (3, "viewer"),
+        (4, "processing"),
+        (6, "firmware_bridge"),
+        (8, "processing"),
+    }
 
 
 @pytest.mark.parametrize("package", sorted(ALLOWED))
 def test_imports_only_point_down(package):
-    wrong = [f"{path.relative_to(ROOT)}:{line}: imports {top}"
-             for path in modules(package)
-             for line, top in sorted(project_imports(path.read_text(encoding="utf-8"), package))
-             if top not in ALLOWED[package]]
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line}: imports {top}"
+        for path in modules(package)
+        for line, top in sorted(project_imports(path.read_text(encoding="utf-8"), package))
+        if top not in ALLOWED[package]
+    ]
     assert modules(package) and not wrong, "\n".join(wrong)
 
 
@@ -71,8 +92,7 @@ def test_the_errors_import_nothing_of_hinge():
 
 
 def _raised_text(node: ast.Raise) -> str:
-    return " ".join(str(c.value) for c in ast.walk(node)
-                    if isinstance(c, ast.Constant) and isinstance(c.value, str))
+    return " ".join(str(c.value) for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, str))
 
 
 @pytest.mark.parametrize("package", sorted(ALLOWED))
@@ -83,8 +103,9 @@ def test_library_errors_carry_no_command_line_wording(package):
     for path in modules(package):
         source = path.read_text(encoding="utf-8")
         for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.Raise) or (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                                                and node.func.id.endswith("Error")):
+            if isinstance(node, ast.Raise) or (
+                isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id.endswith("Error")
+            ):
                 text = _raised_text(node)
                 found += [f"{path.relative_to(ROOT)}:{node.lineno}: {w}" for w in wording if w in text]
     assert not found, "\n".join(found)
@@ -93,8 +114,7 @@ def test_library_errors_carry_no_command_line_wording(package):
 def test_import_hinge_is_lazy():
     """A fresh interpreter: `import hinge` loads none of the analysis, BLE or Qt modules."""
     code = "import json, sys, hinge; print(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         timeout=60, check=True)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
     loaded = set(json.loads(out.stdout))
     assert "hinge" in loaded
     assert not [m for m in HEAVY if m in loaded], sorted(m for m in HEAVY if m in loaded)
@@ -102,9 +122,25 @@ def test_import_hinge_is_lazy():
 
 def test_every_front_door_name_resolves():
     names = [n for n in hinge.__all__ if n != "__version__"]
-    assert {"read_recording", "RecordingWriter", "analyze", "Pipeline", "SampleBatch", "AngleFrames",
-            "Rep", "RepThresholds", "PATTERNS", "scan", "SensorSession", "VirtualSession",
-            "simulate", "SimConfig", "chunked_batches", "HingeError", "RecordingError"} <= set(names)
+    assert {
+        "read_recording",
+        "RecordingWriter",
+        "analyze",
+        "Pipeline",
+        "SampleBatch",
+        "AngleFrames",
+        "Rep",
+        "RepThresholds",
+        "PATTERNS",
+        "scan",
+        "SensorSession",
+        "VirtualSession",
+        "simulate",
+        "SimConfig",
+        "chunked_batches",
+        "HingeError",
+        "RecordingError",
+    } <= set(names)
     for name in names:
         value = getattr(hinge, name)
         assert value is not None
@@ -130,16 +166,25 @@ def test_one_error_tree():
     assert hinge.SensorNotFoundError.__mro__[1] is hinge.SensorError
 
 
-@pytest.mark.parametrize(("err", "line"), [
-    (hinge.BluetoothError("no Bluetooth adapter available (x)"),
-     "no Bluetooth adapter available (x); try `hinge scan --virtual` or `hinge demo`"),
-    (hinge.NoSensorsError("no sensors given and none saved"),
-     "no sensors given and none saved: use --thigh ID --lumbar ID (`hinge scan` lists sensors in range)"),
-    (hinge.SensorNotFoundError("lumbar sensor 'x' not found after scanning 5 s"),
-     "lumbar sensor 'x' not found after scanning 5 s "
-     "(is it on and advertising? `hinge scan` lists sensors in range)"),
-    (hinge.RecordingError("rec: no such recording"), "rec: no such recording"),
-])
+@pytest.mark.parametrize(
+    ("err", "line"),
+    [
+        (
+            hinge.BluetoothError("no Bluetooth adapter available (x)"),
+            "no Bluetooth adapter available (x); try `hinge scan --virtual` or `hinge demo`",
+        ),
+        (
+            hinge.NoSensorsError("no sensors given and none saved"),
+            "no sensors given and none saved: use --thigh ID --lumbar ID (`hinge scan` lists sensors in range)",
+        ),
+        (
+            hinge.SensorNotFoundError("lumbar sensor 'x' not found after scanning 5 s"),
+            "lumbar sensor 'x' not found after scanning 5 s "
+            "(is it on and advertising? `hinge scan` lists sensors in range)",
+        ),
+        (hinge.RecordingError("rec: no such recording"), "rec: no such recording"),
+    ],
+)
 def test_the_cli_adds_its_hint_per_error_class(err, line, capsys, monkeypatch):
     from hinge import cli
     from hinge.commands import scan

@@ -15,7 +15,9 @@ from tests.processing.test_fusion import inclination_rmse_deg, load_trial, trial
 
 
 def hinge(*args):
-    return subprocess.run([sys.executable, "-m", "hinge", *map(str, args)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "hinge", *map(str, args)], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
 
 
 @pytest.mark.parametrize("mode,limit", [("offline", 1.0), ("online", 1.2)])
@@ -23,7 +25,15 @@ def test_fuse_broad_trial(tmp_path, mode, limit):
     path = next((p for p in trials() if p.name.startswith("10_")), trials()[0])
     t, acc, gyr, ref, scored = load_trial(path)
     src = tmp_path / "imu.csv"
-    cols = {"t": t, "ax": acc[:, 0], "ay": acc[:, 1], "az": acc[:, 2], "gx": gyr[:, 0], "gy": gyr[:, 1], "gz": gyr[:, 2]}
+    cols = {
+        "t": t,
+        "ax": acc[:, 0],
+        "ay": acc[:, 1],
+        "az": acc[:, 2],
+        "gx": gyr[:, 0],
+        "gy": gyr[:, 1],
+        "gz": gyr[:, 2],
+    }
     pd.DataFrame(cols).to_csv(src, index=False)
     out = tmp_path / "quat.csv"
     r = hinge("fuse", src, "--out", out, "--mode", mode)

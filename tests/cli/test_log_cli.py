@@ -20,8 +20,9 @@ RECS = ROOT / "recordings"
 
 def hinge(*args: str, db=None, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
     env = {**os.environ, "COLUMNS": "200", **({"HINGE_DB": str(db)} if db is not None else {})}
-    return subprocess.run([sys.executable, "-m", "hinge", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT, env=env, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "hinge", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env, **kw
+    )
 
 
 def one_line_error(out: subprocess.CompletedProcess, *words: str) -> str:
@@ -39,8 +40,19 @@ def test_add_list_show_edit_export(tmp_path):
     out = hinge("log", db=db)
     assert out.returncode == 0 and "no sessions yet" in out.stdout
     assert not db.exists()  # listing never creates a log
-    out = hinge("log", "add", str(RECS / "mixed-set"), str(RECS / "knee-first"),
-                "--athlete", "ann", "--exercise", "deadlift", "--load", "100", db=db)
+    out = hinge(
+        "log",
+        "add",
+        str(RECS / "mixed-set"),
+        str(RECS / "knee-first"),
+        "--athlete",
+        "ann",
+        "--exercise",
+        "deadlift",
+        "--load",
+        "100",
+        db=db,
+    )
     assert out.returncode == 0, out.stderr
     assert "added as session 1 (5 reps, knee-first 40 %" in out.stdout
     assert "added as session 2 (3 reps, knee-first 100 %" in out.stdout
@@ -50,8 +62,11 @@ def test_add_list_show_edit_export(tmp_path):
 
     listing = hinge("log", db=db)
     assert listing.returncode == 0
-    ids = [line.split("│")[1].strip() for line in listing.stdout.splitlines()
-           if line.startswith("│") and line.split("│")[1].strip()]
+    ids = [
+        line.split("│")[1].strip()
+        for line in listing.stdout.splitlines()
+        if line.startswith("│") and line.split("│")[1].strip()
+    ]
     assert ids == ["4", "3", "2", "1"]  # newest first (the same date: the last added first)
 
     show = hinge("log", "show", "1", db=db)
@@ -70,8 +85,13 @@ def test_add_list_show_edit_export(tmp_path):
     rows = list(csv.DictReader(target.open()))
     assert len(rows) == 5  # session 2 is no longer ann's; 3 and 4 have no athlete
     assert {r["session"] for r in rows} == {"1"}
-    assert [r["pattern"] for r in rows] == ["knee-first", "knee-first", "simultaneous",
-                                            "hips-rise-early", "hips-rise-early"]
+    assert [r["pattern"] for r in rows] == [
+        "knee-first",
+        "knee-first",
+        "simultaneous",
+        "hips-rise-early",
+        "hips-rise-early",
+    ]
     assert rows[0]["set_trend"].startswith("knee drive broke down")
     assert rows[0]["notes"].startswith("hinge virtual lifter, seed 4")  # session.json's notes
 
@@ -151,10 +171,22 @@ def test_two_adds_at_once_lose_nothing(tmp_path):
         (rec / "lumbar.csv").write_text("\n".join(data[: len(data) - 1 - i]) + "\n")
         recs.append(str(rec))
     env = {**os.environ, "HINGE_DB": str(db)}
-    a = subprocess.Popen([sys.executable, "-m", "hinge", "log", "add", *recs[:3], *recs[3:]],
-                         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    b = subprocess.Popen([sys.executable, "-m", "hinge", "log", "add", *reversed(recs)],
-                         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    a = subprocess.Popen(
+        [sys.executable, "-m", "hinge", "log", "add", *recs[:3], *recs[3:]],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    b = subprocess.Popen(
+        [sys.executable, "-m", "hinge", "log", "add", *reversed(recs)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     outs = [p.communicate(timeout=300) for p in (a, b)]
     assert a.returncode == 0 and b.returncode == 0, outs
     with TrainingLog.open(str(db)) as lg:
@@ -169,8 +201,23 @@ def test_two_adds_at_once_lose_nothing(tmp_path):
 def test_demo_record_adds_the_session_when_it_ends(tmp_path):
     db = tmp_path / "log.sqlite"
     rec = tmp_path / "session"
-    out = hinge("demo", "--headless", "--speed", "8", "--duration", "30", "--record", str(rec),
-                "--athlete", "ann", "--exercise", "deadlift", "--load", "90", db=db)
+    out = hinge(
+        "demo",
+        "--headless",
+        "--speed",
+        "8",
+        "--duration",
+        "30",
+        "--record",
+        str(rec),
+        "--athlete",
+        "ann",
+        "--exercise",
+        "deadlift",
+        "--load",
+        "90",
+        db=db,
+    )
     assert out.returncode == 0, out.stderr
     assert f"{rec}: added as session 1 (5 reps" in out.stdout
     with TrainingLog.open(str(db)) as lg:
@@ -184,8 +231,7 @@ def test_demo_record_adds_the_session_when_it_ends(tmp_path):
     with TrainingLog.open(str(other)) as lg:
         assert (lg.get(1).athlete, lg.get(1).load_kg) == ("ann", 90.0)
     rec2 = tmp_path / "unlogged"
-    out = hinge("demo", "--headless", "--speed", "8", "--duration", "10", "--record", str(rec2),
-                "--no-log", db=db)
+    out = hinge("demo", "--headless", "--speed", "8", "--duration", "10", "--record", str(rec2), "--no-log", db=db)
     assert out.returncode == 0 and "added" not in out.stdout
     with TrainingLog.open(str(db)) as lg:
         assert lg.count() == 1
@@ -209,8 +255,9 @@ def test_analyze_log_adds_and_json_stays_clean(tmp_path):
 
 
 def test_an_unreachable_server_or_unknown_database_is_one_line(tmp_path):
-    line = one_line_error(hinge("log", db="postgresql://coach:secret@/lifts?host=" + str(tmp_path)),
-                          "cannot reach", "--db")
+    line = one_line_error(
+        hinge("log", db="postgresql://coach:secret@/lifts?host=" + str(tmp_path)), "cannot reach", "--db"
+    )
     assert "secret" not in line  # the password is never printed
     one_line_error(hinge("log", "add", str(RECS / "knee-first"), db="oracle://x@y/z"), "not supported")
     line = one_line_error(hinge("log", db="postgres://coach:secret@db:port/lifts"), "not a database URL")
@@ -226,8 +273,13 @@ def test_export_parquet_reads_back(tmp_path):
     out = hinge("log", "export", "--parquet", str(target), db=db)
     assert out.returncode == 0, out.stderr
     table = pd.read_parquet(target)
-    assert table["pattern"].tolist() == ["knee-first", "knee-first", "simultaneous", "hips-rise-early",
-                                "hips-rise-early"]
+    assert table["pattern"].tolist() == [
+        "knee-first",
+        "knee-first",
+        "simultaneous",
+        "hips-rise-early",
+        "hips-rise-early",
+    ]
     assert table["load_kg"].tolist() == [80.0] * 5 and table["set"].tolist() == [1] * 5
 
 
@@ -243,8 +295,7 @@ def test_trend_words_table_and_plot(tmp_path):
     with TrainingLog.open(str(db)) as lg:
         for week, kf in enumerate([1, 2, 2, 3, 4, 5, 5, 6]):  # of 6 reps, twice a week
             for day in (0, 3):
-                _synthetic(lg, start + timedelta(days=7 * week + day), kf, load=100.0 + 5 * week,
-                           key=f"w{week}d{day}")
+                _synthetic(lg, start + timedelta(days=7 * week + day), kf, load=100.0 + 5 * week, key=f"w{week}d{day}")
         _synthetic(lg, start, 6, athlete="bo", key="bo")
     png = tmp_path / "trend.png"
     out = hinge("log", "trend", "--athlete", "ann", "--png", str(png), db=db)
@@ -278,9 +329,16 @@ def test_reanalyse_and_rm(tmp_path):
     rec = read_recording(RECS / "mixed-set")
     stale = analyze(rec).reps[:2]  # what an older analysis kept of this set
     with TrainingLog.open(str(db)) as lg:
-        sid = lg.add_session(SessionData(
-            path=str(rec.path.resolve()), hash=content_hash(rec), recorded_at=recording_date(rec)[0],
-            reps=stale, summary=summarize(stale), analysis_version=ANALYSIS_VERSION - 1))
+        sid = lg.add_session(
+            SessionData(
+                path=str(rec.path.resolve()),
+                hash=content_hash(rec),
+                recorded_at=recording_date(rec)[0],
+                reps=stale,
+                summary=summarize(stale),
+                analysis_version=ANALYSIS_VERSION - 1,
+            )
+        )
     assert "older analysis" in hinge("log", db=db).stdout
     out = hinge("log", "reanalyse", db=db)
     assert out.returncode == 0, out.stderr
@@ -308,7 +366,11 @@ def test_athletes_the_squad_at_a_glance(tmp_path):
             _synthetic(lg, start + timedelta(days=i), kf, athlete="bo", load=80.0, key=f"bo{i}")
     out = hinge("log", "athletes", db=db)
     assert out.returncode == 0, out.stderr
-    rows = {cells[0]: cells[1:] for line in out.stdout.splitlines() if line.startswith("│")
-            for cells in [[c.strip() for c in line.strip("│").split("│")]]}
+    rows = {
+        cells[0]: cells[1:]
+        for line in out.stdout.splitlines()
+        if line.startswith("│")
+        for cells in [[c.strip() for c in line.strip("│").split("│")]]
+    }
     assert rows["ann"] == ["7", "2026-04-06", "2026-04-12", "126", "83", "17"]
     assert rows["bo"] == ["2", "2026-04-06", "2026-04-07", "80", "75", "–"]

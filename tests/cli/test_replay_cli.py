@@ -22,9 +22,7 @@ ALL = ["knee-first", "simultaneous", "hips-rise-early"]
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
-    sim = simulate(
-        SimConfig(patterns=ALL, reps=3, sets=2, noise="typical", seed=61, pause_s=0.6)
-    )
+    sim = simulate(SimConfig(patterns=ALL, reps=3, sets=2, noise="typical", seed=61, pause_s=0.6))
     return sim, write_simulation(sim, tmp_path_factory.mktemp("rec") / "session")
 
 

@@ -29,15 +29,28 @@ MAX_BYTES = 2 * 1024 * 1024
 
 
 def hinge(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hinge", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "hinge", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
 
 
 @pytest.fixture(scope="module")
 def three_sets(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("report") / "three-sets"
-    r = hinge("simulate", str(out), "--pattern", "knee-first,knee-first,simultaneous,hips-rise-early",
-              "--reps", "6", "--sets", "3", "--seed", "8", "--rate", "200")
+    r = hinge(
+        "simulate",
+        str(out),
+        "--pattern",
+        "knee-first,knee-first,simultaneous,hips-rise-early",
+        "--reps",
+        "6",
+        "--sets",
+        "3",
+        "--seed",
+        "8",
+        "--rate",
+        "200",
+    )
     assert r.returncode == 0, r.stderr
     return out
 
@@ -94,10 +107,21 @@ def test_report_renders_in_headless_chromium_with_the_network_off(report, tmp_pa
     browser = _browser()
     require(browser is not None, "no headless Chromium (Debian: apt-get install chromium; .ci/run installs it)")
     png = tmp_path / "shot.png"
-    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-           "--disable-background-networking", "--host-resolver-rules=MAP * ~NOTFOUND",
-           "--proxy-server=socks5://127.0.0.1:9", f"--user-data-dir={tmp_path / 'profile'}",
-           "--window-size=1200,3000", f"--screenshot={png}", report.as_uri()]
+    cmd = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--proxy-server=socks5://127.0.0.1:9",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1200,3000",
+        f"--screenshot={png}",
+        report.as_uri(),
+    ]
     if shutil.which("unshare") and subprocess.run(["unshare", "-rn", "true"], capture_output=True).returncode == 0:
         cmd = ["unshare", "-rn", *cmd]  # no network at all, not even loopback
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
@@ -108,7 +132,10 @@ def test_report_renders_in_headless_chromium_with_the_network_off(report, tmp_pa
     assert px.shape[0] >= 2900 and px.shape[1] >= 1100
     white = (px >= 250).all(axis=2).mean()
     assert 0.3 < white < 0.97, f"{white:.2f} of the page is white"
-    for name, colour in {**{p.value: p.colour for p in Pattern}, "knee_ext_deg_s": CURVE_COLOURS["knee_ext_deg_s"]}.items():
+    for name, colour in {
+        **{p.value: p.colour for p in Pattern},
+        "knee_ext_deg_s": CURVE_COLOURS["knee_ext_deg_s"],
+    }.items():
         n = int((np.abs(px - colour).sum(axis=2) <= 12).sum())
         assert n >= 150, f"{name} colour {colour} in only {n} pixels"
     # The plots are drawn, not only the table's badges: below the table (the per-set and

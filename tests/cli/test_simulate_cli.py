@@ -58,9 +58,31 @@ def test_simulate_writes_a_valid_recording_with_truth_reproducibly(tmp_path):
 def test_simulate_options_reach_the_data(tmp_path, capsys):
     out = tmp_path / "x"
     code = hinge_main(
-        "simulate", str(out), "--pattern", "knee-first,simultaneous", "--reps", "2", "--sets", "2",
-        "--rate", "52,208", "--noise", "off", "--mounting", "upside-down", "--side", "right",
-        "--clock-offset", "0.01", "--dropouts", "1", "--walking", "--rest", "6", "--pause", "0.5",
+        "simulate",
+        str(out),
+        "--pattern",
+        "knee-first,simultaneous",
+        "--reps",
+        "2",
+        "--sets",
+        "2",
+        "--rate",
+        "52,208",
+        "--noise",
+        "off",
+        "--mounting",
+        "upside-down",
+        "--side",
+        "right",
+        "--clock-offset",
+        "0.01",
+        "--dropouts",
+        "1",
+        "--walking",
+        "--rest",
+        "6",
+        "--pause",
+        "0.5",
     )
     assert code == 0, capsys.readouterr().err
     assert f"{out}: 4 reps" in capsys.readouterr().out
@@ -95,10 +117,27 @@ def test_realism_gym_is_seeded_and_its_options_reach_the_data(tmp_path, capsys):
     assert rec.segments["thigh"].t.diff().std() > 1e-4
 
     out = tmp_path / "squat"
-    assert hinge_main(
-        "simulate", str(out), "--realism", "gym", "--exercise", "squat", "--standing", "short", "--reps", "3",
-        "--rate", "110,52", "--jitter", "2", "--seed", "3",
-    ) == 0
+    assert (
+        hinge_main(
+            "simulate",
+            str(out),
+            "--realism",
+            "gym",
+            "--exercise",
+            "squat",
+            "--standing",
+            "short",
+            "--reps",
+            "3",
+            "--rate",
+            "110,52",
+            "--jitter",
+            "2",
+            "--seed",
+            "3",
+        )
+        == 0
+    )
     truth = json.loads((out / "truth.json").read_text())
     assert truth["config"]["exercise"] == "squat" and truth["config"]["standing"] == "short"
     assert truth["config"]["rates_hz"] == {"thigh": 110.0, "lumbar": 52.0} and truth["config"]["jitter_s"] == 0.002
@@ -113,11 +152,35 @@ def test_realism_gym_is_seeded_and_its_options_reach_the_data(tmp_path, capsys):
 
 def test_a_session_without_lifts_from_the_command_line(tmp_path, capsys):
     out = tmp_path / "nolift"
-    assert hinge_main(
-        "simulate", str(out), "--reps", "0", "--sets", "2", "--rest", "22", "--rest-activities", "walk,jog,bench,bend",
-        "--standing", "short", "--fidget", "2", "--acc-scale", "0.3", "--acc-offset", "1", "--gyro-offset", "4",
-        "--noise", "low", "--seed", "5",
-    ) == 0
+    assert (
+        hinge_main(
+            "simulate",
+            str(out),
+            "--reps",
+            "0",
+            "--sets",
+            "2",
+            "--rest",
+            "22",
+            "--rest-activities",
+            "walk,jog,bench,bend",
+            "--standing",
+            "short",
+            "--fidget",
+            "2",
+            "--acc-scale",
+            "0.3",
+            "--acc-offset",
+            "1",
+            "--gyro-offset",
+            "4",
+            "--noise",
+            "low",
+            "--seed",
+            "5",
+        )
+        == 0
+    )
     assert f"{out}: 0 reps" in capsys.readouterr().out
     truth = json.loads((out / "truth.json").read_text())
     assert truth["reps"] == []

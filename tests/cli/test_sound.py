@@ -46,14 +46,28 @@ def test_each_cue_has_its_own_pitch_and_rhythm(tmp_path, pattern):
 
 def test_replay_with_sound_wav_writes_one_cue_per_rep_in_its_patterns_tone(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "hinge", "replay", "recordings/mixed-set", "--headless", "--speed", "0",
-         "--sound-wav", str(tmp_path / "cues")],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "hinge",
+            "replay",
+            "recordings/mixed-set",
+            "--headless",
+            "--speed",
+            "0",
+            "--sound-wav",
+            str(tmp_path / "cues"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
     )
     assert out.returncode == 0, out.stderr
     files = sorted((tmp_path / "cues").glob("cue-*.wav"))
-    patterns = [line.split(": ")[1].split(",")[0].split(" ")[0] for line in out.stdout.splitlines()
-                if line.startswith("rep ")]
+    patterns = [
+        line.split(": ")[1].split(",")[0].split(" ")[0] for line in out.stdout.splitlines() if line.startswith("rep ")
+    ]
     assert len(files) == len(patterns) == 5
     for f, pattern in zip(files, patterns, strict=True):
         assert f.name.endswith(f"-{pattern}.wav")
@@ -90,14 +104,33 @@ def test_without_any_player_on_path_the_cues_are_silent_with_one_line(tmp_path, 
 def test_demo_headless_with_sound_wav_cues_every_rep(tmp_path):
     """The live path (virtual BLE sensors, `run_live`): one cue per rep, in its tone."""
     out = subprocess.run(
-        [sys.executable, "-m", "hinge", "demo", "--headless", "--speed", "8", "--duration", "30",
-         "--sound-wav", str(tmp_path / "cues")],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "hinge",
+            "demo",
+            "--headless",
+            "--speed",
+            "8",
+            "--duration",
+            "30",
+            "--sound-wav",
+            str(tmp_path / "cues"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
     )
     assert out.returncode == 0, out.stderr
     files = sorted((tmp_path / "cues").glob("cue-*.wav"))
     assert [f.name.split("-", 2)[2] for f in files] == [
-        "knee-first.wav", "knee-first.wav", "simultaneous.wav", "hips-rise-early.wav", "hips-rise-early.wav"]
+        "knee-first.wav",
+        "knee-first.wav",
+        "simultaneous.wav",
+        "hips-rise-early.wav",
+        "hips-rise-early.wav",
+    ]
     for f in files:
         pattern = f.name.split("-", 2)[2].removesuffix(".wav")
         assert tone_of(*read_wav(f))[0] == pytest.approx(CUE_TONES[pattern].freq_hz, abs=3)
@@ -130,8 +163,10 @@ def test_window_cues_reps_while_playing_not_while_seeking(qtbot, tmp_path):
         win.sound = seek_player = CuePlayer(wav_dir=tmp_path / "seek")
         with qtbot.waitSignal(win.updated, timeout=60_000, check_params_cb=lambda u: u.reset):
             worker.control("seek", 33.0, False)
-        qtbot.waitUntil(lambda: win.reps.rowCount() == 5 and not worker.replay_state.fast
-                        and not worker.replay_state.playing, timeout=60_000)
+        qtbot.waitUntil(
+            lambda: win.reps.rowCount() == 5 and not worker.replay_state.fast and not worker.replay_state.playing,
+            timeout=60_000,
+        )
         seek_player.close()
         assert seek_player.done == []
     finally:

@@ -96,14 +96,23 @@ def runs(tmp_path_factory):
             # lumbar vanishes (radio silent) at 2 s and never comes back
             run_scenario(4.5, {"lumbar": Faults(vanish=((2.0, None),))}),
             # skipped sequence numbers and malformed/short packets
-            run_scenario(4.0, {"thigh": Faults(skips=((1.0, 7), (2.5, 23)), malformed_every=4),
-                               "lumbar": Faults(malformed_every=3, seed=5)}),
+            run_scenario(
+                4.0,
+                {
+                    "thigh": Faults(skips=((1.0, 7), (2.5, 23)), malformed_every=4),
+                    "lumbar": Faults(malformed_every=3, seed=5),
+                },
+            ),
             # clocks: 100 ppm apart and 50 ms offset, with jittered packets released in
             # bunches of two (both sensors share the host's connection interval). Alongside
             # the others: the virtual radio's air times, not the crowded loop, time the fit.
             run_scenario(
-                12.0, {"thigh": Faults(clock_ppm=100.0, jitter_s=0.01, bunch=2, seed=1),
-                       "lumbar": Faults(clock_offset_s=0.05, jitter_s=0.01, bunch=2, seed=2)}),
+                12.0,
+                {
+                    "thigh": Faults(clock_ppm=100.0, jitter_s=0.01, bunch=2, seed=1),
+                    "lumbar": Faults(clock_offset_s=0.05, jitter_s=0.01, bunch=2, seed=2),
+                },
+            ),
         )
         return faults
 
@@ -118,8 +127,9 @@ def sent(run: Run, seg: str):
 def test_link_drop_reconnects_within_2s_and_records_the_exact_gap(runs):
     run = runs["drop"]
     sensor = run.session.sensors["thigh"]
-    back = [w for w, seg, state in run.transitions
-            if seg == "thigh" and state == "streaming" and w > sensor.readvertised_at]
+    back = [
+        w for w, seg, state in run.transitions if seg == "thigh" and state == "streaming" and w > sensor.readvertised_at
+    ]
     assert any(state == "reconnecting" for _, seg, state in run.transitions if seg == "thigh")
     assert back, f"thigh never reconnected: {run.transitions}"
     assert back[0] - sensor.readvertised_at < 2.0
@@ -151,8 +161,11 @@ def test_link_drop_reconnects_within_2s_and_records_the_exact_gap(runs):
 def test_vanished_sensor_detected_within_2s(runs):
     run = runs["vanish"]
     sensor = run.session.sensors["lumbar"]
-    gone = [w for w, seg, state in run.transitions
-            if seg == "lumbar" and state in ("reconnecting", "lost") and w >= sensor.vanished_at]
+    gone = [
+        w
+        for w, seg, state in run.transitions
+        if seg == "lumbar" and state in ("reconnecting", "lost") and w >= sensor.vanished_at
+    ]
     assert gone, f"vanish never detected: {run.transitions}"
     assert gone[0] - sensor.vanished_at < 2.0
     # the other sensor streamed on to the end
@@ -200,8 +213,7 @@ def test_two_drifting_clocks_aligned_within_2ms_after_10s(runs):
 def test_recording_session_json_is_valid(runs):
     meta = json.loads((runs["drop"].record / "session.json").read_text())
     sensors = {s["segment"]: s for s in meta["sensors"]}
-    assert {seg: s["device"]["name"] for seg, s in sensors.items()} == {
-        "thigh": "hinge-T", "lumbar": "hinge-L"}
+    assert {seg: s["device"]["name"] for seg, s in sensors.items()} == {"thigh": "hinge-T", "lumbar": "hinge-L"}
     assert sensors["thigh"]["device"]["address"] == runs["drop"].session.sensors["thigh"].address
     assert sensors["thigh"]["timestamps"] == "device"
     assert sensors["thigh"]["rate_hz"] == 200.0

@@ -60,8 +60,7 @@ async def run(name: str, tmp) -> tuple[VirtualSession, dict]:
     family, specs = SCENARIOS[name]
     sources = {"thigh": source(1, fast_gyro=name.endswith("clipped")), "lumbar": source(2)}
     writer = RecordingWriter(tmp / name, ["thigh", "lumbar"])
-    vs = VirtualSession(sources, family=family, faults=parse_faults(specs), writer=writer,
-                        rate_hz=RATE)
+    vs = VirtualSession(sources, family=family, faults=parse_faults(specs), writer=writer, rate_hz=RATE)
     got: dict[str, list] = {"thigh": [], "lumbar": [], "live_lost": {}}
     async with vs:
         async for batch in vs:
@@ -80,7 +79,7 @@ def runs(tmp_path_factory):
         names = list(SCENARIOS)
         out = []
         for i in range(0, len(names), 4):  # a few worlds at a time
-            out += await asyncio.gather(*(run(n, tmp) for n in names[i:i + 4]))
+            out += await asyncio.gather(*(run(n, tmp) for n in names[i : i + 4]))
         return dict(zip(names, out, strict=True))
 
     warnings: list[str] = []
@@ -92,8 +91,7 @@ def runs(tmp_path_factory):
         result = virtual_time.run(all_runs())
     finally:
         logger.removeHandler(handler)
-    out = {name: (*result[name], json.loads((tmp / name / "session.json").read_text()))
-           for name in result}
+    out = {name: (*result[name], json.loads((tmp / name / "session.json").read_text())) for name in result}
     out["warnings"] = warnings
     return out
 
@@ -108,7 +106,8 @@ def test_every_sample_taken_is_received_or_counted_lost(runs, name):
         received = sum(len(b) for b in got[seg])
         assert status.received == received
         assert received + status.lost_samples == taken, (
-            f"{seg}: received {received} + lost {status.lost_samples} != taken {taken}")
+            f"{seg}: received {received} + lost {status.lost_samples} != taken {taken}"
+        )
         assert saved[seg]["lost_samples"] == status.lost_samples
         assert saved[seg]["samples"] == received
 
@@ -124,8 +123,11 @@ def test_a_drop_before_the_first_packet_is_counted_and_shown_live(runs):
 
 
 def test_a_sensor_gone_before_the_end_is_counted_to_the_end(runs):
-    for name, seg, gone_s in (("hinge-vanish", "lumbar", 3.0), ("movesense-vanish", "lumbar", 3.0),
-                              ("witmotion-drop-at-end", "lumbar", 1.0)):
+    for name, seg, gone_s in (
+        ("hinge-vanish", "lumbar", 3.0),
+        ("movesense-vanish", "lumbar", 3.0),
+        ("witmotion-drop-at-end", "lumbar", 1.0),
+    ):
         vs, _, _ = runs[name]
         lost = {s.segment: s.lost_samples for s in vs.status()}
         assert lost[seg] >= gone_s * 0.9 * vs.sensors[seg].rate_hz, (name, lost)

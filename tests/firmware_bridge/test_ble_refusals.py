@@ -41,15 +41,19 @@ def info_text(**changes) -> str:
     return json.dumps(d)
 
 
-@pytest.mark.parametrize("raw, why", [
-    (info_text(v=2).encode(), "protocol version 2"),
-    (info_text(placement="\ud800").encode(), "'placement' is not valid Unicode"),
-    (info_text(acc_range_g=10**309, fw="", imu="", placement="", rates=[200], acc_scale=1,
-               gyr_scale=1).encode(),
-     "'acc_range_g' is out of range"),  # 310 digits: fits the 512 bytes with short texts
-    (info_text(rate_hz=5e-324).encode(), "'rate_hz' must be within"),
-    (info_text(acc_scale=1e300).encode(), "'acc_scale' must be within"),
-])
+@pytest.mark.parametrize(
+    "raw, why",
+    [
+        (info_text(v=2).encode(), "protocol version 2"),
+        (info_text(placement="\ud800").encode(), "'placement' is not valid Unicode"),
+        (
+            info_text(acc_range_g=10**309, fw="", imu="", placement="", rates=[200], acc_scale=1, gyr_scale=1).encode(),
+            "'acc_range_g' is out of range",
+        ),  # 310 digits: fits the 512 bytes with short texts
+        (info_text(rate_hz=5e-324).encode(), "'rate_hz' must be within"),
+        (info_text(acc_scale=1e300).encode(), "'acc_scale' must be within"),
+    ],
+)
 @in_virtual_time
 async def test_unusable_info_refuses_the_sensor_in_one_line(raw, why):
     async with VirtualWorld() as world:
@@ -60,8 +64,9 @@ async def test_unusable_info_refuses_the_sensor_in_one_line(raw, why):
         await world.add(thigh)
         await world.add(lumbar)
         with pytest.raises(HingeUserError) as caught:
-            async with SensorSession({"thigh": "hinge-T", "lumbar": "hinge-L"}, clock=world.now,
-                                     scan_timeout=2.0, remember=False, **BACKENDS):
+            async with SensorSession(
+                {"thigh": "hinge-T", "lumbar": "hinge-L"}, clock=world.now, scan_timeout=2.0, remember=False, **BACKENDS
+            ):
                 pytest.fail("an unusable sensor was accepted")
         message = str(caught.value)
         assert message.startswith("lumbar sensor hinge-L: refused"), message
@@ -78,10 +83,25 @@ def test_the_cli_refuses_in_one_line_without_a_traceback(tmp_path):
 
     out = tmp_path / "rec"
     proc = subprocess.run(
-        [sys.executable, "-m", "hinge", "stream", "--virtual", "--headless", "--duration", "3",
-         "--record", str(out), "--fault", "lumbar:info.acc_scale=1e300"],
-        capture_output=True, text=True, timeout=120,
-        env={**__import__("os").environ, "XDG_CONFIG_HOME": str(tmp_path)})
+        [
+            sys.executable,
+            "-m",
+            "hinge",
+            "stream",
+            "--virtual",
+            "--headless",
+            "--duration",
+            "3",
+            "--record",
+            str(out),
+            "--fault",
+            "lumbar:info.acc_scale=1e300",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "XDG_CONFIG_HOME": str(tmp_path)},
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("hinge: lumbar sensor hinge-L: refused") and "acc_scale" in proc.stderr

@@ -73,7 +73,9 @@ async def test_roles_by_name_and_address_then_the_saved_pair_is_used(config_home
         async with SensorSession(None, clock=world.now, **BACKENDS) as session:
             assert await first_batches(session) == {"thigh", "lumbar"}
             assert {s.segment: s.address for s in session.status()} == {
-                "thigh": thigh.address, "lumbar": lumbar.address}
+                "thigh": thigh.address,
+                "lumbar": lumbar.address,
+            }
 
 
 @in_virtual_time
@@ -81,15 +83,20 @@ async def test_refuses_a_device_no_driver_recognises():
     async with VirtualWorld() as world:
         await two_sensors(world)
         keyboard = make_device(world.link, "Keyboard")
-        keyboard.advertising_data = bytes(AdvertisingData([
-            (AdvertisingData.COMPLETE_LOCAL_NAME, b"Keyboard"),
-            (AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS, bytes([0x12, 0x18]))]))
+        keyboard.advertising_data = bytes(
+            AdvertisingData(
+                [
+                    (AdvertisingData.COMPLETE_LOCAL_NAME, b"Keyboard"),
+                    (AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS, bytes([0x12, 0x18])),
+                ]
+            )
+        )
         await keyboard.power_on()
-        await keyboard.start_advertising(advertising_interval_min=100,
-                                         advertising_interval_max=100)
+        await keyboard.start_advertising(advertising_interval_min=100, advertising_interval_max=100)
         with pytest.raises(HingeUserError, match="no hinge driver recognises Keyboard"):
-            async with SensorSession({"thigh": "Keyboard", "lumbar": "hinge-L"},
-                                     clock=world.now, scan_timeout=1.0, **BACKENDS):
+            async with SensorSession(
+                {"thigh": "Keyboard", "lumbar": "hinge-L"}, clock=world.now, scan_timeout=1.0, **BACKENDS
+            ):
                 pass
         assert not keyboard.connections  # never connected, never paired
 
@@ -99,14 +106,14 @@ async def test_missing_sensor_is_one_clear_error():
     async with VirtualWorld() as world:
         await two_sensors(world)
         with pytest.raises(HingeUserError, match="lumbar sensor 'hinge-X' not found"):
-            async with SensorSession({"thigh": "hinge-T", "lumbar": "hinge-X"},
-                                     clock=world.now, scan_timeout=0.5, **BACKENDS):
+            async with SensorSession(
+                {"thigh": "hinge-T", "lumbar": "hinge-X"}, clock=world.now, scan_timeout=0.5, **BACKENDS
+            ):
                 pass
 
 
 def test_fault_specs_from_the_command_line():
-    faults = parse_faults(["thigh:drop@10+2", "thigh:skip@3x20", "lumbar:vanish@5",
-                           "lumbar:ppm=-80", "lumbar:bunch=3"])
+    faults = parse_faults(["thigh:drop@10+2", "thigh:skip@3x20", "lumbar:vanish@5", "lumbar:ppm=-80", "lumbar:bunch=3"])
     assert faults["thigh"].drops == ((10.0, 2.0),) and faults["thigh"].skips == ((3.0, 20),)
     assert faults["lumbar"].vanish == ((5.0, None),)
     assert faults["lumbar"].clock_ppm == -80.0 and faults["lumbar"].bunch == 3

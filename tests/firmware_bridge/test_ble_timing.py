@@ -44,10 +44,11 @@ async def hog(rng: random.Random) -> None:
 
 
 async def clocks_under_load() -> tuple[VirtualSession, dict]:
-    faults = {"thigh": Faults(clock_ppm=100.0, jitter_s=0.01, bunch=2, seed=1),
-              "lumbar": Faults(clock_offset_s=0.05, jitter_s=0.01, bunch=2, seed=2)}
-    vs = VirtualSession({"thigh": source(12.0, 1), "lumbar": source(12.0, 2)}, faults=faults,
-                        rate_hz=RATE, speed=SPEED)
+    faults = {
+        "thigh": Faults(clock_ppm=100.0, jitter_s=0.01, bunch=2, seed=1),
+        "lumbar": Faults(clock_offset_s=0.05, jitter_s=0.01, bunch=2, seed=2),
+    }
+    vs = VirtualSession({"thigh": source(12.0, 1), "lumbar": source(12.0, 2)}, faults=faults, rate_hz=RATE, speed=SPEED)
     got: dict[str, list] = {"thigh": [], "lumbar": []}
     task = asyncio.get_running_loop().create_task(hog(random.Random(7)))
     try:

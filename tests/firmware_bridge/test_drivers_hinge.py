@@ -138,7 +138,7 @@ def test_gap_longer_than_the_sequence_wrap_is_exact():
         (lambda p: p + b"\x00", "trailing byte"),
         (lambda p: p + b"\x00" * 12, "an extra sample not counted in N"),
         (lambda p: p[:-1], "truncated sample"),
-        (lambda p: p[:HEADER.size], "header only"),
+        (lambda p: p[: HEADER.size], "header only"),
     ],
 )
 def test_malformed_packets_raise_and_leave_state_alone(mangle, why):

@@ -198,7 +198,10 @@ async def test_start_sets_rate_and_says_timestamps_are_reconstructed_over_real_b
 def test_samples_at_the_int16_limit_are_counted_as_clipped():
     """Issue 11 row 14: +-2000 deg/s and +-16 g are the WT901's full scales."""
     drv = WitMotionDriver(200)
-    frames = (wit_frame((0, 0, 2048), (32767, 0, 0)) + wit_frame((0, 0, 2048), (0, 0, 0))
-              + wit_frame((-32768, 0, 0), (0, -32768, 0)))
+    frames = (
+        wit_frame((0, 0, 2048), (32767, 0, 0))
+        + wit_frame((0, 0, 2048), (0, 0, 0))
+        + wit_frame((-32768, 0, 0), (0, -32768, 0))
+    )
     p = drv.decode(frames, arrival=0.1)
     assert len(p) == 3 and p.clipped == 2 and p.bad is None

@@ -20,8 +20,9 @@ def _rmse(res, sim, col):
 @pytest.fixture(scope="module")
 def uncalibrated():
     # Two sets with a bench between them: standing, set-up, seated and top postures.
-    return simulate(SimConfig(reps=3, sets=2, seed=5, acc_scale_max=0.3, acc_offset_max=2.0,
-                              rest_s=20.0, rest_activities=["bench"]))
+    return simulate(
+        SimConfig(reps=3, sets=2, seed=5, acc_scale_max=0.3, acc_offset_max=2.0, rest_s=20.0, rest_activities=["bench"])
+    )
 
 
 def test_fit_finds_the_drawn_gains_and_offsets_in_the_sagittal_plane(uncalibrated):
@@ -37,10 +38,28 @@ def test_fit_finds_the_drawn_gains_and_offsets_in_the_sagittal_plane(uncalibrate
         still = acc[st.still]
         true_f = (still - offset) / gain
         fitted_f = cal.apply(still)
-        err = np.degrees(np.arccos(np.clip(np.einsum("ij,ij->i", true_f, fitted_f)
-                                           / np.linalg.norm(true_f, axis=1) / np.linalg.norm(fitted_f, axis=1), -1, 1)))
-        raw = np.degrees(np.arccos(np.clip(np.einsum("ij,ij->i", true_f, still)
-                                           / np.linalg.norm(true_f, axis=1) / np.linalg.norm(still, axis=1), -1, 1)))
+        err = np.degrees(
+            np.arccos(
+                np.clip(
+                    np.einsum("ij,ij->i", true_f, fitted_f)
+                    / np.linalg.norm(true_f, axis=1)
+                    / np.linalg.norm(fitted_f, axis=1),
+                    -1,
+                    1,
+                )
+            )
+        )
+        raw = np.degrees(
+            np.arccos(
+                np.clip(
+                    np.einsum("ij,ij->i", true_f, still)
+                    / np.linalg.norm(true_f, axis=1)
+                    / np.linalg.norm(still, axis=1),
+                    -1,
+                    1,
+                )
+            )
+        )
         assert np.median(err) < 0.5 * np.median(raw), seg
 
 

@@ -19,28 +19,69 @@ def rmse_vs_truth(frames, truth, col: str) -> float:
 CASES = {
     "knee-first-random-104/208": (dict(patterns=["knee-first"], seed=11), 0.6),
     "hips-early-upside-down-right": (
-        dict(patterns=["hips-rise-early"], seed=12, side="right",
-             mounting={"thigh": "upside-down", "lumbar": "upside-down"}), 0.6),
+        dict(
+            patterns=["hips-rise-early"],
+            seed=12,
+            side="right",
+            mounting={"thigh": "upside-down", "lumbar": "upside-down"},
+        ),
+        0.6,
+    ),
     "simultaneous-front-52hz": (
-        dict(patterns=["simultaneous"], seed=13, mounting={"thigh": "front", "lumbar": "standard"},
-             rates_hz={"thigh": 52.0, "lumbar": 52.0}), 0.7),
+        dict(
+            patterns=["simultaneous"],
+            seed=13,
+            mounting={"thigh": "front", "lumbar": "standard"},
+            rates_hz={"thigh": 52.0, "lumbar": 52.0},
+        ),
+        0.7,
+    ),
     "high-noise-walking-2-sets": (
-        dict(patterns=["knee-first", "hips-rise-early"], seed=14, noise="high", sets=2, reps=3,
-             walk_first_s=6.0, walk_rest=True, rest_s=8.0, rates_hz={"thigh": 208.0, "lumbar": 104.0}), 1.3),
+        dict(
+            patterns=["knee-first", "hips-rise-early"],
+            seed=14,
+            noise="high",
+            sets=2,
+            reps=3,
+            walk_first_s=6.0,
+            walk_rest=True,
+            rest_s=8.0,
+            rates_hz={"thigh": 208.0, "lumbar": 104.0},
+        ),
+        1.3,
+    ),
     # Stamps jittering by +-3 ms at non-round rates (a phone app, a BLE host clock): a step of
     # 1.5 periods is jitter, not a lost sample (filling those over-integrated by 2-3 deg).
     "jittered-stamps-110/208": (
-        dict(patterns=["knee-first", "hips-rise-early"], seed=1, sets=2, rest_s=15.0, jitter_s=0.003,
-             rates_hz={"thigh": 110.0, "lumbar": 208.0}), 0.5),
+        dict(
+            patterns=["knee-first", "hips-rise-early"],
+            seed=1,
+            sets=2,
+            rest_s=15.0,
+            jitter_s=0.003,
+            rates_hz={"thigh": 110.0, "lumbar": 208.0},
+        ),
+        0.5,
+    ),
     # Under 1 s of standing before the first rep, a long relaxed stand between sets: upright
     # is the stand before the first lift (the rest stand leans 2-3 deg).
     # A Romanian deadlift: the knees barely bend (thigh 10-20 deg), so the hips hardly drop
     # and the lower back's height says nothing about which way is forward (it was mirrored).
     "romanian-straight-legs": (
-        dict(patterns=["knee-first", "simultaneous"], seed=2, sets=2, rest_s=15.0,
-             thigh_start_deg=(10.0, 20.0), trunk_start_deg=(70.0, 85.0)), 0.6),
+        dict(
+            patterns=["knee-first", "simultaneous"],
+            seed=2,
+            sets=2,
+            rest_s=15.0,
+            thigh_start_deg=(10.0, 20.0),
+            trunk_start_deg=(70.0, 85.0),
+        ),
+        0.6,
+    ),
     "short-first-stand": (
-        dict(patterns=["knee-first", "simultaneous"], seed=0, sets=2, rest_s=15.0, standing="short"), 0.5),
+        dict(patterns=["knee-first", "simultaneous"], seed=0, sets=2, rest_s=15.0, standing="short"),
+        0.5,
+    ),
 }
 
 

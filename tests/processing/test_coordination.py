@@ -20,8 +20,13 @@ REC = ROOT / "recordings" / "mixed-set"
 
 def test_traces_equal_hinge_analyze_angles_over_each_rise(tmp_path):
     csv = tmp_path / "angles.csv"
-    out = subprocess.run([sys.executable, "-m", "hinge", "analyze", str(REC), "--json", "--angles", str(csv)],
-                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "hinge", "analyze", str(REC), "--json", "--angles", str(csv)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stderr
     reps = json.loads(out.stdout)["reps"]
     angles = pd.read_csv(csv)

@@ -69,7 +69,16 @@ def test_no_rest_and_landing_spikes_are_not_taken_for_a_unit_error(tmp_path):
         land = (t % 1.0) < 0.05
         gyr[land] = 0.05
         acc[land] = [0.0, 0.0, 25.0]
-        seg[name] = pd.DataFrame({"t": t, "ax": acc[:, 0], "ay": acc[:, 1], "az": acc[:, 2],
-                                  "gx": gyr[:, 0], "gy": gyr[:, 1], "gz": gyr[:, 2]})
+        seg[name] = pd.DataFrame(
+            {
+                "t": t,
+                "ax": acc[:, 0],
+                "ay": acc[:, 1],
+                "az": acc[:, 2],
+                "gx": gyr[:, 0],
+                "gy": gyr[:, 1],
+                "gz": gyr[:, 2],
+            }
+        )
     rec = read_recording(write_recording(tmp_path / "jumps", seg, {"source": "test"}))
     assert set(rec.segments) == {"thigh", "lumbar"}

@@ -103,8 +103,18 @@ def test_live_reps_match_truth_for_any_mounting(seed):
     stands, before any movement says which way each axis points, so no sign may be fixed
     from standing sway (seed 11 once froze its thigh mirrored and lost the whole set)."""
     demo = ["knee-first", "knee-first", "simultaneous", "hips-rise-early", "hips-rise-early"]
-    sim = simulate(SimConfig(patterns=demo, reps=5, seed=seed, noise="typical", end_stand_s=4.0,
-                             rates_hz={"thigh": 200.0, "lumbar": 200.0}, clock_offset_s=0.0, clock_drift_ppm=0.0))
+    sim = simulate(
+        SimConfig(
+            patterns=demo,
+            reps=5,
+            seed=seed,
+            noise="typical",
+            end_stand_s=4.0,
+            rates_hz={"thigh": 200.0, "lumbar": 200.0},
+            clock_offset_s=0.0,
+            clock_drift_ppm=0.0,
+        )
+    )
     _, emitted = run(Pipeline(), Recording(path="sim", meta=sim.meta, segments=sim.imu))
     assert [r.pattern for r, _ in emitted] == [t["pattern"] for t in sim.truth_reps]
     for (r, _), t in zip(emitted, sim.truth_reps):
@@ -132,8 +142,19 @@ def test_a_hinge_on_straight_legs_waits_for_an_upright_it_can_tell(seed):
     passes for a stand. Live waits for an upright the data can tell (it had taken the setup,
     seed 1, or refined the stand into the setup, seed 2: every rep of the set mirrored);
     then every rep has its pattern."""
-    sim = simulate(SimConfig(patterns=ALL, reps=5, sets=2, rest_s=15.0, seed=seed, noise="typical", standing="short",
-                             thigh_start_deg=(10.0, 20.0), trunk_start_deg=(70.0, 85.0)))
+    sim = simulate(
+        SimConfig(
+            patterns=ALL,
+            reps=5,
+            sets=2,
+            rest_s=15.0,
+            seed=seed,
+            noise="typical",
+            standing="short",
+            thigh_start_deg=(10.0, 20.0),
+            trunk_start_deg=(70.0, 85.0),
+        )
+    )
     _, emitted = run(Pipeline(), Recording(path="sim", meta=sim.meta, segments=sim.imu))
     assert [r.pattern for r, _ in emitted] == [t["pattern"] for t in sim.truth_reps]
     for (r, _), t in zip(emitted, sim.truth_reps):
@@ -146,10 +167,26 @@ def test_live_fast_squat_set_on_cheap_sensors(seed):
     uncalibrated sensors at 110 and 104 Hz with jittered stamps. Live, the reference moves a
     few degrees as lockouts come in (a new lockout-based reference once restarted the search
     mid-rep and lost that rep: seed 1), and an upright squat's bottom is no seat (seed 3)."""
-    sim = simulate(SimConfig(patterns=ALL, exercise="squat", reps=10, sets=1, seed=seed, noise="typical",
-                             standing="short", top_hold_s=0.1, concentric_s=0.7, eccentric_s=0.8, descent_s=0.9,
-                             acc_scale_max=0.3, acc_offset_max=1.0, gyro_offset_deg_s=3.0,
-                             rates_hz={"thigh": 110.0, "lumbar": 104.0}, jitter_s=0.003))
+    sim = simulate(
+        SimConfig(
+            patterns=ALL,
+            exercise="squat",
+            reps=10,
+            sets=1,
+            seed=seed,
+            noise="typical",
+            standing="short",
+            top_hold_s=0.1,
+            concentric_s=0.7,
+            eccentric_s=0.8,
+            descent_s=0.9,
+            acc_scale_max=0.3,
+            acc_offset_max=1.0,
+            gyro_offset_deg_s=3.0,
+            rates_hz={"thigh": 110.0, "lumbar": 104.0},
+            jitter_s=0.003,
+        )
+    )
     _, emitted = run(Pipeline(), Recording(path="sim", meta=sim.meta, segments=sim.imu))
     assert [r.pattern for r, _ in emitted] == [t["pattern"] for t in sim.truth_reps]
 
@@ -159,6 +196,8 @@ def test_live_keeps_a_rep_the_reference_was_refined_under():
     stamps; squats): a lockout-based reference is refined by some degrees while the fourth
     rep rises. A move that small cannot fake a rep, so the search goes on and the rep keeps
     values from both references instead of being lost."""
-    sim = simulate(SimConfig(patterns=ALL, reps=5, sets=2, seed=11001, noise="typical", realism="gym", exercise="squat"))
+    sim = simulate(
+        SimConfig(patterns=ALL, reps=5, sets=2, seed=11001, noise="typical", realism="gym", exercise="squat")
+    )
     _, emitted = run(Pipeline(), Recording(path="sim", meta=sim.meta, segments=sim.imu))
     assert [r.pattern for r, _ in emitted] == [t["pattern"] for t in sim.truth_reps]

@@ -62,8 +62,13 @@ def _batches(df: pd.DataFrame, segment: str, sizes: list[int]) -> list[SampleBat
 
 def test_write_recording_round_trip(tmp_path):
     source = two_segments(duration_s=5.0)
-    meta = {"athlete": "A. Lifter", "load": {"kg": 140}, "notes": "set 2", "source": "simulator",
-            "sensors": [{"segment": "thigh", "side": "left", "rate_hz": 200.0, "timestamps": "device"}]}
+    meta = {
+        "athlete": "A. Lifter",
+        "load": {"kg": 140},
+        "notes": "set 2",
+        "source": "simulator",
+        "sensors": [{"segment": "thigh", "side": "left", "rate_hz": 200.0, "timestamps": "device"}],
+    }
     rec = write_recording(tmp_path / "rec", source, meta)
     got = read_recording(rec)
     assert got.path == rec
@@ -73,8 +78,14 @@ def test_write_recording_round_trip(tmp_path):
     assert got.meta["created"].endswith("Z")  # ISO 8601 UTC
     assert (got.meta["athlete"], got.meta["load"], got.meta["notes"]) == ("A. Lifter", {"kg": 140}, "set 2")
     thigh = got.sensor("thigh")
-    assert thigh == {"segment": "thigh", "side": "left", "rate_hz": 200.0, "timestamps": "device",
-                     "file": "thigh.csv", "samples": len(source["thigh"])}
+    assert thigh == {
+        "segment": "thigh",
+        "side": "left",
+        "rate_hz": 200.0,
+        "timestamps": "device",
+        "file": "thigh.csv",
+        "samples": len(source["thigh"]),
+    }
     assert got.meta["duration_s"] == pytest.approx(source["lumbar"]["t"].iloc[-1], abs=1e-6)
     # The header is exactly the core columns, extras after: what a spreadsheet shows.
     assert (rec / "lumbar.csv").read_text().splitlines()[0] == "t,ax,ay,az,gx,gy,gz,seq,device_t"
@@ -197,7 +208,9 @@ def test_writer_killed_mid_stream_leaves_a_readable_recording(tmp_path):
     kill_at = int(rate * random.uniform(2.8, 3.6))  # somewhere in a flush interval
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(path), str(ROOT)],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     reported = 0
     try:

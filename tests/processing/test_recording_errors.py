@@ -80,103 +80,155 @@ def _json_line(rec: Path, needle: str) -> int:
 CASES: dict[str, tuple] = {
     "no_such_path": (
         lambda rec: shutil.rmtree(rec),
-        "", None, "no such recording",
+        "",
+        None,
+        "no such recording",
     ),
     "a_csv_instead_of_the_directory": (
         lambda rec: rec / "thigh.csv",  # returns what to analyze instead of the directory
-        "thigh.csv", None, "not a recording (expected a directory with session.json); give the recording directory",
+        "thigh.csv",
+        None,
+        "not a recording (expected a directory with session.json); give the recording directory",
     ),
     "missing_session_json": (
         lambda rec: (rec / "session.json").unlink(),
-        "session.json", None, "missing",
+        "session.json",
+        None,
+        "missing",
     ),
     "unparseable_json": (
-        lambda rec: (rec / "session.json").write_text('{\n  "format": "hinge-recording",\n  "version": 1,\n  oops\n}\n'),
-        "session.json", 4, "not valid JSON",
+        lambda rec: (rec / "session.json").write_text(
+            '{\n  "format": "hinge-recording",\n  "version": 1,\n  oops\n}\n'
+        ),
+        "session.json",
+        4,
+        "not valid JSON",
     ),
     "unknown_format": (
         lambda rec: _edit_json(rec, lambda m: m.update(format="imu-log")),
-        "session.json", lambda rec: _json_line(rec, '"format"'), 'unknown format "imu-log"',
+        "session.json",
+        lambda rec: _json_line(rec, '"format"'),
+        'unknown format "imu-log"',
     ),
     "unknown_version": (
         lambda rec: _edit_json(rec, lambda m: m.update(version=2)),
-        "session.json", lambda rec: _json_line(rec, '"version"'), "unsupported version 2",
+        "session.json",
+        lambda rec: _json_line(rec, '"version"'),
+        "unsupported version 2",
     ),
     "missing_segment_file": (
         lambda rec: (rec / "lumbar.csv").unlink(),
-        "lumbar.csv", None, "missing (session.json lists it for segment 'lumbar')",
+        "lumbar.csv",
+        None,
+        "missing (session.json lists it for segment 'lumbar')",
     ),
     "missing_required_segment": (
         lambda rec: _edit_json(rec, lambda m: m.update(sensors=[s for s in m["sensors"] if s["segment"] != "lumbar"])),
-        "session.json", None, "no 'lumbar' sensor listed",
+        "session.json",
+        None,
+        "no 'lumbar' sensor listed",
     ),
     "unknown_segment_name": (
         lambda rec: _edit_json(rec, lambda m: m["sensors"][0].update(segment="Thigh")),
-        "session.json", lambda rec: _json_line(rec, '"Thigh"'), 'unknown segment "Thigh"',
+        "session.json",
+        lambda rec: _json_line(rec, '"Thigh"'),
+        'unknown segment "Thigh"',
     ),
     "missing_columns": (
         lambda rec: _edit_csv(rec, "thigh", lambda lines: [",".join(c.split(",")[:5]) for c in lines]),
-        "thigh.csv", 1, "missing columns gy, gz",
+        "thigh.csv",
+        1,
+        "missing columns gy, gz",
     ),
     "semicolon_separated": (
         lambda rec: _edit_csv(rec, "thigh", lambda lines: [c.replace(",", ";") for c in lines]),
-        "thigh.csv", 1, "separated by commas",
+        "thigh.csv",
+        1,
+        "separated by commas",
     ),
     "non_numeric": (
         lambda rec: _edit_csv(rec, "lumbar", _set_cell(40, 3, "9x81")),
-        "lumbar.csv", 40, "az = '9x81' is not a number",
+        "lumbar.csv",
+        40,
+        "az = '9x81' is not a number",
     ),
     "nan_value": (
         lambda rec: _edit_csv(rec, "thigh", _set_cell(77, 5, "nan")),
-        "thigh.csv", 77, "gy is missing or NaN",
+        "thigh.csv",
+        77,
+        "gy is missing or NaN",
     ),
     "empty_value": (
         lambda rec: _edit_csv(rec, "thigh", _set_cell(78, 2, "")),
-        "thigh.csv", 78, "ay is missing or NaN",
+        "thigh.csv",
+        78,
+        "ay is missing or NaN",
     ),
     "inf_value": (
         lambda rec: _edit_csv(rec, "thigh", _set_cell(90, 1, "-inf")),
-        "thigh.csv", 90, "ax is infinite",
+        "thigh.csv",
+        90,
+        "ax is infinite",
     ),
     "decimal_comma": (
         lambda rec: _edit_csv(rec, "thigh", _set_cell(60, 3, "9,81")),
-        "thigh.csv", 60, "8 values, but the header has 7 columns (a decimal comma?",
+        "thigh.csv",
+        60,
+        "8 values, but the header has 7 columns (a decimal comma?",
     ),
     "unclosed_quote": (
         lambda rec: _edit_csv(rec, "lumbar", _set_cell(33, 2, '"0.5')),
-        "lumbar.csv", 33, 'a quote (") is never closed',
+        "lumbar.csv",
+        33,
+        'a quote (") is never closed',
     ),
     "duplicate_column": (
         lambda rec: _edit_csv(rec, "thigh", lambda lines: [lines[0] + ",ax"] + [x + ",0" for x in lines[1:]]),
-        "thigh.csv", 1, "column ax appears twice",
+        "thigh.csv",
+        1,
+        "column ax appears twice",
     ),
     "time_not_increasing": (
         lambda rec: _edit_csv(rec, "thigh", lambda lines: lines[:300] + [lines[301], lines[300]] + lines[302:]),
-        "thigh.csv", 302, "time must increase strictly",
+        "thigh.csv",
+        302,
+        "time must increase strictly",
     ),
     "time_repeated": (
         lambda rec: _edit_csv(rec, "lumbar", lambda lines: lines[:500] + [lines[499]] + lines[501:]),
-        "lumbar.csv", 501, "time must increase strictly",
+        "lumbar.csv",
+        501,
+        "time must increase strictly",
     ),
     "too_short": (
         lambda rec: _edit_csv(rec, "thigh", lambda lines: lines[:80]),
-        "thigh.csv", None, "only 0.39 s of data; nothing to analyse",
+        "thigh.csv",
+        None,
+        "only 0.39 s of data; nothing to analyse",
     ),
     "only_header": (
         lambda rec: _edit_csv(rec, "thigh", lambda lines: lines[:1]),
-        "thigh.csv", None, "no samples",
+        "thigh.csv",
+        None,
+        "no samples",
     ),
     "empty_file": (
         lambda rec: (rec / "thigh.csv").write_bytes(b""),
-        "thigh.csv", None, "empty file",
+        "thigh.csv",
+        None,
+        "empty file",
     ),
     "acc_in_g": (
         lambda rec: _scale_columns(rec, "lumbar", ["ax", "ay", "az"], 1 / 9.80665),
-        "lumbar.csv", None, "looks like g (expected m/s^2",
+        "lumbar.csv",
+        None,
+        "looks like g (expected m/s^2",
     ),
     "gyro_in_deg_s": (
         lambda rec: _scale_columns(rec, "thigh", ["gx", "gy", "gz"], 180 / np.pi),
-        "thigh.csv", _first_fast_line, "looks like deg/s (expected rad/s)",
+        "thigh.csv",
+        _first_fast_line,
+        "looks like deg/s (expected rad/s)",
     ),
 }
 
@@ -206,64 +258,94 @@ def _scale_time(rec: Path, segment: str, factor: float) -> None:
 
 
 # The malformed recordings of issue 11 (rows 10-13) and time units of issue 10 (item 4).
-CASES.update({
-    "session_json_nested_deeply": (
-        lambda rec: (rec / "session.json").write_text("[" * 100_000 + "]" * 100_000),
-        "session.json", None, "nested too deeply",
-    ),
-    "csv_links_outside_the_recording": (
-        lambda rec: _link_outside(rec, "thigh.csv"),
-        "thigh.csv", None, "a link to a file outside the recording",
-    ),
-    "session_json_links_outside_the_recording": (
-        lambda rec: _link_outside(rec, "session.json"),
-        "session.json", None, "a link to a file outside the recording",
-    ),
-    "session_json_link_loop": (
-        lambda rec: ((rec / "session.json").unlink(), (rec / "session.json").symlink_to("session.json")),
-        "session.json", None, "a link that leads to itself",
-    ),
-    "two_sensors_name_one_file": (
-        lambda rec: _edit_json(rec, lambda m: m["sensors"][1].update(file=m["sensors"][0]["file"])),
-        "session.json", lambda rec: _json_line(rec, '"lumbar"'), 'both name the file "thigh.csv"',
-    ),
-    "a_link_makes_two_sensors_one_file": (
-        lambda rec: ((rec / "lumbar.csv").unlink(), (rec / "lumbar.csv").symlink_to("thigh.csv")),
-        "lumbar.csv", None, "the same file as the thigh sensor's",
-    ),
-    "cr_only_line_breaks": (
-        lambda rec: _rewrite_bytes(rec, "thigh", lambda b: b.replace(b"\n", b"\r")),
-        "thigh.csv", None, "lines end in a lone CR",
-    ),
-    "utf16_text": (
-        lambda rec: _rewrite_bytes(rec, "lumbar", lambda b: b.decode().encode("utf-16")),
-        "lumbar.csv", None, "UTF-16 text; save it as UTF-8",
-    ),
-    "utf16_without_bom": (
-        lambda rec: _rewrite_bytes(rec, "lumbar", lambda b: b.decode().encode("utf-16-le")[:-1]),
-        "lumbar.csv", None, "UTF-16 text; save it as UTF-8",
-    ),
-    "binary_file": (
-        lambda rec: _rewrite_bytes(rec, "thigh", lambda b: np.random.default_rng(1).bytes(5000)),
-        "thigh.csv", None, "binary data, not CSV text",
-    ),
-    "gzipped_csv": (
-        lambda rec: _rewrite_bytes(rec, "thigh", lambda b: __import__("gzip").compress(b)),
-        "thigh.csv", None, "a compressed file (gzip or zip)",
-    ),
-    "time_in_milliseconds": (
-        lambda rec: _scale_time(rec, "thigh", 1e3),
-        "thigh.csv", None, "looks like milliseconds (expected seconds); divide t by 1,000",
-    ),
-    "time_in_microseconds": (
-        lambda rec: _scale_time(rec, "lumbar", 1e6),
-        "lumbar.csv", None, "looks like microseconds (expected seconds); divide t by 1,000,000",
-    ),
-    "time_in_no_known_unit": (
-        lambda rec: _scale_time(rec, "lumbar", 1e11),
-        "lumbar.csv", None, "under 2 samples a second: expected seconds",
-    ),
-})
+CASES.update(
+    {
+        "session_json_nested_deeply": (
+            lambda rec: (rec / "session.json").write_text("[" * 100_000 + "]" * 100_000),
+            "session.json",
+            None,
+            "nested too deeply",
+        ),
+        "csv_links_outside_the_recording": (
+            lambda rec: _link_outside(rec, "thigh.csv"),
+            "thigh.csv",
+            None,
+            "a link to a file outside the recording",
+        ),
+        "session_json_links_outside_the_recording": (
+            lambda rec: _link_outside(rec, "session.json"),
+            "session.json",
+            None,
+            "a link to a file outside the recording",
+        ),
+        "session_json_link_loop": (
+            lambda rec: ((rec / "session.json").unlink(), (rec / "session.json").symlink_to("session.json")),
+            "session.json",
+            None,
+            "a link that leads to itself",
+        ),
+        "two_sensors_name_one_file": (
+            lambda rec: _edit_json(rec, lambda m: m["sensors"][1].update(file=m["sensors"][0]["file"])),
+            "session.json",
+            lambda rec: _json_line(rec, '"lumbar"'),
+            'both name the file "thigh.csv"',
+        ),
+        "a_link_makes_two_sensors_one_file": (
+            lambda rec: ((rec / "lumbar.csv").unlink(), (rec / "lumbar.csv").symlink_to("thigh.csv")),
+            "lumbar.csv",
+            None,
+            "the same file as the thigh sensor's",
+        ),
+        "cr_only_line_breaks": (
+            lambda rec: _rewrite_bytes(rec, "thigh", lambda b: b.replace(b"\n", b"\r")),
+            "thigh.csv",
+            None,
+            "lines end in a lone CR",
+        ),
+        "utf16_text": (
+            lambda rec: _rewrite_bytes(rec, "lumbar", lambda b: b.decode().encode("utf-16")),
+            "lumbar.csv",
+            None,
+            "UTF-16 text; save it as UTF-8",
+        ),
+        "utf16_without_bom": (
+            lambda rec: _rewrite_bytes(rec, "lumbar", lambda b: b.decode().encode("utf-16-le")[:-1]),
+            "lumbar.csv",
+            None,
+            "UTF-16 text; save it as UTF-8",
+        ),
+        "binary_file": (
+            lambda rec: _rewrite_bytes(rec, "thigh", lambda b: np.random.default_rng(1).bytes(5000)),
+            "thigh.csv",
+            None,
+            "binary data, not CSV text",
+        ),
+        "gzipped_csv": (
+            lambda rec: _rewrite_bytes(rec, "thigh", lambda b: __import__("gzip").compress(b)),
+            "thigh.csv",
+            None,
+            "a compressed file (gzip or zip)",
+        ),
+        "time_in_milliseconds": (
+            lambda rec: _scale_time(rec, "thigh", 1e3),
+            "thigh.csv",
+            None,
+            "looks like milliseconds (expected seconds); divide t by 1,000",
+        ),
+        "time_in_microseconds": (
+            lambda rec: _scale_time(rec, "lumbar", 1e6),
+            "lumbar.csv",
+            None,
+            "looks like microseconds (expected seconds); divide t by 1,000,000",
+        ),
+        "time_in_no_known_unit": (
+            lambda rec: _scale_time(rec, "lumbar", 1e11),
+            "lumbar.csv",
+            None,
+            "under 2 samples a second: expected seconds",
+        ),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -325,8 +407,9 @@ def test_the_command_prints_the_same_line(tmp_path):
     rec = tmp_path / "non_numeric"
     write_recording(rec, two_segments(duration_s=6.0), {"source": "test"})
     CASES["non_numeric"][0](rec)
-    out = subprocess.run([sys.executable, "-m", "hinge", "analyze", str(rec)],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "hinge", "analyze", str(rec)], capture_output=True, text=True, timeout=120
+    )
     assert (out.returncode, out.stdout) == (2, ""), out.stderr
     assert len(out.stderr.splitlines()) == 1, out.stderr
     assert out.stderr == analyze_in_process(rec).stderr
@@ -334,9 +417,7 @@ def test_the_command_prints_the_same_line(tmp_path):
 
 def test_every_error_is_distinct(results):
     """Each kind of breakage gets its own message, not one generic 'bad recording'."""
-    problems = {
-        name: out.stderr.strip().split(": ", 2)[-1] for name, (_, _, out) in results.items()
-    }
+    problems = {name: out.stderr.strip().split(": ", 2)[-1] for name, (_, _, out) in results.items()}
     # (cases that are one breakage in two places share their phrase, and may share a message)
     phrases: dict[str, set[str]] = {}
     for name, problem in problems.items():
@@ -532,8 +613,11 @@ def test_a_recording_never_closed_gets_its_counts_from_the_csvs(tmp_path):
     w = RecordingWriter(tmp_path / "rec", ["thigh", "lumbar"], {"source": "test"})
     for seg, df in (("thigh", source["thigh"]), ("lumbar", lumbar)):
         extra = {c: df[c].to_numpy() for c in df.columns[7:]}
-        w.append(SampleBatch(seg, df["t"].to_numpy(), df[["ax", "ay", "az"]].to_numpy(),
-                             df[["gx", "gy", "gz"]].to_numpy(), extra))
+        w.append(
+            SampleBatch(
+                seg, df["t"].to_numpy(), df[["ax", "ay", "az"]].to_numpy(), df[["gx", "gy", "gz"]].to_numpy(), extra
+            )
+        )
     w.add_loss("lumbar", 40)
     w.flush()  # what the timer thread does; then the process is killed: no close()
     meta = json.loads((tmp_path / "rec" / "session.json").read_text())
@@ -542,7 +626,9 @@ def test_a_recording_never_closed_gets_its_counts_from_the_csvs(tmp_path):
         got = read_recording(tmp_path / "rec")
     assert not got.closed
     assert [(s["samples"], s["lost_samples"]) for s in got.meta["sensors"]] == [
-        (len(source["thigh"]), 0), (len(lumbar), 40)]
+        (len(source["thigh"]), 0),
+        (len(lumbar), 40),
+    ]
     assert got.meta["duration_s"] == pytest.approx(lumbar["t"].iloc[-1] - source["thigh"]["t"].iloc[0], abs=1e-6)
     w.close()
     with warnings.catch_warnings():
@@ -550,7 +636,9 @@ def test_a_recording_never_closed_gets_its_counts_from_the_csvs(tmp_path):
         closed = read_recording(tmp_path / "rec")
     assert closed.closed and closed.meta["ended"]
     assert [(s["samples"], s["lost_samples"]) for s in closed.meta["sensors"]] == [
-        (len(source["thigh"]), 0), (len(lumbar), 40)]
+        (len(source["thigh"]), 0),
+        (len(lumbar), 40),
+    ]
 
 
 def test_a_folder_that_cannot_be_looked_into_is_a_one_line_error(tmp_path, monkeypatch):

@@ -35,9 +35,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _batch(seg: str, df, lo: int, hi: int) -> SampleBatch:
     part = df.iloc[lo:hi]
-    return SampleBatch(seg, part["t"].to_numpy(), part[["ax", "ay", "az"]].to_numpy().copy(),
-                       part[["gx", "gy", "gz"]].to_numpy().copy(),
-                       {c: part[c].to_numpy() for c in part.columns[7:]})
+    return SampleBatch(
+        seg,
+        part["t"].to_numpy(),
+        part[["ax", "ay", "az"]].to_numpy().copy(),
+        part[["gx", "gy", "gz"]].to_numpy().copy(),
+        {c: part[c].to_numpy() for c in part.columns[7:]},
+    )
 
 
 def _rows(path: Path) -> int:
@@ -45,6 +49,7 @@ def _rows(path: Path) -> int:
 
 
 # -- row 3: finite but huge values ------------------------------------------------------------
+
 
 def test_huge_values_are_written_clipped_and_counted_and_no_row_is_lost(tmp_path):
     """A Movesense float of 1e20, a scale of 1e300, an inf: the writer neither raises in
@@ -108,6 +113,7 @@ def test_what_the_writer_refuses_it_refuses_before_keeping_anything(tmp_path):
 
 # -- row 7: flushed on a timer ------------------------------------------------------------------
 
+
 def test_received_samples_reach_the_disk_without_a_further_sample(tmp_path):
     """The flush is on a timer, not only on the next append: a sensor that stalls (or a
     process about to be killed) still has what arrived on disk. Judged without timing: the
@@ -127,6 +133,7 @@ def test_received_samples_reach_the_disk_without_a_further_sample(tmp_path):
 
 
 # -- row 8: a full disk -------------------------------------------------------------------------
+
 
 def _enospc(*args, **kw):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -203,8 +210,9 @@ def test_cli_onto_a_full_disk_prints_one_line(full_disk):
         "simulate": ["simulate", str(full_disk / "S"), "--reps", "1"],
     }
     for name, args in runs.items():
-        out = subprocess.run([sys.executable, "-m", "hinge", *args], capture_output=True, text=True,
-                             timeout=300, cwd=ROOT)
+        out = subprocess.run(
+            [sys.executable, "-m", "hinge", *args], capture_output=True, text=True, timeout=300, cwd=ROOT
+        )
         assert out.returncode == 2, (name, out.stderr)
         lines = out.stderr.strip().splitlines()
         assert len(lines) == 1 and "No space left on device" in lines[0], (name, out.stderr)
@@ -213,6 +221,7 @@ def test_cli_onto_a_full_disk_prints_one_line(full_disk):
 
 
 # -- row 2: a crash in the pipeline --------------------------------------------------------------
+
 
 class _Source:
     """A live source of fixed batches (what ``run_live`` and the session process need)."""
@@ -308,8 +317,11 @@ def test_a_crash_in_the_window_sessions_pipeline_still_finishes_the_recording(tm
     from viewer.session_process import RecordTarget, SessionSpec, _Session
 
     batches = _live_batches()
-    spec = SessionSpec(pipeline_factory=_crashing_pipeline(where), source_factory=partial(_Source, batches),
-                       record=RecordTarget(tmp_path / "rec", ("thigh", "lumbar"), {"source": "test"}))
+    spec = SessionSpec(
+        pipeline_factory=_crashing_pipeline(where),
+        source_factory=partial(_Source, batches),
+        record=RecordTarget(tmp_path / "rec", ("thigh", "lumbar"), {"source": "test"}),
+    )
     control, other = Pipe()
     session = _Session(spec, lambda message: None)
     try:
@@ -323,6 +335,7 @@ def test_a_crash_in_the_window_sessions_pipeline_still_finishes_the_recording(tm
 
 # -- rows 6 and 7 through the CLI: SIGTERM, SIGHUP, Ctrl-C, kill -9 ---------------------------------
 
+
 def test_signals_finish_the_recording_like_ctrl_c_and_kill_9_is_reported_when_read(tmp_path):
     """``hinge stream --virtual --headless --record R``, stopped mid-session: SIGTERM and
     SIGHUP close the recording like Ctrl-C (exit 128 + the signal; Ctrl-C 130), so
@@ -332,9 +345,22 @@ def test_signals_finish_the_recording_like_ctrl_c_and_kill_9_is_reported_when_re
     procs = {}
     for name in stops:
         procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "hinge", "stream", "--virtual", "--headless", "--duration", "120",
-             "--record", str(tmp_path / name)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "hinge",
+                "stream",
+                "--virtual",
+                "--headless",
+                "--duration",
+                "120",
+                "--record",
+                str(tmp_path / name),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
             start_new_session=True,
         )
     try:
@@ -380,8 +406,9 @@ def test_signals_finish_the_recording_like_ctrl_c_and_kill_9_is_reported_when_re
         got = read_recording(killed, required=())
     assert any("the recording was not closed" in str(w.message) for w in caught)
     assert [s["samples"] for s in got.meta["sensors"]] == [_rows(killed / f) for f in ("thigh.csv", "lumbar.csv")]
-    out = subprocess.run([sys.executable, "-m", "hinge", "analyze", str(killed)], capture_output=True, text=True,
-                         timeout=300, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "hinge", "analyze", str(killed)], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
     assert out.stderr.startswith(f"hinge: warning: {killed / 'session.json'}: the recording was not closed"), out.stderr
     assert "Traceback" not in out.stderr
 
@@ -405,8 +432,11 @@ def test_sigterm_stops_the_window_session_and_finishes_the_recording(tmp_path):
     from viewer.session_process import RecordTarget, SessionSpec, _Session
 
     batches = _live_batches()
-    spec = SessionSpec(pipeline_factory=Pipeline, source_factory=partial(_EndlessSource, batches),
-                       record=RecordTarget(tmp_path / "rec", ("thigh", "lumbar"), {"source": "test"}))
+    spec = SessionSpec(
+        pipeline_factory=Pipeline,
+        source_factory=partial(_EndlessSource, batches),
+        record=RecordTarget(tmp_path / "rec", ("thigh", "lumbar"), {"source": "test"}),
+    )
     control, other = Pipe()
     session = _Session(spec, lambda message: None)
     seen = []

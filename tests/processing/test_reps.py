@@ -46,9 +46,7 @@ def assert_matches_truth(reps, truth, onset_ms: float, lag_ms: float):
 @pytest.mark.parametrize(
     "cfg",
     [
-        SimConfig(
-            patterns=ALL, reps=6, sets=3, noise="off", seed=1
-        ),  # touch-and-go, mixed sets
+        SimConfig(patterns=ALL, reps=6, sets=3, noise="off", seed=1),  # touch-and-go, mixed sets
         SimConfig(
             patterns=ALL,
             reps=4,
@@ -85,9 +83,7 @@ def test_truth_angles_reproduce_truth_reps(cfg):
             t["set"],
             t["pattern"],
         )
-        frame = (
-            1.0 / cfg.truth_rate_hz
-        )  # truth is measured on >= 1 kHz; frames are coarser
+        frame = 1.0 / cfg.truth_rate_hz  # truth is measured on >= 1 kHz; frames are coarser
         for f in ("start_s", "lockout_s"):  # extrema sit on frames
             assert abs(d[f] - t[f]) <= frame + 1e-9, (f, d[f], t[f])
         # Interpolated crossings; the zero-lag low-pass that removes soft-tissue ringing from
@@ -95,9 +91,7 @@ def test_truth_angles_reproduce_truth_reps(cfg):
         for f in ("knee_onset_s", "knee_end_s", "hip_onset_s", "hip_end_s"):
             assert abs(d[f] - t[f]) <= 0.0025, (f, d[f], t[f])
         assert abs(d["hip_lag_ms"] - t["hip_lag_ms"]) < 2.0
-        assert (
-            abs(d["knee_done_at_hip_onset_pct"] - t["knee_done_at_hip_onset_pct"]) < 1.0
-        )
+        assert abs(d["knee_done_at_hip_onset_pct"] - t["knee_done_at_hip_onset_pct"]) < 1.0
         assert abs(d["trunk_lean_change_deg"] - t["trunk_lean_change_deg"]) < 0.05
         assert abs(d["peak_knee_ext_deg_s"] - t["peak_knee_ext_deg_s"]) < 1.0
         assert abs(d["hip_start_deg"] - t["hip_start_deg"]) < 0.05
@@ -114,10 +108,7 @@ def test_each_pattern_from_imu(pattern):
         "knee_onset_s",
         "hip_onset_s",
     ):  # issue 4 target at typical noise: MAE <= 5 ms
-        assert (
-            np.mean([abs(r.to_dict()[f] - t[f]) for r, t in zip(reps, sim.truth_reps)])
-            <= 0.005
-        )
+        assert np.mean([abs(r.to_dict()[f] - t[f]) for r, t in zip(reps, sim.truth_reps)]) <= 0.005
 
 
 def test_mixed_sets_with_walking_high_noise():
@@ -153,15 +144,11 @@ def test_dropout_inside_a_rep_is_marked_and_rep_still_reported():
     assert len(reps) == 4
     assert [r.gap for r in reps] == [False, True, False, False]
     assert reps[1].pattern == "knee-first"
-    assert (
-        abs(reps[1].knee_onset_s - t2["knee_onset_s"]) < 0.02
-    )  # the knee onset precedes the gap
+    assert abs(reps[1].knee_onset_s - t2["knee_onset_s"]) < 0.02  # the knee onset precedes the gap
 
 
 def test_simulated_dropouts_agree_with_truth_gap_flags():
-    sim = simulate(
-        SimConfig(patterns=ALL, reps=4, sets=2, noise="typical", seed=8, dropouts=6)
-    )
+    sim = simulate(SimConfig(patterns=ALL, reps=4, sets=2, noise="typical", seed=8, dropouts=6))
     reps = imu_reps(sim)
     assert len(reps) == len(sim.truth_reps)
     truth_gaps = [t["gap"] for t in sim.truth_reps]
@@ -170,25 +157,15 @@ def test_simulated_dropouts_agree_with_truth_gap_flags():
     # rest start, invisible in the data) cannot be seen; everything else must agree.
     for r, t in zip(reps, sim.truth_reps):
         if t["gap"] and not r.gap:
-            assert t["index"] == max(
-                u["index"] for u in sim.truth_reps if u["set"] == t["set"]
-            )
+            assert t["index"] == max(u["index"] for u in sim.truth_reps if u["set"] == t["set"])
         else:
             assert r.gap == t["gap"]
 
 
 def test_no_reps_standing_and_walking():
-    sim = simulate(
-        SimConfig(
-            patterns=["knee-first"], reps=1, noise="typical", seed=9, walk_first_s=20
-        )
-    )
-    first_descent = (
-        sim.truth_reps[0]["start_s"] - 3.5
-    )  # set-up 1.5 s + descent 1.6 s before
-    imu = {
-        s: df[df.t < first_descent].reset_index(drop=True) for s, df in sim.imu.items()
-    }
+    sim = simulate(SimConfig(patterns=["knee-first"], reps=1, noise="typical", seed=9, walk_first_s=20))
+    first_descent = sim.truth_reps[0]["start_s"] - 3.5  # set-up 1.5 s + descent 1.6 s before
+    imu = {s: df[df.t < first_descent].reset_index(drop=True) for s, df in sim.imu.items()}
     rec = Recording(path="sim", meta=sim.meta, segments=imu)
     frames = compute_angles(rec).frames
     assert frames.hip_deg.max() > 25  # the walk swings the thigh
@@ -259,10 +236,14 @@ def test_a_recording_that_begins_seated_and_stands_up_has_no_rep():
         def ease(a: float, b: float, x: np.ndarray) -> np.ndarray:
             return a + (b - a) * np.clip(x, 0, 1) ** 2 * (3 - 2 * np.clip(x, 0, 1))
 
-        trunk = np.where(t < hold_s + 0.25, ease(trunk_start, 35, (t - hold_s) / 0.25), ease(35, 0, (t - hold_s - 0.25) / 1.0))
+        trunk = np.where(
+            t < hold_s + 0.25, ease(trunk_start, 35, (t - hold_s) / 0.25), ease(35, 0, (t - hold_s - 0.25) / 1.0)
+        )
         thigh = ease(82, 0, (t - hold_s - 0.3) / 0.7)
         hip = trunk + thigh
-        return pd.DataFrame(dict(zip(ANGLE_COLUMNS, (t, trunk, thigh, hip, -np.gradient(thigh, t), -np.gradient(trunk, t)))))
+        return pd.DataFrame(
+            dict(zip(ANGLE_COLUMNS, (t, trunk, thigh, hip, -np.gradient(thigh, t), -np.gradient(trunk, t))))
+        )
 
     assert detect_reps(frames(9.0, 0.0)) == []
     assert len(detect_reps(frames(35.0, 2.0))) == 1
@@ -344,13 +325,7 @@ def test_summary_reports_patterns_and_the_trend():
     assert set1["trend"] and "hips rose early from rep 4 on" in set1["trend"]
     assert set1["reps_per_min"] > 10
 
-    steady = summarize(
-        imu_reps(
-            simulate(
-                SimConfig(patterns=["knee-first"], reps=6, noise="typical", seed=22)
-            )
-        )
-    )
+    steady = summarize(imu_reps(simulate(SimConfig(patterns=["knee-first"], reps=6, noise="typical", seed=22))))
     assert steady["sets"][0]["patterns"]["knee-first"] == 6
     assert steady["sets"][0]["trend"] is None
 
@@ -359,9 +334,7 @@ def test_thresholds_change_the_classification():
     sim = simulate(SimConfig(patterns=["hips-rise-early"], reps=3, noise="off", seed=4))
     leans = [t["trunk_lean_change_deg"] for t in sim.truth_reps]
     strict = RepThresholds(lean_deg=max(leans) + 1)  # no rep leans that far
-    assert all(
-        r.pattern != "hips-rise-early" for r in detect_reps(sim.truth_angles, strict)
-    )
+    assert all(r.pattern != "hips-rise-early" for r in detect_reps(sim.truth_angles, strict))
     assert all(r.pattern == "hips-rise-early" for r in detect_reps(sim.truth_angles))
 
 
@@ -376,10 +349,7 @@ def test_summary_names_a_form_breakdown_from_the_mixed_example():
     sim = simulate(SimConfig(patterns=patterns, reps=5, noise="typical", seed=23))
     assert [t["pattern"] for t in sim.truth_reps] == patterns
     trend = summarize(imu_reps(sim))["sets"][0]["trend"]
-    assert trend == (
-        "knee drive broke down from rep 3 on "
-        "(hips and knees together, then hips rose early)"
-    )
+    assert trend == ("knee drive broke down from rep 3 on (hips and knees together, then hips rose early)")
 
 
 def test_tops_short_of_upright_count_when_the_lifter_comes_back_most_of_the_way():

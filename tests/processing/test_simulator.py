@@ -81,8 +81,16 @@ def test_imu_matches_interval_means_of_position_and_orientation():
     values must be the physics: interval means, which at 52 Hz differ from the instantaneous
     values by up to a few m/s^2 and tens of deg/s during the soft-tissue ringing."""
     cfg = SimConfig(
-        patterns=ALL, reps=3, sets=2, seed=11, noise="off", wobble=1.5, sway_deg=3.0,
-        walk_rest=True, rest_s=8.0, rates_hz={"thigh": 52.0, "lumbar": 208.0},
+        patterns=ALL,
+        reps=3,
+        sets=2,
+        seed=11,
+        noise="off",
+        wobble=1.5,
+        sway_deg=3.0,
+        walk_rest=True,
+        rest_s=8.0,
+        rates_hz={"thigh": 52.0, "lumbar": 208.0},
     )
     sim = simulate(cfg)
     for seg, df in sim.imu.items():
@@ -231,10 +239,20 @@ def test_each_requested_pattern_comes_out_clearly(seed):
             assert r["trunk_lean_change_deg"] >= 7.5
         assert 0.7 <= r["concentric_s"] <= 2.0
         assert 40 <= r["trunk_start_deg"] <= 60.001 and 50 <= r["thigh_start_deg"] <= 80.001
-    per_set = simulate(SimConfig(
-        patterns=["simultaneous", "hips-rise-early"], pattern_cycle="set", reps=3, sets=3, seed=seed, noise="off", rest_s=4.0
-    ))
-    assert [r["pattern"] for r in per_set.truth_reps] == ["simultaneous"] * 3 + ["hips-rise-early"] * 3 + ["simultaneous"] * 3
+    per_set = simulate(
+        SimConfig(
+            patterns=["simultaneous", "hips-rise-early"],
+            pattern_cycle="set",
+            reps=3,
+            sets=3,
+            seed=seed,
+            noise="off",
+            rest_s=4.0,
+        )
+    )
+    assert [r["pattern"] for r in per_set.truth_reps] == ["simultaneous"] * 3 + ["hips-rise-early"] * 3 + [
+        "simultaneous"
+    ] * 3
 
 
 def test_reps_vary_by_seed_and_within_a_set():
@@ -253,7 +271,9 @@ def test_mounting_and_leg_change_the_data_not_the_truth():
     variants = {
         "standard-left": base,
         "upside-down": _quiet(patterns=ALL, seed=4, mounting={"thigh": "upside-down", "lumbar": "upside-down"}),
-        "standard-right": _quiet(patterns=ALL, seed=4, side="right", mounting={"thigh": "standard", "lumbar": "standard"}),
+        "standard-right": _quiet(
+            patterns=ALL, seed=4, side="right", mounting={"thigh": "standard", "lumbar": "standard"}
+        ),
         "front": _quiet(patterns=ALL, seed=4, mounting={"thigh": "front", "lumbar": "standard"}),
         "random": _quiet(patterns=ALL, seed=4),
     }
@@ -369,13 +389,21 @@ def test_same_seed_same_session_other_seed_other_session():
 
 
 def test_bad_config_is_refused():
-    for cfg in (SimConfig(patterns=["deadlift"]), SimConfig(noise="loud"), SimConfig(stand_s=1.0),
-                SimConfig(mounting={"thigh": "sideways", "lumbar": "random"}),
-                SimConfig(mounting={"thigh": "random", "lumbar": "front"}),
-                SimConfig(mounting={"thigh": [[1, 0, 0], [0, 1, 0], [0, 0, -1]], "lumbar": "random"}),
-                SimConfig(concentric_s=0.0), SimConfig(pause_s=-1.0), SimConfig(reps=-1), SimConfig(sets=0),
-                SimConfig(gaps=[("shank", 5.0, 6.0)]), SimConfig(gaps=[("thigh", 1.0, 2.0)]),
-                SimConfig(trunk_start_deg=(10.0, 20.0), thigh_start_deg=(10.0, 20.0))):
+    for cfg in (
+        SimConfig(patterns=["deadlift"]),
+        SimConfig(noise="loud"),
+        SimConfig(stand_s=1.0),
+        SimConfig(mounting={"thigh": "sideways", "lumbar": "random"}),
+        SimConfig(mounting={"thigh": "random", "lumbar": "front"}),
+        SimConfig(mounting={"thigh": [[1, 0, 0], [0, 1, 0], [0, 0, -1]], "lumbar": "random"}),
+        SimConfig(concentric_s=0.0),
+        SimConfig(pause_s=-1.0),
+        SimConfig(reps=-1),
+        SimConfig(sets=0),
+        SimConfig(gaps=[("shank", 5.0, 6.0)]),
+        SimConfig(gaps=[("thigh", 1.0, 2.0)]),
+        SimConfig(trunk_start_deg=(10.0, 20.0), thigh_start_deg=(10.0, 20.0)),
+    ):
         with pytest.raises(ValueError):
             simulate(cfg)
 
@@ -396,7 +424,9 @@ def test_long_session_is_fast():
 def test_sensor_errors_are_what_the_config_asks_for():
     """Measured = gain @ ideal + bias (+ drift) + noise, with the figures asked for: recover
     gain and bias by least squares against the exact readings, and the drift's increments."""
-    cfg = _quiet(patterns=ALL, seed=6, gyro_bias=0.03, acc_bias=0.2, scale_error=0.02, sway_deg=3.0)  # sway: all axes move
+    cfg = _quiet(
+        patterns=ALL, seed=6, gyro_bias=0.03, acc_bias=0.2, scale_error=0.02, sway_deg=3.0
+    )  # sway: all axes move
     sim = simulate(cfg)
     for seg, df in sim.imu.items():
         ideal_acc, ideal_gyr = sim.ideal_readings(seg, df.t.to_numpy())
@@ -419,8 +449,14 @@ def test_sensor_errors_are_what_the_config_asks_for():
 
 
 def test_tempo_start_angles_and_still_start_follow_the_config():
-    cfg = _quiet(reps=4, concentric_s=1.8, tempo_jitter=0.05, trunk_start_deg=(30.0, 35.0),
-                 thigh_start_deg=(70.0, 75.0), stand_s=4.0)
+    cfg = _quiet(
+        reps=4,
+        concentric_s=1.8,
+        tempo_jitter=0.05,
+        trunk_start_deg=(30.0, 35.0),
+        thigh_start_deg=(70.0, 75.0),
+        stand_s=4.0,
+    )
     sim = simulate(cfg)
     for r in sim.truth_reps:
         assert r["concentric_s"] == pytest.approx(1.8, abs=1.8 * 0.05 + 0.002)  # tempo_jitter 5 %
@@ -500,9 +536,15 @@ def test_realism_options_are_off_by_default_and_each_changes_only_its_own_part()
         assert np.abs(dt).max() <= min(0.004, 0.45 / rate) + 1e-12 and np.abs(dt).max() > 0.5 * min(0.004, 0.45 / rate)
         assert np.all(np.diff(j.t) > 0)
 
-    for bad in (SimConfig(realism="home"), SimConfig(exercise="bench-press"), SimConfig(standing="lying"),
-                SimConfig(rest_activities=["swim"]), SimConfig(fidget_deg=-1.0), SimConfig(jitter_s=0.2),
-                SimConfig(standing="still", stand_s=0.5)):
+    for bad in (
+        SimConfig(realism="home"),
+        SimConfig(exercise="bench-press"),
+        SimConfig(standing="lying"),
+        SimConfig(rest_activities=["swim"]),
+        SimConfig(fidget_deg=-1.0),
+        SimConfig(jitter_s=0.2),
+        SimConfig(standing="still", stand_s=0.5),
+    ):
         with pytest.raises(ValueError):
             simulate(bad)
     assert simulate(SimConfig(standing="short", stand_s=0.5, reps=1)).truth_reps  # stand_s: "still" only
@@ -513,10 +555,19 @@ def test_uncalibrated_accelerometer_reads_its_own_magnitude_in_each_posture(seed
     """measured = gain * ideal + offset per axis (noise off), with gains and offsets inside
     the asked ranges; at rest |acc| is off 9.81 by up to ~35 %, and differently standing
     and seated; the gyro at rest reads its offset plus the warm-up drift."""
-    cfg = _quiet(seed=seed, reps=1, sets=2, rest_s=14.0, rest_activities=["bench"], acc_scale_max=0.3,
-                 acc_offset_max=1.5, gyro_offset_deg_s=6.0, gyro_warmup_deg_s=3.0)
+    cfg = _quiet(
+        seed=seed,
+        reps=1,
+        sets=2,
+        rest_s=14.0,
+        rest_activities=["bench"],
+        acc_scale_max=0.3,
+        acc_offset_max=1.5,
+        gyro_offset_deg_s=6.0,
+        gyro_warmup_deg_s=3.0,
+    )
     sim = simulate(cfg)
-    (kind, a, b), = sim.details["activities"]
+    ((kind, a, b),) = sim.details["activities"]
     assert kind == "bench"
     norms = []
     for seg, df in sim.imu.items():
@@ -525,12 +576,16 @@ def test_uncalibrated_accelerometer_reads_its_own_magnitude_in_each_posture(seed
         assert np.all(np.abs(gain - 1) <= 0.3) and np.all(np.abs(offset) <= 1.5)
         t = df.t.to_numpy()
         ideal_acc, ideal_gyr = sim.ideal_readings(seg, t)
-        np.testing.assert_allclose(_xyz(df, "ax ay az".split()), ideal_acc * gain + offset, atol=2e-5)  # drawn: 6 decimals
+        np.testing.assert_allclose(
+            _xyz(df, "ax ay az".split()), ideal_acc * gain + offset, atol=2e-5
+        )  # drawn: 6 decimals
         g_off = np.degrees(drawn["gyr_offset"])
         assert np.all((np.abs(g_off) >= 2.0 - 1e-9) & (np.abs(g_off) <= 6.0))
         warm = np.degrees(_xyz(df, "gx gy gz".split()) - ideal_gyr) - g_off  # the drift alone
         tau = drawn["gyr_warmup_tau_s"]
-        np.testing.assert_allclose(warm[-1], np.degrees(drawn["gyr_warmup"]) * (1 - math.exp(-(t[-1] - t[0]) / tau)), atol=1e-3)
+        np.testing.assert_allclose(
+            warm[-1], np.degrees(drawn["gyr_warmup"]) * (1 - math.exp(-(t[-1] - t[0]) / tau)), atol=1e-3
+        )
         acc = _xyz(df, "ax ay az".split())
         standing = np.linalg.norm(acc[t < 2.5], axis=1)
         seated = np.linalg.norm(acc[(t > a + 2.5) & (t < b - 2.0)], axis=1)
@@ -573,8 +628,9 @@ def test_short_late_and_no_standing():
 
     none = simulate(_quiet(standing="none", seed=6, reps=3, sets=2, rest_s=12.0))
     a = none.truth_angles
-    upright_still = [(lo, hi) for lo, hi in _still_windows(a, 0.5, 0.0)
-                     if a.hip_deg[(a.t >= lo) & (a.t <= hi)].abs().max() < 10]
+    upright_still = [
+        (lo, hi) for lo, hi in _still_windows(a, 0.5, 0.0) if a.hip_deg[(a.t >= lo) & (a.t <= hi)].abs().max() < 10
+    ]
     assert max(hi - lo for lo, hi in upright_still) < 1.0  # a rep's top hold at most
     assert a.hip_deg.abs().iloc[0] > 5 and len(none.details["walks"]) >= 2
 
@@ -643,10 +699,20 @@ def test_squat_has_an_inclined_shank_a_deep_thigh_and_a_more_upright_trunk():
 def test_physics_stays_exact_with_every_realism_motion():
     """Jogging, sitting, fidgeting and a late start move the sensors by the same physics:
     the readings are the interval means of the positions and orientations."""
-    sim = simulate(SimConfig(
-        reps=2, sets=2, seed=12, noise="off", wobble=1.0, standing="late", fidget_deg=2.0, rest_s=20.0,
-        rest_activities=["jog", "bench"], rates_hz={"thigh": 110.0, "lumbar": 52.0},
-    ))
+    sim = simulate(
+        SimConfig(
+            reps=2,
+            sets=2,
+            seed=12,
+            noise="off",
+            wobble=1.0,
+            standing="late",
+            fidget_deg=2.0,
+            rest_s=20.0,
+            rest_activities=["jog", "bench"],
+            rates_hz={"thigh": 110.0, "lumbar": 52.0},
+        )
+    )
     for seg, df in sim.imu.items():
         t = df.t.to_numpy()
         acc, gyr = _interval_means(sim, seg, t)

@@ -20,8 +20,10 @@ def feed(imu, rate_hz: float, seed: int = 0, repeat_every: int = 0):
     sample at (or one grid step after) their time."""
     rng = np.random.default_rng(seed)
     sa = StreamingAngles(rate_hz=rate_hz)
-    arrays = {s: (df.t.to_numpy(), df[["ax", "ay", "az"]].to_numpy(), df[["gx", "gy", "gz"]].to_numpy())
-              for s, df in imu.items()}
+    arrays = {
+        s: (df.t.to_numpy(), df[["ax", "ay", "az"]].to_numpy(), df[["gx", "gy", "gz"]].to_numpy())
+        for s, df in imu.items()
+    }
     pos = dict.fromkeys(arrays, 0)
     latest = dict.fromkeys(arrays, -np.inf)
     out, statuses, checks, emitted = [], [sa.status], [], 0
@@ -74,9 +76,21 @@ def test_streaming_matches_truth_and_offline_with_bounded_delay():
 
 
 def test_streaming_other_leg_upside_down_walking_dropouts_and_repeats():
-    sim = simulate(SimConfig(seed=22, reps=3, sets=2, rest_s=6.0, walk_first_s=6.0, walk_rest=True,
-                             side="right", mounting={"thigh": "upside-down", "lumbar": "random"},
-                             rates_hz={"thigh": 52.0, "lumbar": 104.0}, dropouts=2, dropout_s=(0.05, 0.3)))
+    sim = simulate(
+        SimConfig(
+            seed=22,
+            reps=3,
+            sets=2,
+            rest_s=6.0,
+            walk_first_s=6.0,
+            walk_rest=True,
+            side="right",
+            mounting={"thigh": "upside-down", "lumbar": "random"},
+            rates_hz={"thigh": 52.0, "lumbar": 104.0},
+            dropouts=2,
+            dropout_s=(0.05, 0.3),
+        )
+    )
     f, statuses, late, sa = feed(sim.imu, rate_hz=100.0, seed=1, repeat_every=10)
     assert statuses[-1] == "calibrated"
     assert late == 0

@@ -50,15 +50,11 @@ def test_live_equals_offline_on_the_same_frames_and_emits_within_half_a_second()
             assert getattr(r, f) == getattr(o, f), f
         assert r.pattern == t["pattern"]
         assert 0.0 <= emitted_at - t["lockout_s"] <= 0.5
-        assert (
-            r.end_s <= emitted_at
-        )  # live end_s is the confirmation, never in the future
+        assert r.end_s <= emitted_at  # live end_s is the confirmation, never in the future
 
 
 def test_frame_by_frame_feeding_matches_one_push():
-    sim = simulate(
-        SimConfig(patterns=ALL, reps=3, noise="off", seed=32, truth_rate_hz=100)
-    )
+    sim = simulate(SimConfig(patterns=ALL, reps=3, noise="off", seed=32, truth_rate_hz=100))
     frames = AngleFrames.from_dataframe(sim.truth_angles)
     det = StreamingRepDetector()
     one_by_one = []
@@ -72,14 +68,8 @@ def test_frame_by_frame_feeding_matches_one_push():
 
 
 def test_recording_ending_at_the_top_still_reports_the_last_rep():
-    sim = simulate(
-        SimConfig(
-            patterns=["knee-first"], reps=2, noise="off", seed=33, truth_rate_hz=100
-        )
-    )
-    cut = (
-        sim.truth_reps[-1]["lockout_s"] + 0.05
-    )  # data end before the lockout can be confirmed
+    sim = simulate(SimConfig(patterns=["knee-first"], reps=2, noise="off", seed=33, truth_rate_hz=100))
+    cut = sim.truth_reps[-1]["lockout_s"] + 0.05  # data end before the lockout can be confirmed
     frames = AngleFrames.from_dataframe(sim.truth_angles[sim.truth_angles.t <= cut])
     det = StreamingRepDetector()
     assert len(det.push(frames)) == 1

@@ -99,8 +99,9 @@ def test_a_failure_mid_add_leaves_the_log_as_it_was(log, sim_rec):
     rec = read_recording(sim_rec)
     result = analyze(rec)
     result.reps[3].cue = None  # the reps' insert fails after the session's row went in
-    data = SessionData(path=str(sim_rec), hash="x" * 64, recorded_at=datetime(2026, 1, 1),
-                       reps=result.reps, summary=result.summary)
+    data = SessionData(
+        path=str(sim_rec), hash="x" * 64, recorded_at=datetime(2026, 1, 1), reps=result.reps, summary=result.summary
+    )
     with pytest.raises(LogError):
         log.add_session(data)
     con = sqlite3.connect(log.where)
@@ -126,8 +127,9 @@ def test_a_process_killed_mid_add_leaves_the_log_as_it_was(tmp_path, sim_rec, mi
     db = tmp_path / "log.sqlite"
     with TrainingLog.open(str(db)) as lg:
         kept = lg.add_recording(mixed_set).session
-    child = subprocess.Popen([sys.executable, "-c", CRASH, str(db), str(sim_rec)], cwd=ROOT,
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CRASH, str(db), str(sim_rec)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert child.stdout.readline().strip() == "inside"  # the session's row is written
     finally:
@@ -174,8 +176,10 @@ def test_a_version_1_log_is_migrated_keeping_its_sessions(tmp_path, sim_rec):
     as_version_1(db)
     # two processes open the old log at the same moment: one migrates, the other waits
     opener = "import sys; from processing.training_log import TrainingLog; TrainingLog.open(sys.argv[1]).close()"
-    procs = [subprocess.Popen([sys.executable, "-c", opener, str(db)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", opener, str(db)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     assert [p.wait(timeout=120) for p in procs] == [0, 0], [p.stderr.read() for p in procs]
     con = sqlite3.connect(db)
     assert con.execute("SELECT version FROM hinge_schema").fetchall() == [(SCHEMA_VERSION,)]
@@ -257,17 +261,31 @@ def test_reanalyse_replaces_old_results_and_keeps_those_it_cannot_redo(log, sim_
     stale = result.reps[:2]  # an "old analysis" that found only two reps
     from processing.training_log.identity import content_hash, recording_date
 
-    old = log.add_session(SessionData(
-        path=str(sim_rec), hash=content_hash(rec), recorded_at=recording_date(rec)[0],
-        reps=stale, summary=summarize(stale), analysis_version=ANALYSIS_VERSION - 1,
-        thresholds={}))
+    old = log.add_session(
+        SessionData(
+            path=str(sim_rec),
+            hash=content_hash(rec),
+            recorded_at=recording_date(rec)[0],
+            reps=stale,
+            summary=summarize(stale),
+            analysis_version=ANALYSIS_VERSION - 1,
+            thresholds={},
+        )
+    )
     gone_dir = tmp_path / "gone"
     shutil.copytree(ROOT / "recordings" / "knee-first", gone_dir)
     gone_rec = read_recording(gone_dir)
     gone_reps = analyze(gone_rec).reps[:1]
-    gone = log.add_session(SessionData(
-        path=str(gone_dir), hash=content_hash(gone_rec), recorded_at=datetime(2026, 1, 1),
-        reps=gone_reps, summary=summarize(gone_reps), analysis_version=ANALYSIS_VERSION - 1))
+    gone = log.add_session(
+        SessionData(
+            path=str(gone_dir),
+            hash=content_hash(gone_rec),
+            recorded_at=datetime(2026, 1, 1),
+            reps=gone_reps,
+            summary=summarize(gone_reps),
+            analysis_version=ANALYSIS_VERSION - 1,
+        )
+    )
     shutil.rmtree(gone_dir)
     seen = []
     counts = log.reanalyse(lambda s, outcome: seen.append((s.id, outcome)))
@@ -280,8 +298,9 @@ def test_reanalyse_replaces_old_results_and_keeps_those_it_cannot_redo(log, sim_
     assert log.reanalyse() == {"missing": 1}  # the missing one stays to do
 
 
-def _synthetic(log, when: datetime, knee_first: int, reps: int = 6, load: float | None = None,
-               athlete: str = "ann", key: str = "") -> int:
+def _synthetic(
+    log, when: datetime, knee_first: int, reps: int = 6, load: float | None = None, athlete: str = "ann", key: str = ""
+) -> int:
     """A session whose first ``knee_first`` reps are knee-first (the rest hips-rise-early)."""
     rec_reps = analyze(read_recording(ROOT / "recordings" / "knee-first")).reps
     template = rec_reps[0]
@@ -290,10 +309,17 @@ def _synthetic(log, when: datetime, knee_first: int, reps: int = 6, load: float 
         r = type(template)(**{**template.__dict__, "index": i + 1, "start_s": template.start_s + 4 * i})
         r.pattern = "knee-first" if i < knee_first else "hips-rise-early"
         out.append(r)
-    return log.add_session(SessionData(path=f"/nowhere/{key or when.isoformat()}",
-                                       hash=(key or when.isoformat()).ljust(64, "0")[:64],
-                                       recorded_at=when, reps=out, summary=summarize(out),
-                                       athlete=athlete, load_kg=load))
+    return log.add_session(
+        SessionData(
+            path=f"/nowhere/{key or when.isoformat()}",
+            hash=(key or when.isoformat()).ljust(64, "0")[:64],
+            recorded_at=when,
+            reps=out,
+            summary=summarize(out),
+            athlete=athlete,
+            load_kg=load,
+        )
+    )
 
 
 def test_trend_in_words_over_weeks_and_against_load(log):

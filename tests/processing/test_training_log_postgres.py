@@ -59,9 +59,15 @@ def test_a_failure_mid_add_leaves_the_server_log_as_it_was(pg_url, sim_rec):
     result.reps[2].cue = None
     with TrainingLog.open(pg_url) as log:
         with pytest.raises(LogError):
-            log.add_session(SessionData(path=str(sim_rec), hash="y" * 64,
-                                        recorded_at=datetime(2026, 1, 1),
-                                        reps=result.reps, summary=result.summary))
+            log.add_session(
+                SessionData(
+                    path=str(sim_rec),
+                    hash="y" * 64,
+                    recorded_at=datetime(2026, 1, 1),
+                    reps=result.reps,
+                    summary=result.summary,
+                )
+            )
         assert log.count() == 0
     assert _sql(pg_url, "SELECT count(*) FROM hinge_sets") == [(0,)]
 
@@ -69,8 +75,9 @@ def test_a_failure_mid_add_leaves_the_server_log_as_it_was(pg_url, sim_rec):
 def test_a_process_killed_mid_add_leaves_the_server_log_as_it_was(pg_url, sim_rec):
     with TrainingLog.open(pg_url) as log:
         kept = log.add_recording(RECS / "knee-first").session
-    child = subprocess.Popen([sys.executable, "-c", CRASH, pg_url, str(sim_rec)], cwd=ROOT,
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CRASH, pg_url, str(sim_rec)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert child.stdout.readline().strip() == "inside"
     finally:
@@ -113,9 +120,17 @@ def test_two_laptops_adding_at_once_lose_nothing(pg_url, tmp_path):
     migration takes an advisory lock) and add the same and different recordings."""
     recs = [str(RECS / n) for n in ("knee-first", "simultaneous", "hips-rise-early", "mixed-set")]
     env = {**os.environ, "HINGE_DB": pg_url}
-    procs = [subprocess.Popen([sys.executable, "-m", "hinge", "log", "add", *order], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for order in (recs, recs[::-1])]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "hinge", "log", "add", *order],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for order in (recs, recs[::-1])
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
     with TrainingLog.open(pg_url) as log:
@@ -136,8 +151,15 @@ def test_trend_and_reanalyse_on_the_server(pg_url, sim_rec):
         from processing.training_log.identity import content_hash
 
         stale = analyze(rec).reps[:1]
-        sid = log.add_session(SessionData(path=str(sim_rec), hash=content_hash(rec),
-                                          recorded_at=start, reps=stale, summary=summarize(stale),
-                                          analysis_version=ANALYSIS_VERSION - 1))
+        sid = log.add_session(
+            SessionData(
+                path=str(sim_rec),
+                hash=content_hash(rec),
+                recorded_at=start,
+                reps=stale,
+                summary=summarize(stale),
+                analysis_version=ANALYSIS_VERSION - 1,
+            )
+        )
         assert log.reanalyse()["updated"] == 1
         assert [r["pattern"] for r in log.session(sid).reps] == PATTERNS

@@ -34,8 +34,11 @@ def test_todays_set_beside_the_athletes_last_sessions(qtbot, tmp_path):
     qtbot.waitExposed(win)
     assert panel.isVisible() and win.centralWidget().isAncestorOf(panel)
     assert _cells(panel, 0) == ["today", "130", "0", "–", "–"]
-    assert [_cells(panel, r)[1:4] for r in (1, 2, 3)] == [["120", "6", "83"], ["110", "6", "50"],
-                                                         ["100", "6", "17"]]  # newest first; no bo
+    assert [_cells(panel, r)[1:4] for r in (1, 2, 3)] == [
+        ["120", "6", "83"],
+        ["110", "6", "50"],
+        ["100", "6", "17"],
+    ]  # newest first; no bo
     assert "knee-first 50 %" in panel.comparison.text()
 
     reps = analyze(read_recording(ROOT / "recordings" / "mixed-set")).reps  # 2 of 5 knee-first

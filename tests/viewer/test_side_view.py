@@ -77,8 +77,12 @@ def test_figure_follows_seeks_and_joints_light_up_in_onset_order(qtbot, open_vie
         ((rep["hip_onset_s"] + rep["lockout_s"]) / 2, {"knee": 1, "hip": 2}),
     ):
         worker.control("seek", target, False)  # and stay paused there
-        qtbot.waitUntil(lambda t=target: win.session_t is not None and abs(win.session_t - t) < 1e-3
-                        and not worker.replay_state.playing, timeout=WAIT_MS)
+        qtbot.waitUntil(
+            lambda t=target: (
+                win.session_t is not None and abs(win.session_t - t) < 1e-3 and not worker.replay_state.playing
+            ),
+            timeout=WAIT_MS,
+        )
         qtbot.wait(100)
         win.plots.catch_up()
         win.redraw()
@@ -118,14 +122,19 @@ def test_report_button_writes_the_replayed_recordings_report(qtbot, open_viewer,
 
 def test_screenshot_shows_the_side_view_and_the_coordination_plot(tmp_path):
     png = tmp_path / "shot.png"
-    out = subprocess.run([sys.executable, "-m", "hinge", "replay", str(MIXED), "--screenshot", str(png),
-                          "--after", "34"], capture_output=True, text=True, timeout=180, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "hinge", "replay", str(MIXED), "--screenshot", str(png), "--after", "34"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stderr
     img = QtGui.QImage(str(png)).convertToFormat(QtGui.QImage.Format.Format_RGB888)
     px = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())[:, : 3 * img.width()]
     px = px.reshape(img.height(), img.width(), 3).astype(int)
     h, w = px.shape[:2]
-    bottom_left = px[int(0.58 * h):, : int(0.61 * w)]  # under the time plots: side view + coordination
+    bottom_left = px[int(0.58 * h) :, : int(0.61 * w)]  # under the time plots: side view + coordination
     bone = int((np.abs(bottom_left - (225, 225, 225)).sum(axis=2) <= 6).sum())
     assert bone >= 150, f"stick figure: {bone} px"
     for pattern, colour in ((p, p.colour) for p in Pattern):

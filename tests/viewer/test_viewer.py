@@ -41,7 +41,9 @@ def recording(tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("viewer") / "session"
     sim = simulate(
-        SimConfig(patterns=["knee-first", "hips-rise-early"], reps=4, seed=11, rates_hz={"thigh": 200.0, "lumbar": 200.0})
+        SimConfig(
+            patterns=["knee-first", "hips-rise-early"], reps=4, seed=11, rates_hz={"thigh": 200.0, "lumbar": 200.0}
+        )
     )
     write_simulation(sim, out)
     return out
@@ -105,7 +107,10 @@ def test_window_fills_from_a_replay_and_curves_equal_the_pipeline(qtbot, open_vi
 def test_rep_table_equals_hinge_analyze_json(qtbot, open_viewer, recording):
     out = subprocess.run(
         [sys.executable, "-m", "hinge", "analyze", str(recording), "--json"],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
     assert out.returncode == 0, out.stderr
     offline = json.loads(out.stdout)["reps"]

@@ -46,8 +46,21 @@ def assert_complete(out: Path) -> None:
 
 def test_stream_window_records_through_the_session_process(tmp_path):
     out, shot = tmp_path / "rec", tmp_path / "shot.png"
-    proc = hinge("stream", "--virtual", "--record", str(out), "--speed", "2", "--duration", "20",
-                 "--screenshot", str(shot), "--after", "8", tmp=tmp_path)
+    proc = hinge(
+        "stream",
+        "--virtual",
+        "--record",
+        str(out),
+        "--speed",
+        "2",
+        "--duration",
+        "20",
+        "--screenshot",
+        str(shot),
+        "--after",
+        "8",
+        tmp=tmp_path,
+    )
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, stderr
     assert f"recorded to {out}" in stdout
@@ -61,9 +74,20 @@ def test_a_session_error_reaches_the_terminal_in_one_line(tmp_path):
     process's error comes back to the CLI as its one-line message, exit 2, and the
     recording that never got a sample is not left behind to block the next try."""
     out = tmp_path / "rec"
-    proc = hinge("stream", "--thigh", "AA:BB:CC:DD:EE:FF", "--lumbar", "AA:BB:CC:DD:EE:01",
-                 "--scan-timeout", "1", "--record", str(out), "--screenshot", str(tmp_path / "shot.png"),
-                 tmp=tmp_path)
+    proc = hinge(
+        "stream",
+        "--thigh",
+        "AA:BB:CC:DD:EE:FF",
+        "--lumbar",
+        "AA:BB:CC:DD:EE:01",
+        "--scan-timeout",
+        "1",
+        "--record",
+        str(out),
+        "--screenshot",
+        str(tmp_path / "shot.png"),
+        tmp=tmp_path,
+    )
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 2, stderr
     # hinge's own message is one line (Qt may add notices of its own about the machine)
@@ -77,8 +101,20 @@ def test_killing_the_window_still_finalises_the_recording(tmp_path):
     # Its own session (process group), so that nothing outlives the test if it fails.
     # Output to files: pipes nobody reads could fill up and block the session's cleanup.
     with open(tmp_path / "out.txt", "w") as log:
-        proc = hinge("stream", "--virtual", "--record", str(out), "--screenshot", str(tmp_path / "never.png"),
-                     "--after", "1000", tmp=tmp_path, start_new_session=True, stdout=log, stderr=log)
+        proc = hinge(
+            "stream",
+            "--virtual",
+            "--record",
+            str(out),
+            "--screenshot",
+            str(tmp_path / "never.png"),
+            "--after",
+            "1000",
+            tmp=tmp_path,
+            start_new_session=True,
+            stdout=log,
+            stderr=log,
+        )
     try:
         deadline = time.monotonic() + 60
         while not ((out / "thigh.csv").exists() and (out / "thigh.csv").stat().st_size > 60_000):
@@ -137,8 +173,9 @@ def _session_children() -> list:
 def test_a_screenshot_that_cannot_be_saved_is_an_error_not_a_hang(tmp_path):
     (tmp_path / "file").write_text("not a directory")
     shot = tmp_path / "file" / "shot.png"
-    proc = hinge("replay", str(ROOT / "recordings" / "mixed-set"), "--screenshot", str(shot),
-                 "--after", "5", tmp=tmp_path)
+    proc = hinge(
+        "replay", str(ROOT / "recordings" / "mixed-set"), "--screenshot", str(shot), "--after", "5", tmp=tmp_path
+    )
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 2, stderr
     assert stderr.splitlines()[-1] == f"hinge: {shot}: could not save the screenshot"
