@@ -74,13 +74,19 @@ def best(fn, repeat: int) -> Timing:
     return out
 
 
+#: The environment of the measured processes: Python keeps the modules it compiled (an
+#: installed hinge runs from bytecode; with PYTHONDONTWRITEBYTECODE set, every run would
+#: compile SQLAlchemy, pandas and hinge from source again, doubling the figures).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def cli(*args: str, db: str) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "hinge", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**os.environ, "HINGE_DB": db, "COLUMNS": "120"},
+        env={**ENV, "HINGE_DB": db, "COLUMNS": "120"},
     )
     if out.returncode != 0:
         raise SystemExit(f"hinge {' '.join(args)} failed: {out.stderr}")
@@ -149,37 +155,39 @@ def bench(name: str, db: str, args: argparse.Namespace, rec: Path) -> None:
         )
         query = best(lambda: log.sessions(athlete="ann", newest_first=False), 3)
     start = best(lambda: cli("--version", db=db), 3)
-    bare = best(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), 3)
-    sa = best(lambda: subprocess.run([sys.executable, "-c", "import sqlalchemy"], check=True), 3) - bare
+    imports = "import sqlalchemy"
+    if name == "PostgreSQL":  # and the driver with SQLAlchemy's dialect for it
+        imports += ", sqlalchemy.dialects.postgresql.psycopg, psycopg"
+    bare = best(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True, env=ENV), 3)
+    sa = best(lambda: subprocess.run([sys.executable, "-c", imports], check=True, env=ENV), 3) - bare
     trend = best(lambda: cli("log", "trend", "--athlete", "ann", db=db), 3)
     print(
         f"hinge log trend: {trend} (target <= 0.5 s); baseline hinge --version {start}; "
-        f"of it: the query {query.wall * 1000:.0f} ms, importing SQLAlchemy {sa}"
+        f"of it: the query {query.wall * 1000:.0f} ms, `{imports}` {sa}"
     )
 
     # Adding into the full log, as a lifter's next session is; the session is removed
     # between repeats (unmeasured), since adding a known recording again changes nothing.
-    analysis = best(lambda: cli("analyze", str(rec), "--json", db=db), 2)
-
-    def add_cli() -> None:
-        cli("log", "add", str(rec), db=db)
-
+    # The add and the analysis it is compared with take turns, so that both see the same
+    # load from the machine's other programs.
     def forget() -> None:
         with TrainingLog.open(db) as log:
             for s in log.sessions():
                 if s.path == str(rec.resolve()):
                     log.remove(s.id)
 
-    add = Timing(float("inf"), float("inf"))
-    for _ in range(2):
-        once = best(add_cli, 1)
+    add = analysis = Timing(float("inf"), float("inf"))
+    for _ in range(3):
+        a = best(lambda: cli("analyze", str(rec), "--json", db=db), 1)
+        analysis = Timing(min(analysis.wall, a.wall), min(analysis.cpu, a.cpu))
+        once = best(lambda: cli("log", "add", str(rec), db=db), 1)
         add = Timing(min(add.wall, once.wall), min(add.cpu, once.cpu))
         forget()
     extra = add - analysis
     print(
         f"hinge log add of a {args.minutes:g}-minute session to it: {add}; hinge analyze "
         f"--json of it: {analysis}; the add costs {extra.wall:+.2f} s wall / {extra.cpu:+.2f} s "
-        f"CPU more (target <= +0.1 s; importing SQLAlchemy is {sa.cpu:.2f} s CPU of it)"
+        f"CPU more (target <= +0.1 s; `{imports}` is {sa.cpu:.2f} s CPU of it)"
     )
 
     recording = read_recording(rec)
