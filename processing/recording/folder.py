@@ -36,7 +36,7 @@ from processing.recording.csv_text import (
 )
 from processing.recording.reader import (
     RecordingWarning,
-    read_segment_csv,
+    read_segment_csvs,
     read_session_json,
 )
 from processing.samples import SEGMENTS, SEGMENTS_REQUIRED, SampleBatch
@@ -132,8 +132,7 @@ def _read_recording(path: Path, required: tuple[str, ...] | list[str]) -> Record
             f"{path / SESSION_FILE}: no {' or '.join(repr(s) for s in missing)} sensor listed "
             f"(analysis needs {' and '.join(required)})"
         )
-    segments = {}
-    rows = {}
+    files: dict[str, Path] = {}
     targets: dict[Path, str] = {}
     for entry in meta["sensors"]:
         csv = path / entry["file"]
@@ -145,7 +144,10 @@ def _read_recording(path: Path, required: tuple[str, ...] | list[str]) -> Record
                 f"{csv}: the same file as the {targets[target]} sensor's (each sensor needs its own CSV)"
             )
         targets[target] = entry["segment"]
-        segments[entry["segment"]], rows[entry["segment"]] = read_segment_csv(csv, with_rows=True)
+        files[entry["segment"]] = csv
+    read = dict(zip(files, read_segment_csvs(list(files.values()))))
+    segments = {seg: df for seg, (df, _) in read.items()}
+    rows = {seg: n for seg, (_, n) in read.items()}
     closed = not ("ended" in meta and meta["ended"] is None)
     if not closed:
         _recount(path, meta, segments, rows)
