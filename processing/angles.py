@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 
 from processing import acc_calibration
-from processing.calibration import Calibration, calibrate, up_vectors, upright
+from processing.calibration import Calibration, SegmentCalibration, calibrate, up_vectors, upright
 from processing.errors import AnalysisError
 from processing.fusion import GAP_FILL_MAX_S, fuse_offline_reduced
 from processing.samples import ANGLES_RATE_HZ, SEGMENTS_REQUIRED, AngleFrames
-from processing.stillness import StillPeriod, joint_still_periods, sensor_stillness
+from processing.stillness import GyroOffset, SensorStillness, StillPeriod, joint_still_periods, sensor_stillness
 
 if TYPE_CHECKING:
     from processing.recording import Recording
@@ -117,52 +117,88 @@ def angles_from_segments(
     stillness = {s: sensor_stillness(*data[s]) for s in SEGMENTS_REQUIRED}
     periods = joint_still_periods(stillness)
     acc_cal = {}
-    for seg, (t, acc, gyr) in data.items():
-        # An uncalibrated accelerometer's gains and offsets, where the recording shows them
-        # (processing.acc_calibration); everything after sees the corrected readings.
-        fitted = acc_cal[seg] = acc_calibration.fit(t, acc, gyr, stillness[seg].still, stillness[seg].offset)
-        if fitted is not None:
-            data[seg] = (t, fitted.apply(acc), gyr)
-    fused = {}
-    gyro_offsets = {}  # reported: each sensor's median offset over the recording
-    for seg, (t, acc, gyr) in data.items():
-        # The gyro's own zero-rate offset, measured wherever it was at rest and followed in
-        # time, is removed before fusion: consumer gyros are off by up to several deg/s,
-        # beyond what vqf's bias estimator may adopt (its biasClip, 2 deg/s); vqf then
-        # tracks what remains.
-        offset = stillness[seg].offset
-        off = offset.at(t)
-        gyro_offsets[seg] = np.median(off, axis=0) if offset.known else np.zeros(3)
-        gyr -= off  # in place: ``_arrays``' own copy, not needed uncorrected any more
-        t_q, res = fuse_offline_reduced(t, acc, gyr, FUSION_RATE_HZ)
-        fused[seg] = (gyr, t_q, res, up_vectors(res.quat))
+    for seg in SEGMENTS_REQUIRED:
+        data[seg], acc_cal[seg] = _acc_calibrated(data[seg], stillness[seg])
+    candidates = still_candidates(periods, data)
+    fused, gyro_offsets, vertical = _fused_all(data, {s: st.offset for s, st in stillness.items()})
     evidence = {}
-    for seg, (_, t_q, _, u) in fused.items():
+    for seg, (_, _, t_q, _, u) in fused.items():
         step = max(1, int(len(t_q) / max(t_q[-1] - t_q[0], 1e-9) / AXIS_EVIDENCE_HZ))
-        evidence[seg] = (t_q[::step], u[::step])
+        evidence[seg] = (t_q[::step].copy(), u[::step].copy())  # copies: u is let go with its track
     check_movement(evidence, source)
-    t_l, acc_l, _ = data["lumbar"]
-    _, t_ql, _, u_l = fused["lumbar"]
-    acc_q = np.column_stack([np.interp(t_ql, t_l, acc_l[:, k]) for k in range(3)])
-    cal = calibrate(
-        evidence,
-        still_candidates(periods, data),
-        gyro_offsets,
-        provisional_lockouts,
-        vertical=(t_ql, np.einsum("ij,ij->i", acc_q, u_l)),
-    )
+    cal = calibrate(evidence, candidates, gyro_offsets, provisional_lockouts, vertical=vertical)
     cal.accelerometers = {s: (c.report() if c is not None else None) for s, c in acc_cal.items()}
-    tracks = {}
-    for seg in SEGMENTS_REQUIRED:  # popped: each sensor's samples are let go once its track is made
-        t, _, _ = data.pop(seg)
-        gyr, t_q, res, u = fused.pop(seg)
-        axis = cal.segments[seg].axis
-        rate = np.degrees(gyr @ axis - np.interp(t, t_q, res.bias @ axis))
-        tracks[seg] = SegmentTrack(t, cal.segments[seg].inclination(u), rate, angle_t=t_q)
+    # popped: each sensor's samples are let go once its track is made
+    tracks = {seg: _track(*fused.pop(seg), cal.segments[seg]) for seg in SEGMENTS_REQUIRED}
     t_start = max(tr.t[0] for tr in tracks.values())
     t_end = min(tr.t[-1] for tr in tracks.values())
     frames = combine(tracks, grid_times(t_start, t_end, rate_hz)).to_dataframe(copy=False)
     return AnglesResult(frames, cal)
+
+
+def _acc_calibrated(
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray], still: SensorStillness
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], acc_calibration.AccCalibration | None]:
+    """An uncalibrated accelerometer's gains and offsets, where the recording shows them
+    (``processing.acc_calibration``), and the samples with the accelerometer corrected by
+    them: everything after sees the corrected readings."""
+    t, acc, gyr = arrays
+    fitted = acc_calibration.fit(t, acc, gyr, still.still, still.offset)
+    return (arrays if fitted is None else (t, fitted.apply(acc), gyr)), fitted
+
+
+def _fused_all(
+    data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], offsets: dict[str, GyroOffset]
+) -> tuple[
+    dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+    dict[str, np.ndarray],
+    tuple[np.ndarray, np.ndarray],
+]:
+    """Each sensor of ``data`` fused (``_fused``), popped from ``data`` so that its
+    accelerometer is let go once fused: ``({segment: (t, gyr, t_q, bias, u)}, {segment:
+    median gyro offset}, (t_q, vertical specific force) of the lower back)``."""
+    fused = {}
+    gyro_offsets = {}
+    vertical = (np.empty(0), np.empty(0))
+    for seg in SEGMENTS_REQUIRED:
+        t, acc, gyr = data.pop(seg)
+        gyro_offsets[seg], t_q, bias, u = _fused(t, acc, gyr, offsets[seg])
+        fused[seg] = (t, gyr, t_q, bias, u)
+        if seg == "lumbar":  # its vertical specific force: the calibration's height cue
+            vertical = (t_q, _along(t_q, t, acc, u))
+    return fused, gyro_offsets, vertical
+
+
+def _fused(
+    t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, offset: GyroOffset
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One sensor fused: ``(its median gyro offset, t_q, vqf's gyro bias, up vectors)`` at the
+    fusion times ``t_q``; ``gyr`` is corrected in place (``_arrays``' own copy, not needed
+    uncorrected any more).
+
+    The gyro's own zero-rate offset, measured wherever it was at rest and followed in time,
+    is removed before fusion: consumer gyros are off by up to several deg/s, beyond what
+    vqf's bias estimator may adopt (its biasClip, 2 deg/s); vqf then tracks what remains."""
+    off = offset.at(t)
+    median = np.median(off, axis=0) if offset.known else np.zeros(3)
+    gyr -= off
+    del off  # before the filter's own arrays: the peak of an hour's analysis
+    t_q, res = fuse_offline_reduced(t, acc, gyr, FUSION_RATE_HZ)
+    return median, t_q, res.bias, up_vectors(res.quat)
+
+
+def _along(t_q: np.ndarray, t: np.ndarray, acc: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The accelerometer at ``t_q`` projected on the up vectors ``u`` there."""
+    acc_q = np.column_stack([np.interp(t_q, t, acc[:, k]) for k in range(3)])
+    return np.einsum("ij,ij->i", acc_q, u)
+
+
+def _track(
+    t: np.ndarray, gyr: np.ndarray, t_q: np.ndarray, bias: np.ndarray, u: np.ndarray, cal: SegmentCalibration
+) -> SegmentTrack:
+    """A fused sensor's inclination and flexion rate (gyro less vqf's bias, about the axis)."""
+    rate = np.degrees(gyr @ cal.axis - np.interp(t, t_q, bias @ cal.axis))
+    return SegmentTrack(t, cal.inclination(u), rate, angle_t=t_q)
 
 
 def check_overlap(data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], source: str) -> None:
