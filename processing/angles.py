@@ -114,13 +114,8 @@ def angles_from_segments(
         raise AnalysisError(f"{source}: missing segment(s) {', '.join(missing)}")
     data = {s: _arrays(segments[s]) for s in SEGMENTS_REQUIRED}
     check_overlap(data, source)
-    stillness = {s: sensor_stillness(*data[s]) for s in SEGMENTS_REQUIRED}
-    periods = joint_still_periods(stillness)
-    acc_cal = {}
-    for seg in SEGMENTS_REQUIRED:
-        data[seg], acc_cal[seg] = _acc_calibrated(data[seg], stillness[seg])
-    candidates = still_candidates(periods, data)
-    fused, gyro_offsets, vertical = _fused_all(data, {s: st.offset for s, st in stillness.items()})
+    candidates, acc_cal, offsets = _at_rest(data)
+    fused, gyro_offsets, vertical = _fused_all(data, offsets)
     evidence = {}
     for seg, (_, _, t_q, _, u) in fused.items():
         step = max(1, int(len(t_q) / max(t_q[-1] - t_q[0], 1e-9) / AXIS_EVIDENCE_HZ))
@@ -134,6 +129,24 @@ def angles_from_segments(
     t_end = min(tr.t[-1] for tr in tracks.values())
     frames = combine(tracks, grid_times(t_start, t_end, rate_hz)).to_dataframe(copy=False)
     return AnglesResult(frames, cal)
+
+
+def _at_rest(
+    data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> tuple[
+    list[tuple[float, float, float, dict[str, np.ndarray]]],
+    dict[str, acc_calibration.AccCalibration | None],
+    dict[str, GyroOffset],
+]:
+    """What the sensors' still moments tell, before fusion: the candidates for the upright
+    reference (``still_candidates``), each accelerometer's calibration (``data`` corrected
+    by it) and each gyro's own offset over time. The per-sample stillness is let go here."""
+    stillness = {s: sensor_stillness(*data[s]) for s in SEGMENTS_REQUIRED}
+    periods = joint_still_periods(stillness)
+    acc_cal = {}
+    for seg in SEGMENTS_REQUIRED:
+        data[seg], acc_cal[seg] = _acc_calibrated(data[seg], stillness[seg])
+    return still_candidates(periods, data), acc_cal, {s: st.offset for s, st in stillness.items()}
 
 
 def _acc_calibrated(
