@@ -33,13 +33,9 @@ and ``hinge --version`` does not load numpy, bleak or Qt for them.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("hinge-imu")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0"
+__version__: str  # looked up on first use (``__getattr__``)
 
 #: name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -157,12 +153,26 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, __getattr__ b
     from processing.versions import ANALYSIS_VERSION
 
 
+def _version() -> str:
+    """The installed package's version. importlib.metadata's import alone costs 40-50 ms,
+    a sixth of an analysis's start-up, so only what asks for the version pays it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hinge-imu")
+    except PackageNotFoundError:  # running from a source tree without install
+        return "0.0.0"
+
+
 def __getattr__(name: str) -> Any:
     """Import ``name`` from its module on first use, then keep it here (PEP 562)."""
     module = _EXPORTS.get(name)
-    if module is None:
+    if name == "__version__":
+        value: Any = _version()
+    elif module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    else:
+        value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 

@@ -16,10 +16,25 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
-from hinge import __version__
 from hinge.commands import COMMANDS
 from hinge.errors import HingeError, one_line
+
+
+class _Version(argparse.Action):
+    """``--version``, the version looked up only when asked for (``hinge.__version__``)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(
+            option_strings, argparse.SUPPRESS, nargs=0, default=argparse.SUPPRESS, help="show hinge's version and exit"
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        import hinge
+
+        print(f"hinge {hinge.__version__}")
+        parser.exit()
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -31,7 +46,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             "deadlift rep from two IMUs (thigh and lower back)."
         ),
     )
-    parser.add_argument("--version", action="version", version=f"hinge {__version__}")
+    parser.add_argument("--version", action=_Version)
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, summary in COMMANDS.items():
