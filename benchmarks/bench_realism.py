@@ -75,7 +75,7 @@ CONDITIONS: dict[str, Callable[[int], SimConfig]] = {
     "no stand": lambda s: _lifts(s, standing="none"),
     "sway/fidget": lambda s: _lifts(s, fidget_deg=2.0),
     "uncalibrated": lambda s: _lifts(
-        s, acc_scale_max=0.2, acc_offset_max=1.5, gyro_offset_deg_s=6.0, gyro_warmup_deg_s=3.0
+        s, acc_scale_max=0.35, acc_offset_max=1.5, gyro_offset_deg_s=6.0, gyro_warmup_deg_s=3.0
     ),
     "rates+jitter": lambda s: _lifts(s, rates_hz=_rates(s), jitter_s=0.003),
     "bench rests": lambda s: _lifts(s, rest_s=20.0, rest_activities=["bench", "walk"]),

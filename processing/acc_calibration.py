@@ -39,6 +39,7 @@ MAX_TURN_GAP_S = 10.0  # the gyro links postures at most this far apart (its dri
 MIN_MAGNITUDE_SPREAD = 0.03  # still |acc| must differ this much (share) across postures
 MIN_SPREAD_DEG = 25.0  # postures must differ this much for gains and offsets to show
 MIN_IMPROVEMENT = 0.5  # the fit must halve the turn residuals to be used
+MAX_CHI2 = 1.0  # ... and explain postures and turns to within their noise (mean squared residual)
 SIGMA_ACC = 0.05  # m/s^2: the mean of a still run
 SIGMA_TURN_RAD = 0.01  # gravity direction after a gyro-measured turn, plus per second:
 SIGMA_TURN_RATE = 0.003
@@ -164,7 +165,16 @@ def fit(
     s, o = x[:3], x[3:6]
     v = x[6:].reshape(n, 3)
     before, after = turn_rms(dirs), turn_rms(v / np.linalg.norm(v, axis=1, keepdims=True))
-    if not (GAIN_RANGE[0] < s.min() and s.max() < GAIN_RANGE[1]) or after > MIN_IMPROVEMENT * before:
+    r = residuals(x)
+    # A fit that leaves residuals well above their noise has not found the sensor's errors:
+    # a "still" run that was moving, or postures that all turn about one axis (a lower back
+    # that only hinges), leave gains and offsets free to trade against each other, and the
+    # minimum is a wrong calibration that still shrinks the turn residuals.
+    if (
+        not (GAIN_RANGE[0] < s.min() and s.max() < GAIN_RANGE[1])
+        or after > MIN_IMPROVEMENT * before
+        or float(r @ r) / len(r) > MAX_CHI2
+    ):
         return None
     return AccCalibration(s, o, n, before, after)
 
