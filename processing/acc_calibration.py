@@ -143,17 +143,20 @@ def fit(
     sigmas = np.array([sig for _, _, sig in links])
 
     def residuals(x: np.ndarray) -> np.ndarray:
-        s, o, v = x[:3], x[3:6], x[6:].reshape(n, 3)
-        u = v / np.linalg.norm(v, axis=1, keepdims=True)
-        turned = np.einsum("lji,lj->li", rots, u[k_from])  # R_k^T u_k
+        """The residuals at ``x``, or at each row of a stack of them (a Jacobian's in one go)."""
+        batch = x.shape[:-1]
+        s, o, v = x[..., None, :3], x[..., None, 3:6], x[..., 6:].reshape(*batch, n, 3)
+        u = v / np.linalg.norm(v, axis=-1, keepdims=True)
+        turned = np.einsum("lji,...lj->...li", rots, u[..., k_from, :])  # R_k^T u_k
         return np.concatenate(
             [
-                ((s * G * u + o - m) / SIGMA_ACC).ravel(),
-                np.linalg.norm(v, axis=1) - 1.0,
-                ((u[k_from + 1] - turned) / sigmas[:, None]).ravel(),
-                (s - 1.0) / PRIOR_GAIN,
-                o / PRIOR_OFFSET,
-            ]
+                ((s * G * u + o - m) / SIGMA_ACC).reshape(*batch, -1),
+                np.linalg.norm(v, axis=-1) - 1.0,
+                ((u[..., k_from + 1, :] - turned) / sigmas[:, None]).reshape(*batch, -1),
+                (s[..., 0, :] - 1.0) / PRIOR_GAIN,
+                o[..., 0, :] / PRIOR_OFFSET,
+            ],
+            axis=-1,
         )
 
     def turn_rms(u: np.ndarray) -> float:
@@ -182,17 +185,16 @@ def fit(
 def _levenberg_marquardt(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, iterations: int = 50) -> np.ndarray:
     """Minimise |f(x)|^2 (Levenberg-Marquardt, forward-difference Jacobian): a small dense
     problem (under 200 unknowns), for which scipy.optimize would cost more to import than
-    the whole fit takes."""
+    the whole fit takes. ``f`` takes a stack of points too (rows): the Jacobian's steps are
+    evaluated in one call."""
     r = f(x)
     cost = float(r @ r)
     lam = 1e-3
     for _ in range(iterations):
         h = 1e-6 * np.maximum(1.0, np.abs(x))
-        jac = np.empty((len(r), len(x)))
-        for i in range(len(x)):
-            dx = np.zeros_like(x)
-            dx[i] = h[i]
-            jac[:, i] = (f(x + dx) - r) / h[i]
+        # Row i of the stack is x with x_i + h_i. The Jacobian is made row-major: BLAS sums
+        # J^T J in an order that depends on the layout, and the fit should not.
+        jac = np.ascontiguousarray(((f(x + np.diag(h)) - r) / h[:, None]).T)
         jtj, jtr = jac.T @ jac, jac.T @ r
         while True:
             step = np.linalg.solve(jtj + lam * np.diag(np.maximum(np.diag(jtj), 1e-12)), -jtr)

@@ -196,7 +196,8 @@ def run_one(args: argparse.Namespace, path: Path) -> int:
     with _progress(sys.stderr.isatty() and not args.json) as status:
         result = analyze(rec, th, progress=status.update if status else None)
         reps, summary = result.reps, result.summary
-        _write_table(args, reps_dataframe(reps))
+        if args.csv or args.parquet:  # (the table costs a DataFrame: only when asked for)
+            _write_table(args, reps_dataframe(reps))
         if args.angles:
             if status:
                 status.update("writing angles")
