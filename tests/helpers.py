@@ -8,10 +8,14 @@ run must fail, not skip: use ``require(condition, reason)`` instead of ``pytest.
 from __future__ import annotations
 
 import functools
+import io
 import os
+import subprocess
 from collections.abc import Callable, Coroutine
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -53,3 +57,19 @@ def broad_trials() -> list[Path]:
     if not files:
         pytest.skip(f"BROAD validation data (../shared) absent: no .mat trials in {BROAD}")
     return files
+
+
+def hinge_in_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``hinge ARGS`` run by ``hinge.cli.main`` (the console script's code) in this process,
+    with ``env`` added to the environment meanwhile: its exit code, stdout and stderr as a
+    subprocess would give them, without a Python start-up and its imports (a second of CPU
+    or more) per call. Each command keeps one test that runs it as a real process."""
+    from hinge.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with mock.patch.dict(os.environ, env or {}), redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exit:  # argparse: --help, a bad option
+            code = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
+    return subprocess.CompletedProcess(["hinge", *args], code, out.getvalue(), err.getvalue())

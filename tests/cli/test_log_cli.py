@@ -1,4 +1,6 @@
-"""`hinge log` as a user runs it: real CLI subprocesses on real SQLite files."""
+"""`hinge log` as a user runs it, on real SQLite files: the command line in this process
+(``hinge.cli.main``), and as real processes where a process is what is tested (two adding
+at once, a live session's add when it ends, the one-line error a user sees)."""
 
 from __future__ import annotations
 
@@ -13,15 +15,29 @@ import sys
 import pytest
 
 from processing.training_log import SCHEMA_VERSION, TrainingLog
-from tests.helpers import ROOT
+from tests.helpers import ROOT, hinge_in_process
 
 RECS = ROOT / "recordings"
 
 
-def hinge(*args: str, db=None, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200", **({"HINGE_DB": str(db)} if db is not None else {})}
+def _env(db) -> dict[str, str]:
+    return {"COLUMNS": "200", **({"HINGE_DB": str(db)} if db is not None else {})}
+
+
+def hinge(*args: str, db=None) -> subprocess.CompletedProcess:
+    """``hinge ARGS`` with the log ``db``, in this process."""
+    return hinge_in_process(*args, env=_env(db))
+
+
+def hinge_process(*args: str, db=None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``hinge ARGS`` with the log ``db``, as a real process."""
     return subprocess.run(
-        [sys.executable, "-m", "hinge", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env, **kw
+        [sys.executable, "-m", "hinge", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env={**os.environ, **_env(db)},
     )
 
 
@@ -147,7 +163,7 @@ def test_an_unusable_log_is_one_line_and_left_untouched(tmp_path, kind):
 def test_bad_ids_and_options_are_one_line(tmp_path):
     db = tmp_path / "log.sqlite"
     hinge("log", "add", str(RECS / "knee-first"), db=db)
-    one_line_error(hinge("log", "show", "7", db=db), "no session 7")
+    one_line_error(hinge_process("log", "show", "7", db=db), "no session 7")  # as a user sees it
     one_line_error(hinge("log", "edit", "1", db=db), "nothing to change")
     one_line_error(hinge("log", "show", "1", db=tmp_path / "nothing.sqlite"), "no training log there yet")
     one_line_error(hinge("log", "add", str(tmp_path / "nope"), db=db), str(tmp_path / "nope"))
@@ -201,7 +217,7 @@ def test_two_adds_at_once_lose_nothing(tmp_path):
 def test_demo_record_adds_the_session_when_it_ends(tmp_path):
     db = tmp_path / "log.sqlite"
     rec = tmp_path / "session"
-    out = hinge(
+    out = hinge_process(
         "demo",
         "--headless",
         "--speed",
@@ -231,7 +247,9 @@ def test_demo_record_adds_the_session_when_it_ends(tmp_path):
     with TrainingLog.open(str(other)) as lg:
         assert (lg.get(1).athlete, lg.get(1).load_kg) == ("ann", 90.0)
     rec2 = tmp_path / "unlogged"
-    out = hinge("demo", "--headless", "--speed", "8", "--duration", "10", "--record", str(rec2), "--no-log", db=db)
+    out = hinge_process(
+        "demo", "--headless", "--speed", "8", "--duration", "10", "--record", str(rec2), "--no-log", db=db
+    )
     assert out.returncode == 0 and "added" not in out.stdout
     with TrainingLog.open(str(db)) as lg:
         assert lg.count() == 1
