@@ -14,7 +14,7 @@ from hinge.cli import main
 from processing.recording import write_recording
 from processing.reps import REP_FIELDS
 from processing.simulator import SimConfig, simulate, write_simulation
-from tests.helpers import ROOT, require
+from tests.helpers import ROOT, hinge_in_process, require
 
 ALL = ["knee-first", "simultaneous", "hips-rise-early"]
 FLOAT_FIELDS = set(REP_FIELDS) - {"index", "set", "pattern", "cue", "gap"}
@@ -182,7 +182,7 @@ def test_sensors_that_never_overlap_are_refused_in_one_line(tmp_path, sensors_ap
     rec = write_recording(
         tmp_path / "apart", {k: v.reset_index(drop=True) for k, v in apart.items()}, {"source": "test"}
     )
-    out = hinge("analyze", rec)
+    out = hinge_in_process("analyze", str(rec))
     assert out.returncode == 2
     assert out.stderr.strip().startswith(f"hinge: {rec}: nothing to analyse: the sensors' data never overlap")
     assert len(out.stderr.strip().splitlines()) == 1

@@ -1,5 +1,7 @@
 """`hinge analyze DIR`: a study's recordings on disk, one table, one broken recording among
-them; real subprocesses of the CLI and the library's batch API with maps of its callers."""
+them; the CLI as real processes where a process matters (the study's table, a pool of
+jobs, a warning's line), else in this process, and the library's batch API with maps of
+its callers."""
 
 from __future__ import annotations
 
@@ -16,12 +18,18 @@ import pytest
 import hinge
 from processing.batch import TABLE_COLUMNS
 from processing.simulator import SimConfig, simulate, write_simulation
-from tests.helpers import ROOT
+from tests.helpers import ROOT, hinge_in_process
 
 BROKEN_LINE = 40  # the line of the broken recording's thigh.csv that is not a number
 
 
+def hinge_here(*args) -> subprocess.CompletedProcess:
+    """The command line in this process (``hinge.cli.main``)."""
+    return hinge_in_process(*map(str, args))
+
+
 def hinge_cli(*args) -> subprocess.CompletedProcess:
+    """The command line as a real process."""
     return subprocess.run(
         [sys.executable, "-m", "hinge", *map(str, args)],
         capture_output=True,
@@ -105,7 +113,7 @@ def test_one_job_and_two_give_the_same_rows(study, tmp_path):
 
 def test_json_lines_one_document_per_recording(study):
     root, truth, broken = study
-    out = hinge_cli("analyze", *sorted(root.iterdir()), "--json")
+    out = hinge_here("analyze", *sorted(root.iterdir()), "--json")
     assert out.returncode == 2
     docs = [json.loads(line) for line in out.stdout.splitlines()]
     assert [d["recording"]["path"] for d in docs] == sorted([*truth, str(broken)])
@@ -120,9 +128,9 @@ def test_a_single_recording_keeps_its_document(study):
     """One recording given: the one indented document of before, the same one batch lines hold."""
     root, truth, _ = study
     rec = sorted(truth)[0]
-    single = hinge_cli("analyze", rec, "--json")
+    single = hinge_here("analyze", rec, "--json")
     assert single.returncode == 0 and single.stdout.startswith('{\n "recording": {')
-    lines = hinge_cli("analyze", rec, rec, "--json").stdout.splitlines()
+    lines = hinge_here("analyze", rec, rec, "--json").stdout.splitlines()
     assert [json.loads(line) for line in lines] == [json.loads(single.stdout)] * 2
 
 
@@ -139,14 +147,14 @@ def test_the_library_batch_takes_any_map(study):
 
 def test_no_recording_found_and_per_recording_outputs_are_one_line_errors(study, tmp_path):
     root, _, _ = study
-    out = hinge_cli("analyze", root / "notes")
+    out = hinge_here("analyze", root / "notes")
     assert (
         out.returncode == 2
         and out.stderr == f"hinge: {root / 'notes'}: no recordings found (directories with session.json)\n"
     )
-    out = hinge_cli("analyze", root, "--angles", tmp_path / "a.csv")
+    out = hinge_here("analyze", root, "--angles", tmp_path / "a.csv")
     assert out.returncode == 2 and out.stderr.startswith("hinge: --angles and --report: ")
-    out = hinge_cli("analyze", root, "--jobs", "0")
+    out = hinge_here("analyze", root, "--jobs", "0")
     assert out.returncode == 2 and out.stderr.startswith("hinge: --jobs: ")
 
 
@@ -155,7 +163,7 @@ def test_an_unwritable_table_leaves_the_old_file_and_no_temp(study, tmp_path):
     target = tmp_path / "reps.parquet"
     target.mkdir()  # cannot be replaced by a file
     (tmp_path / "old.csv").write_text("kept\n")
-    out = hinge_cli("analyze", root / "ana", "--parquet", target, "--csv", tmp_path / "old.csv")
+    out = hinge_here("analyze", root / "ana", "--parquet", target, "--csv", tmp_path / "old.csv")
     assert out.returncode == 2
     assert out.stderr.startswith(f"hinge: {target}: cannot write: ")
     assert len(out.stderr.splitlines()) == 1 and "Traceback" not in out.stderr

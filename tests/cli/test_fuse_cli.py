@@ -1,5 +1,6 @@
-"""`hinge fuse` as a user runs it: a real BROAD trial written as a recording CSV, the CLI in a
-subprocess, its quaternions scored against the optical reference."""
+"""`hinge fuse` as a user runs it: a real BROAD trial written as a recording CSV, the command
+line run on it (in this process), its quaternions scored against the optical reference; a
+bad input's one-line error from a real process."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, hinge_in_process
 from tests.processing.test_fusion import inclination_rmse_deg, load_trial, trials
 
 
 def hinge(*args):
+    """``hinge ARGS`` as a real process."""
     return subprocess.run(
         [sys.executable, "-m", "hinge", *map(str, args)], capture_output=True, text=True, cwd=ROOT, timeout=120
     )
@@ -36,7 +38,7 @@ def test_fuse_broad_trial(tmp_path, mode, limit):
     }
     pd.DataFrame(cols).to_csv(src, index=False)
     out = tmp_path / "quat.csv"
-    r = hinge("fuse", src, "--out", out, "--mode", mode)
+    r = hinge_in_process("fuse", str(src), "--out", str(out), "--mode", mode)
     assert r.returncode == 0, r.stderr
     q = pd.read_csv(out)
     assert list(q.columns) == ["t", "qw", "qx", "qy", "qz"]
