@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +11,7 @@ import pandas as pd
 from processing.analysis import analyze
 from processing.coordination import set_reference, traces
 from processing.recording import read_recording
+from tests.helpers import hinge_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 REC = ROOT / "recordings" / "mixed-set"
@@ -20,13 +19,7 @@ REC = ROOT / "recordings" / "mixed-set"
 
 def test_traces_equal_hinge_analyze_angles_over_each_rise(tmp_path):
     csv = tmp_path / "angles.csv"
-    out = subprocess.run(
-        [sys.executable, "-m", "hinge", "analyze", str(REC), "--json", "--angles", str(csv)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
+    out = hinge_in_process("analyze", str(REC), "--json", "--angles", str(csv))
     assert out.returncode == 0, out.stderr
     reps = json.loads(out.stdout)["reps"]
     angles = pd.read_csv(csv)

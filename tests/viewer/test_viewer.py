@@ -4,7 +4,7 @@ Each test replays a recording of the virtual lifter through ``SessionWorker`` (a
 session process with its own asyncio loop) into ``ViewerWindow`` exactly as ``run_viewer``
 does, and checks
 what the widgets hold against an independent run of the pipeline, against ``hinge analyze
---json`` (a real subprocess), or against the recording's own files.
+--json``, or against the recording's own files.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from processing.pipeline import Pipeline
 from processing.recording import read_recording
 from processing.samples import AngleFrames, SampleBatch
+from tests.helpers import hinge_in_process
 from viewer.palette import CURVE_COLOURS
 from viewer.replay_source import FAST_CHUNK_S, LiveReplay, ReplaySource
 from viewer.worker import RecordTarget
@@ -105,13 +106,7 @@ def test_window_fills_from_a_replay_and_curves_equal_the_pipeline(qtbot, open_vi
 
 
 def test_rep_table_equals_hinge_analyze_json(qtbot, open_viewer, recording):
-    out = subprocess.run(
-        [sys.executable, "-m", "hinge", "analyze", str(recording), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
+    out = hinge_in_process("analyze", str(recording), "--json")
     assert out.returncode == 0, out.stderr
     offline = json.loads(out.stdout)["reps"]
     assert offline, "the simulated session has reps"
