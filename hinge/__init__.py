@@ -32,8 +32,9 @@ and ``hinge --version`` does not load numpy, bleak or Qt for them.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from processing.lazy import lazy_exports
 
 __version__: str  # looked up on first use (``__getattr__``)
 
@@ -164,19 +165,4 @@ def _version() -> str:
         return "0.0.0"
 
 
-def __getattr__(name: str) -> Any:
-    """Import ``name`` from its module on first use, then keep it here (PEP 562)."""
-    module = _EXPORTS.get(name)
-    if name == "__version__":
-        value: Any = _version()
-    elif module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    else:
-        value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The public names (what tab completion offers), loaded or not."""
-    return list(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, {"__version__": _version})

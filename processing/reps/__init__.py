@@ -17,8 +17,9 @@ pattern names (``from processing.reps import Pattern``) loads neither numpy nor 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from processing.lazy import lazy_exports
 
 #: name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -72,15 +73,4 @@ if TYPE_CHECKING:  # what type checkers see; at run time, __getattr__ below
     from processing.reps.sets import reps_dataframe, summarize
 
 
-def __getattr__(name: str) -> Any:
-    """Import ``name`` from its module on first use, then keep it here (PEP 562)."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return list(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -14,8 +14,9 @@ The names below are imported from their module on first use (PEP 562): the windo
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from processing.lazy import lazy_exports
 
 #: name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -48,15 +49,4 @@ if TYPE_CHECKING:  # what type checkers see; at run time, __getattr__ below
     from processing.training_log.schema import SCHEMA_VERSION
 
 
-def __getattr__(name: str) -> Any:
-    """Import ``name`` from its module on first use, then keep it here (PEP 562)."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return list(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
