@@ -29,7 +29,7 @@ MAX_BYTES = 2 * 1024 * 1024
 
 
 def hinge(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``hinge ARGS`` as a real process (the page a user gets, the error a user sees)."""
+    """``hinge ARGS`` as a real process (the error a user sees)."""
     return subprocess.run(
         [sys.executable, "-m", "hinge", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT
     )
@@ -59,7 +59,7 @@ def three_sets(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def report(three_sets, tmp_path_factory) -> Path:
     html = tmp_path_factory.mktemp("html") / "three-sets.html"
-    r = hinge("report", str(three_sets), "-o", str(html))
+    r = hinge_in_process("report", str(three_sets), "-o", str(html))
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(f"report: {html}")
     return html
