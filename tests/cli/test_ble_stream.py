@@ -1,4 +1,5 @@
-"""`hinge stream --virtual --record` and `hinge scan`, as a user runs them (real subprocesses).
+"""`hinge stream --virtual --record` and `hinge scan`, as a user runs them (real subprocesses;
+the virtual scan's listing in this process).
 
 The virtual sensors stream the virtual lifter through bumble, bleak's own front end, the
 client and the pipeline into a recording; the recording must hold every sample of the
@@ -18,6 +19,7 @@ from firmware_bridge.drivers import hinge_profile as hp
 from firmware_bridge.virtual.session import simulated_sources
 from hinge.cli import main
 from processing.recording import read_recording
+from tests.helpers import hinge_in_process
 
 pytestmark = pytest.mark.slow
 
@@ -114,7 +116,7 @@ def test_headless_prints_status_and_reps(streamed):
 
 
 def test_scan_virtual_lists_one_sensor_per_family():
-    proc = hinge("scan", "--virtual")
+    proc = hinge_in_process("scan", "--virtual")  # scan's real process: the test below
     assert proc.returncode == 0, proc.stderr
     drivers = {line.split()[-2] for line in proc.stdout.splitlines()[1:]}
     assert drivers == {"hinge", "movesense", "witmotion"}
