@@ -421,14 +421,12 @@ def _check_units(path: Path, cols: list[np.ndarray]) -> None:
     ax, ay, az, gx, gy, gz = cols[1:]
     gyro = {"gx": gx, "gy": gy, "gz": gz}
     fast = (np.abs(gx) > MAX_GYRO_RAD_S) | (np.abs(gy) > MAX_GYRO_RAD_S) | (np.abs(gz) > MAX_GYRO_RAD_S)
-    n_fast = int(fast.sum())
-    over = [
-        (int(np.argmax(np.abs(g) > MAX_GYRO_RAD_S)), name)
-        for name, g in gyro.items()
-        if np.max(np.abs(g)) > MAX_GYRO_RAD_S
-    ]
-    if over and n_fast >= max(DEG_S_MIN_SAMPLES, DEG_S_MIN_FRACTION * len(gx)):
-        row, name = min(over)
+    if int(fast.sum()) >= max(DEG_S_MIN_SAMPLES, DEG_S_MIN_FRACTION * len(gx)):
+        row, name = min(
+            (int(np.argmax(np.abs(g) > MAX_GYRO_RAD_S)), name)
+            for name, g in gyro.items()
+            if np.max(np.abs(g)) > MAX_GYRO_RAD_S
+        )
         raise RecordingError(
             f"{path}:{row + 2}: {name} = {gyro[name][row]:g} is beyond any gyroscope's range "
             f"({MAX_GYRO_RAD_S:g} rad/s): looks like deg/s (expected rad/s)"
