@@ -13,6 +13,7 @@ zeros removed (``9.81``, ``-0.0012345``, ``42``), which pandas, spreadsheets and
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -39,7 +40,7 @@ def _decimals_for(x: np.ndarray, decimals: int) -> int:
 def _cell(text: str) -> int:
     """A 4-byte cell (the unit of the line matrix) as one uint32, filler-padded on the right."""
     raw = text.encode("ascii").ljust(4, bytes([_FILL]))
-    return int(np.frombuffer(raw, dtype=np.uint32)[0])
+    return int.from_bytes(raw, sys.byteorder)  # as a uint32 array holds it (6,000 at import)
 
 
 def _group_table() -> np.ndarray:
