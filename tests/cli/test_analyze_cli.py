@@ -186,3 +186,16 @@ def test_sensors_that_never_overlap_are_refused_in_one_line(tmp_path, sensors_ap
     assert out.returncode == 2
     assert out.stderr.strip().startswith(f"hinge: {rec}: nothing to analyse: the sensors' data never overlap")
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_report_equals_analyze_report_flag(tmp_path):
+    """``hinge analyze REC --report`` writes the page ``hinge report`` writes (the page's
+    own checks: test_report.py); a short set is enough to compare them."""
+    rec = ROOT / "recordings" / "knee-first"
+    pages = tmp_path / "via-report.html", tmp_path / "via-analyze.html"
+    for args in (("report", str(rec), "-o", str(pages[0])), ("analyze", str(rec), "--report", str(pages[1]))):
+        r = hinge_in_process(*args)
+        assert r.returncode == 0, r.stderr
+    assert b"<article" in pages[0].read_bytes()
+    assert pages[0].read_bytes() == pages[1].read_bytes()
