@@ -18,8 +18,12 @@ Least squares over ``s``, ``o`` and the ``u_k`` (weak priors ``s = 1``, ``o = 0`
 postures do not show, e.g. the gain along the flexion axis) gives the calibration, which is
 used only when the postures are different enough to show it (``MIN_SPREAD_DEG``), the
 sensor reads a different |g| in different postures (``MIN_MAGNITUDE_SPREAD``: a calibrated
-one does not), and the fit explains the turns clearly better than no correction
-(``MIN_IMPROVEMENT``).
+one does not), the fit explains the turns clearly better than no correction
+(``MIN_IMPROVEMENT``), it explains postures and turns to within their noise (``MAX_CHI2``;
+else the posture it explains worst, a "still" run in which the sensor was carried, is let
+go and the fit tried again), and it pins the angles between the postures down
+(``MAX_DIRECTION_SD_DEG``, from the fit's posterior covariance: postures that all turn about
+one axis, a lower back that only hinges, let gains and offsets trade against each other).
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ MAX_POSTURES = 60
 MAX_TURN_GAP_S = 10.0  # the gyro links postures at most this far apart (its drift)
 MIN_MAGNITUDE_SPREAD = 0.03  # still |acc| must differ this much (share) across postures
 MIN_SPREAD_DEG = 25.0  # postures must differ this much for gains and offsets to show
-MIN_IMPROVEMENT = 0.5  # the fit must halve the turn residuals to be used
+MIN_IMPROVEMENT = 0.7  # the fit must cut the turn residuals by a third to be used
+MAX_DIRECTION_SD_DEG = 1.5  # ... and pin gravity's direction down in every posture it saw
 MAX_CHI2 = 1.0  # ... and explain postures and turns to within their noise (mean squared residual)
 SIGMA_ACC = 0.05  # m/s^2: the mean of a still run
 SIGMA_TURN_RAD = 0.01  # gravity direction after a gyro-measured turn, plus per second:
@@ -58,6 +63,7 @@ class AccCalibration:
     postures: int
     turn_rms_before_deg: float
     turn_rms_after_deg: float
+    direction_sd_deg: float  # how uncertain it leaves the angles between the postures seen
 
     def apply(self, acc: np.ndarray) -> np.ndarray:
         return (acc - self.offset) / self.gain
@@ -68,6 +74,7 @@ class AccCalibration:
             "offset_m_s2": [round(float(v), 3) for v in self.offset],
             "postures": self.postures,
             "turn_rms_deg": [round(self.turn_rms_before_deg, 2), round(self.turn_rms_after_deg, 2)],
+            "direction_sd_deg": round(self.direction_sd_deg, 2),
         }
 
 
@@ -116,23 +123,51 @@ def fit(
     idx = [(a, b) for a, b in runs(still) if t[b - 1] - t[a] >= MIN_RUN_S]
     if len(idx) > MAX_POSTURES:  # the longest ones, in time order (the fit grows with them)
         idx = sorted(sorted(idx, key=lambda ab: t[ab[0]] - t[ab[1] - 1])[:MAX_POSTURES])
+    w = gyr - offset.at(t)
+    # A still run in which the sensor was carried (a lower back holding its angle while the
+    # hips drop: not turning, but accelerating) does not read gravity alone. Such runs are
+    # the postures the fit explains worst; they are let go one at a time, a quarter at most.
+    for _ in range(len(idx) // 4 + 1):
+        if not _shows_errors(acc, idx):
+            return None
+        solved = _solve(t, acc, w, idx)
+        if solved is None:
+            return None
+        cal, chi2, worst = solved
+        if chi2 <= MAX_CHI2:
+            return cal
+        del idx[worst]
+    return None
+
+
+def _shows_errors(acc: np.ndarray, idx: list[tuple[int, int]]) -> bool:
+    """Do the postures ``idx`` (sample ranges) differ enough to show gains and offsets?"""
     if len(idx) < 3:
-        return None
+        return False
     m = np.array([acc[a:b].mean(axis=0) for a, b in idx])
     dirs = m / np.linalg.norm(m, axis=1, keepdims=True)
     spread = float(np.degrees(np.arccos(np.clip((dirs @ dirs.T).min(), -1, 1))))
     mags = np.linalg.norm(m, axis=1)
-    if spread < MIN_SPREAD_DEG or np.ptp(mags) < MIN_MAGNITUDE_SPREAD * np.median(mags):
-        # A calibrated accelerometer reads the same |g| in every posture; gains and offsets
-        # that matter make it differ. Without that, turn residuals are the gyro's, not
-        # the accelerometer's, and fitting them would only add error.
-        return None
-    w = gyr - offset.at(t)
+    # A calibrated accelerometer reads the same |g| in every posture; gains and offsets that
+    # matter make it differ. Without that, turn residuals are the gyro's, not the
+    # accelerometer's, and fitting them would only add error.
+    return spread >= MIN_SPREAD_DEG and np.ptp(mags) >= MIN_MAGNITUDE_SPREAD * np.median(mags)
+
+
+def _solve(
+    t: np.ndarray, acc: np.ndarray, w: np.ndarray, idx: list[tuple[int, int]]
+) -> tuple[AccCalibration | None, float, int] | None:
+    """The least-squares fit over the postures ``idx`` and the gyro turns ``w`` between
+    them: ``(calibration or None if not believable, mean squared residual, the posture
+    explained worst)``, or None when the gyro joins too few of them."""
+    m = np.array([acc[a:b].mean(axis=0) for a, b in idx])
+    dirs = m / np.linalg.norm(m, axis=1, keepdims=True)
     links = []  # (k, R_k, sigma) for consecutive postures the gyro can join
     for k in range(len(idx) - 1):
         i, j = (idx[k][0] + idx[k][1]) // 2, (idx[k + 1][0] + idx[k + 1][1]) // 2
         dt = t[j] - t[i]
-        if dt <= MAX_TURN_GAP_S:
+        # (the gap between the runs limits a link; a long rest's own length only loosens it)
+        if t[idx[k + 1][0]] - t[idx[k][1] - 1] <= MAX_TURN_GAP_S:
             links.append((k, _turn(t[i : j + 1], w[i : j + 1]), SIGMA_TURN_RAD + SIGMA_TURN_RATE * dt))
     if len(links) < 2:
         return None
@@ -169,17 +204,44 @@ def fit(
     v = x[6:].reshape(n, 3)
     before, after = turn_rms(dirs), turn_rms(v / np.linalg.norm(v, axis=1, keepdims=True))
     r = residuals(x)
-    # A fit that leaves residuals well above their noise has not found the sensor's errors:
-    # a "still" run that was moving, or postures that all turn about one axis (a lower back
-    # that only hinges), leave gains and offsets free to trade against each other, and the
-    # minimum is a wrong calibration that still shrinks the turn residuals.
-    if (
-        not (GAIN_RANGE[0] < s.min() and s.max() < GAIN_RANGE[1])
-        or after > MIN_IMPROVEMENT * before
-        or float(r @ r) / len(r) > MAX_CHI2
-    ):
-        return None
-    return AccCalibration(s, o, n, before, after)
+    per_posture = (r[: 3 * n].reshape(n, 3) ** 2).sum(axis=1)
+    # A fit that leaves residuals well above their noise has not found the sensor's errors
+    # (the caller lets the worst posture go and tries again); nor one that hardly explains
+    # the turns better than no correction, or has gains no sensor has.
+    chi2 = float(r @ r) / len(r)
+    sd = _direction_sd_deg(residuals, x, m, chi2)
+    believable = (
+        GAIN_RANGE[0] < s.min()
+        and s.max() < GAIN_RANGE[1]
+        and after <= MIN_IMPROVEMENT * before
+        and sd <= MAX_DIRECTION_SD_DEG
+    )
+    cal = AccCalibration(s, o, n, before, after, sd) if believable else None
+    return cal, chi2, int(np.argmax(per_posture))
+
+
+def _direction_sd_deg(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, m: np.ndarray, chi2: float) -> float:
+    """How uncertain the fit leaves gravity's direction in the postures it saw (deg, the
+    largest posterior standard deviation): the gains and offsets may be poorly pinned down
+    one by one (postures that all turn about one axis let them trade) and still fix every
+    direction seen, or not."""
+    h = 1e-6 * np.maximum(1.0, np.abs(x))
+    r = f(x)
+    jac = ((f(x + np.diag(h)) - r) / h[:, None]).T
+    cov = np.linalg.pinv(jac.T @ jac)[:6, :6] * max(1.0, chi2)
+
+    def corrected(p: np.ndarray) -> np.ndarray:  # (6,) -> the postures' corrected directions
+        c = (m - p[3:6]) / p[:3]
+        return c / np.linalg.norm(c, axis=1, keepdims=True)
+
+    def angles(p: np.ndarray) -> np.ndarray:  # each posture's angle from the first, rad
+        c = corrected(p)
+        return np.arccos(np.clip(c @ c[0], -1.0, 1.0))
+
+    a0 = angles(x[:6])
+    d = np.stack([(angles(x[:6] + h[i] * e) - a0) / h[i] for i, e in enumerate(np.eye(6))], axis=-1)  # (n, 6)
+    var = np.einsum("nj,jk,nk->n", d, cov, d)
+    return float(np.degrees(np.sqrt(max(float(var.max()), 0.0))))
 
 
 def _levenberg_marquardt(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, iterations: int = 50) -> np.ndarray:

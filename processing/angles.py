@@ -145,18 +145,31 @@ def _at_rest(
     periods = joint_still_periods(stillness)
     acc_cal = {}
     for seg in SEGMENTS_REQUIRED:
-        data[seg], acc_cal[seg] = _acc_calibrated(data[seg], stillness[seg])
+        data[seg], acc_cal[seg] = _acc_calibrated(data[seg], stillness[seg], periods if seg == "lumbar" else None)
     return still_candidates(periods, data), acc_cal, {s: st.offset for s, st in stillness.items()}
 
 
 def _acc_calibrated(
-    arrays: tuple[np.ndarray, np.ndarray, np.ndarray], still: SensorStillness
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray], still: SensorStillness, body_still: list[StillPeriod] | None
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], acc_calibration.AccCalibration | None]:
     """An uncalibrated accelerometer's gains and offsets, where the recording shows them
     (``processing.acc_calibration``), and the samples with the accelerometer corrected by
-    them: everything after sees the corrected readings."""
+    them: everything after sees the corrected readings.
+
+    ``body_still``: for the lower back, the periods in which every sensor is still. It sits on
+    the pelvis, which the hip joints carry: holding its angle while the hips drop or rise
+    (the thighs turning) it does not turn, but it accelerates, and such a "still" run does
+    not read gravity alone. Its fit is tried on its own still runs and on those inside the
+    periods; the one that pins the angles between postures down better is kept."""
     t, acc, gyr = arrays
-    fitted = acc_calibration.fit(t, acc, gyr, still.still, still.offset)
+    masks = [still.still]
+    if body_still:
+        inside = np.zeros(len(t), bool)
+        for p in body_still:
+            inside[np.searchsorted(t, p.start_s, "left") : np.searchsorted(t, p.end_s, "right")] = True
+        masks.append(still.still & inside)
+    fits = [f for f in (acc_calibration.fit(t, acc, gyr, m, still.offset) for m in masks) if f is not None]
+    fitted = min(fits, key=lambda f: f.direction_sd_deg) if fits else None
     return (arrays if fitted is None else (t, fitted.apply(acc), gyr)), fitted
 
 

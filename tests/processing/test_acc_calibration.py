@@ -80,18 +80,16 @@ def test_a_calibrated_accelerometer_is_left_alone():
     assert res.calibration.accelerometers == {"thigh": None, "lumbar": None}
 
 
-def test_a_fit_the_postures_cannot_pin_down_is_not_used(monkeypatch):
-    # Deadlifts with only standing between sets: the lower back turns about one axis only and
-    # holds still upright or at a few bottoms, so its gains and offsets trade against each
-    # other. A fit there once shrank the turn residuals with a wrong calibration (offsets of
-    # 2-8 m/s^2) and made the trunk 3-4 times worse than no correction at all.
-    sim = simulate(
+def _lifts_only(seed):
+    """Two sets of deadlifts after 0.9 s of standing, 15 s of standing between them, on
+    uncalibrated sensors (gains up to +-35 %, offsets up to 1.5 m/s^2 per axis)."""
+    return simulate(
         SimConfig(
             patterns=["knee-first", "simultaneous", "hips-rise-early"],
             reps=5,
             sets=2,
             rest_s=15.0,
-            seed=4001,
+            seed=seed,
             noise="typical",
             standing="short",
             acc_scale_max=0.35,
@@ -100,6 +98,26 @@ def test_a_fit_the_postures_cannot_pin_down_is_not_used(monkeypatch):
             gyro_warmup_deg_s=3.0,
         )
     )
+
+
+def test_a_lower_back_carried_by_moving_hips_is_no_posture_for_its_fit(monkeypatch):
+    # Between reps the lower back holds its angle for a moment while the hips drop or rise:
+    # no turn, so "still", but accelerating at 1-1.5 m/s^2. Taken as postures, such runs
+    # left no fit standing, and the trunk 4-5 deg off; at rest with the thighs, the fit holds.
+    sim = _lifts_only(4000)
+    res = angles_from_segments(sim.imu)
+    assert res.calibration.accelerometers["lumbar"] is not None
+    monkeypatch.setattr(acc_calibration, "fit", lambda *a: None)
+    raw = angles_from_segments(sim.imu)
+    assert _rmse(res, sim, "trunk_deg") < min(1.0, 0.5 * _rmse(raw, sim, "trunk_deg"))
+
+
+def test_a_fit_the_postures_cannot_pin_down_is_not_used(monkeypatch):
+    # Deadlifts with only standing between sets: the lower back turns about one axis only and
+    # holds still upright or at a few bottoms, so its gains and offsets trade against each
+    # other. A fit there once shrank the turn residuals with a wrong calibration (offsets of
+    # 2-8 m/s^2) and made the trunk 3-4 times worse than no correction at all.
+    sim = _lifts_only(4001)
     res = angles_from_segments(sim.imu)
     monkeypatch.setattr(acc_calibration, "fit", lambda *a: None)
     raw = angles_from_segments(sim.imu)
