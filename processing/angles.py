@@ -68,16 +68,20 @@ def on_grid(track: SegmentTrack, grid: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """Linear interpolation of a track at grid times; also a mask of grid points that are
     bracketed by samples no further apart than a fillable gap."""
     t = track.t
-    j = np.searchsorted(t, grid, side="left")
     n = len(t)
-    jr = np.minimum(j, n - 1)
-    jl = np.maximum(j - 1, 0)
-    ok = (t[jr] == grid) | ((j > 0) & (j < n) & (t[jr] - t[jl] <= GAP_FILL_MAX_S))
+    dt = np.diff(t)
+    if n > 1 and dt.max() <= GAP_FILL_MAX_S:  # no dropout: every grid point within the data
+        ok = (grid >= t[0]) & (grid <= t[-1])
+    else:
+        j = np.searchsorted(t, grid, side="left")
+        jr = np.minimum(j, n - 1)
+        jl = np.maximum(j - 1, 0)
+        ok = (t[jr] == grid) | ((j > 0) & (j < n) & (t[jr] - t[jl] <= GAP_FILL_MAX_S))
     angle_t = t if track.angle_t is None else track.angle_t
     # A gyro sample is the mean rate over the sample interval that ends at its timestamp
     # (what an IMU's decimation filter outputs and what vqf integrates): it belongs half an
     # interval earlier, which at 52 Hz is 10 ms of the onset timing.
-    rate_t = t - 0.5 * np.median(np.diff(t)) if n > 1 else t
+    rate_t = t - 0.5 * np.median(dt) if n > 1 else t
     return np.interp(grid, angle_t, track.angle_deg), np.interp(grid, rate_t, track.rate_deg_s), ok
 
 
