@@ -205,6 +205,10 @@ class ReplaySource:
                 wall0, pos0 = self._anchor
                 delay = wall0 + (chunk_end - pos0) / self.speed - time.monotonic()
                 if delay <= 0:
+                    # due already (a session process the machine starved catches up): still
+                    # let controls and the window's updates run between chunks, or a Pause
+                    # would wait, and the window see nothing, until the burst ends
+                    await asyncio.sleep(0)
                     return
             else:
                 delay = None

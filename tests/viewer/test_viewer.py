@@ -200,6 +200,43 @@ def test_replay_keys_play_step_and_change_speed(qtbot, open_viewer, recording):
     assert win.controls.play.toolTip() == "play / pause (Space)"
 
 
+def test_a_replay_behind_its_schedule_lets_the_loop_run_between_chunks(recording):
+    """A session process the machine starved finds seconds of the replay due at once: while
+    it catches up, controls (a Pause) and the window's updates still get the loop between
+    its chunks, not only after the burst (which may run to the end)."""
+    import asyncio
+
+    src = ReplaySource.from_recording(read_recording(recording))
+    src.set_speed(8.0)
+
+    async def catch_up() -> list[int]:
+        ticks = 0
+
+        async def other() -> None:  # what else runs on the session's loop
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(other())
+        batches = src.batches()
+        await anext(batches)
+        start = src.position_s
+        time.sleep(0.5)  # starved: 4 s of the recording are due now, and more the longer it took
+        seen = []
+        async for _ in batches:
+            seen.append(ticks)
+            if src.position_s >= start + 3.0:
+                break
+        await batches.aclose()
+        task.cancel()
+        return seen
+
+    seen = asyncio.run(catch_up())
+    assert len(seen) > 300  # 3 s of 10 ms chunks, every one of them due
+    assert seen[-1] - seen[0] >= 200, "the loop ran nothing else while the replay caught up"
+
+
 def test_clicking_a_rep_replays_up_to_it(qtbot, open_viewer, recording):
     src = ReplaySource.from_recording(read_recording(recording))
     src.fast_forward(float("inf"), play=False)
