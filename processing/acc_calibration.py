@@ -19,11 +19,11 @@ postures do not show, e.g. the gain along the flexion axis) gives the calibratio
 used only when the postures are different enough to show it (``MIN_SPREAD_DEG``), the
 sensor reads a different |g| in different postures (``MIN_MAGNITUDE_SPREAD``: a calibrated
 one does not), the fit explains the turns clearly better than no correction
-(``MIN_IMPROVEMENT``), it explains postures and turns to within their noise (``MAX_CHI2``;
-else the posture it explains worst, a "still" run in which the sensor was carried, is let
-go and the fit tried again), and it pins the angles between the postures down
-(``MAX_DIRECTION_SD_DEG``, from the fit's posterior covariance: postures that all turn about
-one axis, a lower back that only hinges, let gains and offsets trade against each other).
+(``MIN_IMPROVEMENT``), it explains postures and turns to within their noise (``MAX_CHI2``:
+a "still" run in which the sensor was carried, not turning but accelerating, is no posture),
+and it pins the angles between the postures down (``MAX_DIRECTION_SD_DEG``, from the fit's
+posterior covariance: postures that all turn about one axis, a lower back that only
+hinges, let gains and offsets trade against each other).
 """
 
 from __future__ import annotations
@@ -123,21 +123,13 @@ def fit(
     idx = [(a, b) for a, b in runs(still) if t[b - 1] - t[a] >= MIN_RUN_S]
     if len(idx) > MAX_POSTURES:  # the longest ones, in time order (the fit grows with them)
         idx = sorted(sorted(idx, key=lambda ab: t[ab[0]] - t[ab[1] - 1])[:MAX_POSTURES])
-    w = gyr - offset.at(t)
-    # A still run in which the sensor was carried (a lower back holding its angle while the
-    # hips drop: not turning, but accelerating) does not read gravity alone. Such runs are
-    # the postures the fit explains worst; they are let go one at a time, a quarter at most.
-    for _ in range(len(idx) // 4 + 1):
-        if not _shows_errors(acc, idx):
-            return None
-        solved = _solve(t, acc, w, idx)
-        if solved is None:
-            return None
-        cal, chi2, worst = solved
-        if chi2 <= MAX_CHI2:
-            return cal
-        del idx[worst]
-    return None
+    if not _shows_errors(acc, idx):
+        return None
+    solved = _solve(t, acc, gyr - offset.at(t), idx)
+    if solved is None:
+        return None
+    cal, chi2 = solved
+    return cal if chi2 <= MAX_CHI2 else None
 
 
 def _shows_errors(acc: np.ndarray, idx: list[tuple[int, int]]) -> bool:
@@ -156,10 +148,10 @@ def _shows_errors(acc: np.ndarray, idx: list[tuple[int, int]]) -> bool:
 
 def _solve(
     t: np.ndarray, acc: np.ndarray, w: np.ndarray, idx: list[tuple[int, int]]
-) -> tuple[AccCalibration | None, float, int] | None:
+) -> tuple[AccCalibration | None, float] | None:
     """The least-squares fit over the postures ``idx`` and the gyro turns ``w`` between
-    them: ``(calibration or None if not believable, mean squared residual, the posture
-    explained worst)``, or None when the gyro joins too few of them."""
+    them: ``(calibration or None if not believable, mean squared residual)``, or None when
+    the gyro joins too few of them."""
     m = np.array([acc[a:b].mean(axis=0) for a, b in idx])
     dirs = m / np.linalg.norm(m, axis=1, keepdims=True)
     links = []  # (k, R_k, sigma) for consecutive postures the gyro can join
@@ -204,10 +196,10 @@ def _solve(
     v = x[6:].reshape(n, 3)
     before, after = turn_rms(dirs), turn_rms(v / np.linalg.norm(v, axis=1, keepdims=True))
     r = residuals(x)
-    per_posture = (r[: 3 * n].reshape(n, 3) ** 2).sum(axis=1)
     # A fit that leaves residuals well above their noise has not found the sensor's errors
-    # (the caller lets the worst posture go and tries again); nor one that hardly explains
-    # the turns better than no correction, or has gains no sensor has.
+    # (a "still" run in which the sensor was carried: a lower back holding its angle while
+    # the hips drop accelerates); nor one that hardly explains the turns better than no
+    # correction, or has gains no sensor has.
     chi2 = float(r @ r) / len(r)
     sd = _direction_sd_deg(residuals, x, m, chi2)
     believable = (
@@ -217,7 +209,7 @@ def _solve(
         and sd <= MAX_DIRECTION_SD_DEG
     )
     cal = AccCalibration(s, o, n, before, after, sd) if believable else None
-    return cal, chi2, int(np.argmax(per_posture))
+    return cal, chi2
 
 
 def _direction_sd_deg(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, m: np.ndarray, chi2: float) -> float:
