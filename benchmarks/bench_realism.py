@@ -90,6 +90,9 @@ CONDITIONS: dict[str, Callable[[int], SimConfig]] = {
     "no lifts, gym": lambda s: SimConfig(
         reps=0, sets=2, seed=s, realism="gym", rest_activities=["bench", "jog", "walk", "bend"]
     ),
+    "uncal., short stand": lambda s: _lifts(
+        s, standing="short", acc_scale_max=0.35, acc_offset_max=1.5, gyro_offset_deg_s=6.0, gyro_warmup_deg_s=3.0
+    ),
 }
 
 
@@ -281,7 +284,7 @@ def run_grid(
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for ci, (cond, make) in enumerate(conds.items()):
             for k in range(n):
-                cfg = make(1000 * (ci + 1) + k)
+                cfg = make(1000 * (list(CONDITIONS).index(cond) + 1) + k)
                 sim = simulate(cfg)
                 rec = tmp / f"c{ci}-{k}"
                 write_simulation(sim, rec)

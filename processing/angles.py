@@ -149,11 +149,11 @@ def _at_rest(
     periods = joint_still_periods(stillness)
     acc_cal = {}
     for seg in SEGMENTS_REQUIRED:
-        data[seg], acc_cal[seg] = _acc_calibrated(data[seg], stillness[seg], periods if seg == "lumbar" else None)
+        data[seg], acc_cal[seg] = acc_calibrated(data[seg], stillness[seg], periods if seg == "lumbar" else None)
     return still_candidates(periods, data), acc_cal, {s: st.offset for s, st in stillness.items()}
 
 
-def _acc_calibrated(
+def acc_calibrated(
     arrays: tuple[np.ndarray, np.ndarray, np.ndarray], still: SensorStillness, body_still: list[StillPeriod] | None
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], acc_calibration.AccCalibration | None]:
     """An uncalibrated accelerometer's gains and offsets, where the recording shows them

@@ -20,6 +20,10 @@ estimates are causal:
 * gyro offset: each sensor's own (``processing.stillness``), set on the filter whenever the
   reference is chosen; at the first one the history is fused again with it removed, as
   offline;
+* accelerometer gains and offsets: the offline fit (``processing.acc_calibration``, via
+  ``angles``' choice of postures) tried on the history every ``ACC_FIT_EVERY_S``; a fit
+  found, or one that pins the postures down better, corrects every sample from then on and
+  the history is fused again with it (the reference read anew from it);
 * flexion axis: refined from the tilt seen so far (``calibration.AxisEstimate``), its sign
   frozen once confident. Until a segment has tilted ``PROVISIONAL_TILT_DEG`` its angle is the
   tilt magnitude (always >= 0) and its rate the gyro on the current tilt direction.
@@ -33,7 +37,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from processing.angles import SegmentTrack, combine, grid_times, provisional_lockouts, still_candidates
+from processing.acc_calibration import AccCalibration
+from processing.angles import (
+    SegmentTrack,
+    acc_calibrated,
+    combine,
+    grid_times,
+    provisional_lockouts,
+    still_candidates,
+)
 from processing.calibration import (
     EVIDENCE_HZ,
     SOURCES,
@@ -50,7 +62,7 @@ from processing.calibration import (
 )
 from processing.fusion import FusionResult, OnlineOrientation
 from processing.samples import SEGMENTS_REQUIRED, AngleFrames, SampleBatch
-from processing.stillness import SensorStillness, joint_still_periods, sensor_stillness
+from processing.stillness import SensorStillness, StillPeriod, joint_still_periods, sensor_stillness
 
 CHECK_EVERY_S = 0.5  # re-run the reference choice this often (session time)
 HISTORY_S = 60.0  # of raw samples and up-vectors kept for it
@@ -68,6 +80,8 @@ UNTOLD_MOVE_DEG = 10.0  # a new upright this far from the current one needs sign
 REFERENCE_JUMP_DEG = 30.0
 PROVISIONAL_TILT_DEG = 10.0
 AXIS_REFRESH_S = 0.05  # add evidence and re-derive the flexion axis this often
+ACC_FIT_EVERY_S = 5.0  # try the accelerometer fit on the history this often (session time)
+ACC_FIT_BETTER_DEG = 0.2  # a new fit must pin the postures' angles down this much better
 
 
 class _Segment:
@@ -85,6 +99,7 @@ class _Segment:
         self.ev_next = -np.inf
         self.est: AxisEstimate | None = None
         self.gyro_offset = np.zeros(3)
+        self.acc_cal: AccCalibration | None = None  # applied to every sample fused
         self.n_added = 0  # fused samples already fed to the axis estimate
         self.next_refresh = -np.inf
         self.last_t = -np.inf  # newest sample time received
@@ -99,6 +114,10 @@ class _Segment:
     def raw_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         t, acc, gyr = (np.concatenate([r[k] for r in self.raw]) for k in range(3))
         return t, acc, gyr
+
+    def corrected(self, acc: np.ndarray) -> np.ndarray:
+        """The accelerometer as the filter sees it: with the fitted gains and offsets removed."""
+        return acc if self.acc_cal is None else self.acc_cal.apply(acc)
 
     def evidence(self) -> tuple[np.ndarray, np.ndarray]:
         return np.concatenate([e[0] for e in self.ev]), np.vstack([e[1] for e in self.ev])
@@ -145,7 +164,7 @@ class _Segment:
         t, acc, gyr = self.raw_arrays()
         self.fusion = OnlineOrientation()
         self.fusion.set_gyro_offset(self.gyro_offset)
-        t, gyr, res = self.fusion.push(t, acc, gyr)
+        t, gyr, res = self.fusion.push(t, self.corrected(acc), gyr)
         self.t, self.u, self.w, self.n_added = t[:0], self.u[:0], self.w[:0], 0
         self.ev, self.ev_next = [], -np.inf
         self.add_fused(t, gyr, res.quat, res.bias)
@@ -184,6 +203,7 @@ class StreamingAngles:
         self._refined_at = -np.inf
         self._now = -np.inf  # session time of the newest sample of the slower sensor
         self._next_check = -np.inf
+        self._next_acc_fit = -np.inf
         self._first_t: float | None = None
         self._last_grid: float | None = None
 
@@ -201,7 +221,10 @@ class StreamingAngles:
                 s, est.up, est.final_axis(), g.gyro_offset, est.ratio, est.out_of_plane_share, est.max_tilt_deg
             )
         c = self._cal
-        return Calibration(c.source, c.periods, segs, c.confidence, c.detail, c.warnings, signs=c.signs)
+        accelerometers = {s: (g.acc_cal.report() if g.acc_cal is not None else None) for s, g in self._seg.items()}
+        return Calibration(
+            c.source, c.periods, segs, c.confidence, c.detail, c.warnings, accelerometers=accelerometers, signs=c.signs
+        )
 
     @property
     def reference_jumps(self) -> int:
@@ -237,7 +260,7 @@ class StreamingAngles:
         seg.last_t = float(batch.t[-1])
         if self._first_t is None:
             self._first_t = float(batch.t[0])
-        t, gyr, res = seg.fusion.push(batch.t, batch.acc, batch.gyr)
+        t, gyr, res = seg.fusion.push(batch.t, seg.corrected(batch.acc), batch.gyr)
         return self._consume(seg, batch, t, gyr, res)
 
     def finish(self) -> AngleFrames:
@@ -284,6 +307,9 @@ class StreamingAngles:
         if len(common_grid(evidence)) < 3:
             return
         stillness = {s: sensor_stillness(*data[s]) for s in data}
+        periods = joint_still_periods(stillness)
+        refit = now >= self._next_acc_fit and self._fit_accelerometers(data, stillness, periods)
+        data = {g.name: (data[g.name][0], g.corrected(data[g.name][1]), data[g.name][2]) for g in segs}
         # The lower back's vertical specific force, for the height cue of the signs (as offline).
         t_l, acc_l, _ = data["lumbar"]
         t_e, u_e = evidence["lumbar"]
@@ -291,7 +317,7 @@ class StreamingAngles:
         try:
             cal = calibrate(
                 evidence,
-                still_candidates(joint_still_periods(stillness), data),
+                still_candidates(periods, data),
                 {s: stillness[s].offset.at(data[s][0][-1:])[0] for s in data},
                 provisional_lockouts,
                 vertical=(t_l, np.einsum("ij,ij->i", acc_l, u_l)),
@@ -299,6 +325,11 @@ class StreamingAngles:
         except np.linalg.LinAlgError:
             return
         cur = self._cal
+        if cur is not None and refit:
+            # The corrected accelerometer moves every up-vector: the history is fused again
+            # and the reference read anew from it.
+            self._adopt(cal, stillness, first=False, news=not _same_stand(cal, cur), refuse=True)
+            return
         if cur is None:
             waited = now - (self._first_t if self._first_t is not None else now)
             # Early on, which side is upright must come from the movement, unless the stand
@@ -346,24 +377,47 @@ class StreamingAngles:
                 jump = max(jump, abs(float(new - old)))
         return jump
 
-    def _adopt(self, cal: Calibration, stillness: dict[str, SensorStillness], first: bool, news: bool) -> None:
-        """Use a new reference from now on (re-fusing the history the first time); ``news``:
-        it is another stand or source, which the status announces (a stand that only grew
-        longer is taken silently)."""
+    def _fit_accelerometers(
+        self,
+        data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+        stillness: dict[str, SensorStillness],
+        periods: list[StillPeriod],
+    ) -> bool:
+        """Try each accelerometer's fit on the history (as offline); keep a new one where
+        there was none or it pins the postures down clearly better. True if any changed."""
+        self._next_acc_fit = self._now + ACC_FIT_EVERY_S
+        changed = False
+        for g in self._seg.values():
+            _, fitted = acc_calibrated(data[g.name], stillness[g.name], periods if g.name == "lumbar" else None)
+            if fitted is not None and (
+                g.acc_cal is None or fitted.direction_sd_deg < g.acc_cal.direction_sd_deg - ACC_FIT_BETTER_DEG
+            ):
+                g.acc_cal = fitted
+                changed = True
+        return changed
+
+    def _adopt(
+        self, cal: Calibration, stillness: dict[str, SensorStillness], first: bool, news: bool, refuse: bool = False
+    ) -> None:
+        """Use a new reference from now on (re-fusing the history the first time, or when
+        ``refuse``: the accelerometers' correction changed); ``news``: it is another stand or
+        source, which the status announces (a stand that only grew longer is taken silently)."""
         refused = False
         for g in self._seg.values():
             st = stillness[g.name]
+            changed = False
             if st.offset.known:
                 new = st.offset.at(g.raw[-1][0][-1:])[0]
-                changed = np.linalg.norm(new - g.gyro_offset) > OFFSET_CHANGE_RAD_S
+                changed = bool(np.linalg.norm(new - g.gyro_offset) > OFFSET_CHANGE_RAD_S)
                 g.gyro_offset = new
-                if first or g.raw[-1][0][-1] - g.raw[0][0][0] <= REFUSE_HISTORY_S:
-                    # Early in the session re-fusing the short history is cheap and
-                    # leaves the frames still to come as offline would have them.
-                    g.fuse_again(self._last_grid)
-                    refused = True
-                elif changed:
-                    g.fusion.set_gyro_offset(g.gyro_offset)
+            # Early in the session re-fusing the short history is cheap and leaves the frames
+            # still to come as offline would have them.
+            early = first or g.raw[-1][0][-1] - g.raw[0][0][0] <= REFUSE_HISTORY_S
+            if refuse or (st.offset.known and early):
+                g.fuse_again(self._last_grid)
+                refused = True
+            elif changed:
+                g.fusion.set_gyro_offset(g.gyro_offset)
         evidence = {g.name: g.evidence() for g in self._seg.values()}
         # The reference postures as the history now reads (re-fused without the offset).
         refs = {s: mean_up(evidence[s], cal.periods) if refused else sc.up for s, sc in cal.segments.items()}
