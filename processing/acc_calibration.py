@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from processing.stillness import GyroOffset, runs
+from processing.stillness import runs
 
 G = 9.81
 MIN_RUN_S = 0.3  # a still run this long is a posture
@@ -115,17 +115,16 @@ def _turn(t: np.ndarray, w: np.ndarray) -> np.ndarray:
     )
 
 
-def fit(
-    t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, still: np.ndarray, offset: GyroOffset
-) -> AccCalibration | None:
+def fit(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, still: np.ndarray) -> AccCalibration | None:
     """The accelerometer's calibration from one sensor's recording, or None when the
-    recording does not show it (too few or too similar postures, or no better fit)."""
+    recording does not show it (too few or too similar postures, or no better fit).
+    ``gyr``: the gyro less its own offset (``stillness.SensorStillness.gyr_offset``)."""
     idx = [(a, b) for a, b in runs(still) if t[b - 1] - t[a] >= MIN_RUN_S]
     if len(idx) > MAX_POSTURES:  # the longest ones, in time order (the fit grows with them)
         idx = sorted(sorted(idx, key=lambda ab: t[ab[0]] - t[ab[1] - 1])[:MAX_POSTURES])
     if not _shows_errors(acc, idx):
         return None
-    solved = _solve(t, acc, gyr - offset.at(t), idx)
+    solved = _solve(t, acc, gyr, idx)
     if solved is None:
         return None
     cal, chi2 = solved

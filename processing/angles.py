@@ -26,7 +26,7 @@ from processing.calibration import Calibration, SegmentCalibration, calibrate, u
 from processing.errors import AnalysisError
 from processing.fusion import GAP_FILL_MAX_S, fuse_offline_reduced
 from processing.samples import ANGLES_RATE_HZ, SEGMENTS_REQUIRED, AngleFrames
-from processing.stillness import GyroOffset, SensorStillness, StillPeriod, joint_still_periods, sensor_stillness
+from processing.stillness import StillPeriod, joint_still_periods, sensor_stillness
 
 if TYPE_CHECKING:
     from processing.recording import Recording
@@ -118,8 +118,8 @@ def angles_from_segments(
         raise AnalysisError(f"{source}: missing segment(s) {', '.join(missing)}")
     data = {s: _arrays(segments[s]) for s in SEGMENTS_REQUIRED}
     check_overlap(data, source)
-    candidates, acc_cal, offsets = _at_rest(data)
-    fused, gyro_offsets, vertical = _fused_all(data, offsets)
+    candidates, acc_cal, gyro_offsets = _at_rest(data)
+    fused, vertical = _fused_all(data)
     evidence = {}
     for seg, (_, _, t_q, _, u) in fused.items():
         step = max(1, int(len(t_q) / max(t_q[-1] - t_q[0], 1e-9) / AXIS_EVIDENCE_HZ))
@@ -140,25 +140,36 @@ def _at_rest(
 ) -> tuple[
     list[tuple[float, float, float, dict[str, np.ndarray]]],
     dict[str, acc_calibration.AccCalibration | None],
-    dict[str, GyroOffset],
+    dict[str, np.ndarray],
 ]:
     """What the sensors' still moments tell, before fusion: the candidates for the upright
     reference (``still_candidates``), each accelerometer's calibration (``data`` corrected
-    by it) and each gyro's own offset over time. The per-sample stillness is let go here."""
+    by it) and each gyro's median offset. The per-sample stillness is let go here.
+
+    Each gyro's own zero-rate offset, measured wherever it was at rest and followed in time,
+    is removed from ``data`` in place (``_arrays``' own copy; nothing after needs it
+    uncorrected): consumer gyros are off by up to several deg/s, beyond what vqf's bias
+    estimator may adopt (its biasClip, 2 deg/s); vqf then tracks what remains."""
     stillness = {s: sensor_stillness(*data[s]) for s in SEGMENTS_REQUIRED}
     periods = joint_still_periods(stillness)
     acc_cal = {}
+    median_offsets = {}
     for seg in SEGMENTS_REQUIRED:
-        data[seg], acc_cal[seg] = acc_calibrated(data[seg], stillness[seg], periods if seg == "lumbar" else None)
-    return still_candidates(periods, data), acc_cal, {s: st.offset for s, st in stillness.items()}
+        st = stillness.pop(seg)  # let go once used (its offset at every sample: 17 MB an hour)
+        gyr = data[seg][2]
+        gyr -= st.gyr_offset
+        median_offsets[seg] = np.median(st.gyr_offset, axis=0) if st.offset.known else np.zeros(3)
+        data[seg], acc_cal[seg] = acc_calibrated(data[seg], st.still, periods if seg == "lumbar" else None)
+    return still_candidates(periods, data), acc_cal, median_offsets
 
 
 def acc_calibrated(
-    arrays: tuple[np.ndarray, np.ndarray, np.ndarray], still: SensorStillness, body_still: list[StillPeriod] | None
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray], still: np.ndarray, body_still: list[StillPeriod] | None
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], acc_calibration.AccCalibration | None]:
     """An uncalibrated accelerometer's gains and offsets, where the recording shows them
     (``processing.acc_calibration``), and the samples with the accelerometer corrected by
-    them: everything after sees the corrected readings.
+    them: everything after sees the corrected readings. ``arrays``' gyro is less its own offset
+    (``stillness.SensorStillness.gyr_offset``); ``still``: the sensor's still samples.
 
     ``body_still``: for the lower back, the periods in which every sensor is still. It sits on
     the pelvis, which the hip joints carry: holding its angle while the hips drop or rise
@@ -166,55 +177,39 @@ def acc_calibrated(
     not read gravity alone. Its fit is tried on its own still runs and on those inside the
     periods; the one that pins the angles between postures down better is kept."""
     t, acc, gyr = arrays
-    masks = [still.still]
+    masks = [still]
     if body_still:
         inside = np.zeros(len(t), bool)
         for p in body_still:
             inside[np.searchsorted(t, p.start_s, "left") : np.searchsorted(t, p.end_s, "right")] = True
-        masks.append(still.still & inside)
-    fits = [f for f in (acc_calibration.fit(t, acc, gyr, m, still.offset) for m in masks) if f is not None]
+        masks.append(still & inside)
+    fits = [f for f in (acc_calibration.fit(t, acc, gyr, m) for m in masks) if f is not None]
     fitted = min(fits, key=lambda f: f.direction_sd_deg) if fits else None
     return (arrays if fitted is None else (t, fitted.apply(acc), gyr)), fitted
 
 
 def _fused_all(
-    data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], offsets: dict[str, GyroOffset]
-) -> tuple[
-    dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
-    dict[str, np.ndarray],
-    tuple[np.ndarray, np.ndarray],
-]:
+    data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
     """Each sensor of ``data`` fused (``_fused``), popped from ``data`` so that its
-    accelerometer is let go once fused: ``({segment: (t, gyr, t_q, bias, u)}, {segment:
-    median gyro offset}, (t_q, vertical specific force) of the lower back)``."""
+    accelerometer is let go once fused: ``({segment: (t, gyr, t_q, bias, u)}, (t_q, vertical
+    specific force) of the lower back)``."""
     fused = {}
-    gyro_offsets = {}
     vertical = (np.empty(0), np.empty(0))
     for seg in SEGMENTS_REQUIRED:
         t, acc, gyr = data.pop(seg)
-        gyro_offsets[seg], t_q, bias, u = _fused(t, acc, gyr, offsets[seg])
+        t_q, bias, u = _fused(t, acc, gyr)
         fused[seg] = (t, gyr, t_q, bias, u)
         if seg == "lumbar":  # its vertical specific force: the calibration's height cue
             vertical = (t_q, _along(t_q, t, acc, u))
-    return fused, gyro_offsets, vertical
+    return fused, vertical
 
 
-def _fused(
-    t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, offset: GyroOffset
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One sensor fused: ``(its median gyro offset, t_q, vqf's gyro bias, up vectors)`` at the
-    fusion times ``t_q``; ``gyr`` is corrected in place (``_arrays``' own copy, not needed
-    uncorrected any more).
-
-    The gyro's own zero-rate offset, measured wherever it was at rest and followed in time,
-    is removed before fusion: consumer gyros are off by up to several deg/s, beyond what
-    vqf's bias estimator may adopt (its biasClip, 2 deg/s); vqf then tracks what remains."""
-    off = offset.at(t)
-    median = np.median(off, axis=0) if offset.known else np.zeros(3)
-    gyr -= off
-    del off  # before the filter's own arrays: the peak of an hour's analysis
+def _fused(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One sensor fused (its gyro's own offset already removed, ``_at_rest``): ``(t_q, vqf's
+    gyro bias, up vectors)`` at the fusion times ``t_q``."""
     t_q, res = fuse_offline_reduced(t, acc, gyr, FUSION_RATE_HZ)
-    return median, t_q, res.bias, up_vectors(res.quat)
+    return t_q, res.bias, up_vectors(res.quat)
 
 
 def _along(t_q: np.ndarray, t: np.ndarray, acc: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -101,7 +101,9 @@ class GyroOffset:
         se = np.sqrt((w @ resid**2) / dof * float((w**2) @ dt**2)) / spread
         slope = np.where(np.abs(slope) >= DRIFT_T_STAT * se, slope, 0.0)
         tc = np.clip(t, self.t.min(), self.t.max()) - t_mean
-        return mean + tc[:, None] * slope
+        out = tc[:, None] * slope
+        out += mean  # in place: an hour at 200 Hz is 17 MB an array
+        return out
 
     @property
     def known(self) -> bool:
@@ -111,20 +113,22 @@ class GyroOffset:
 @dataclass(frozen=True)
 class SensorStillness:
     """One sensor's per-sample stillness and its own offset; ``gyr_dev`` (rad/s) says how
-    still each sample is (for preferring the stillest reference)."""
+    still each sample is (for preferring the stillest reference); ``gyr_offset`` is
+    ``offset.at(t)``, the offset at each sample ((N, 3), rad/s; evaluated once, for every
+    step that removes it)."""
 
     t: np.ndarray
     still: np.ndarray
     gyr_dev: np.ndarray
     offset: GyroOffset
+    gyr_offset: np.ndarray
 
 
 def sensor_stillness(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> SensorStillness:
     """Stillness of one sensor judged against itself (module docstring)."""
     if len(t) < 3:
-        return SensorStillness(
-            t, np.zeros(len(t), bool), np.full(len(t), np.inf), GyroOffset(np.empty(0), np.empty((0, 3)), np.empty(0))
-        )
+        none = GyroOffset(np.empty(0), np.empty((0, 3)), np.empty(0))
+        return SensorStillness(t, np.zeros(len(t), bool), np.full(len(t), np.inf), none, none.at(t))
     dt = float(np.median(np.diff(t)))
     n = max(3, int(round(STILL_SMOOTH_S / dt))) if dt > 0 else 3
     g = moving_mean(gyr, n)
@@ -141,10 +145,13 @@ def sensor_stillness(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> SensorS
     rest_mag = float(np.median(rest)) if len(rest) else float(np.median(np.linalg.norm(a, axis=1)))
     quiet = quiet_gyr & (adev < min(QUIET_ACC_DEV_MAX, QUIET_ACC_DEV_REL * rest_mag))
     offset = _gyro_offset(t, g, a, quiet)
-    rest_rate = g - offset.at(t)
-    rest_rate *= rest_rate  # |g - offset| as np.linalg.norm computes it, with one temporary
-    still = quiet & (np.sqrt(rest_rate.sum(axis=1)) < STILL_GYR_RAD_S)
-    return SensorStillness(t, still, gdev, offset)
+    del a, adev, turn  # before the offset's arrays: the peak of an hour's stillness
+    gyr_offset = offset.at(t)
+    g -= gyr_offset  # g's last use: |g - offset| as np.linalg.norm computes it, in place
+    g *= g
+    rest_rate = g.sum(axis=1)
+    still = quiet & (np.sqrt(rest_rate, out=rest_rate) < STILL_GYR_RAD_S)
+    return SensorStillness(t, still, gdev, offset, gyr_offset)
 
 
 def _turn_rate(t: np.ndarray, a: np.ndarray, h: int, dt: float) -> np.ndarray:

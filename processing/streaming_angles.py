@@ -388,7 +388,9 @@ class StreamingAngles:
         self._next_acc_fit = self._now + ACC_FIT_EVERY_S
         changed = False
         for g in self._seg.values():
-            _, fitted = acc_calibrated(data[g.name], stillness[g.name], periods if g.name == "lumbar" else None)
+            t, acc, gyr = data[g.name]
+            st = stillness[g.name]
+            _, fitted = acc_calibrated((t, acc, gyr - st.gyr_offset), st.still, periods if g.name == "lumbar" else None)
             if fitted is not None and (
                 g.acc_cal is None or fitted.direction_sd_deg < g.acc_cal.direction_sd_deg - ACC_FIT_BETTER_DEG
             ):
