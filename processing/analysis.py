@@ -39,12 +39,14 @@ def analyze(
     thresholds: RepThresholds = DEFAULT_THRESHOLDS,
     rate_hz: float = ANGLES_RATE_HZ,
     progress: Callable[[str], None] | None = None,
+    parallel: bool = True,
 ) -> Analysis:
     """Angles, reps (``gap`` set where a sensor dropped out during a rep) and set summary.
-    ``progress(step)`` is told each step as it starts (for a long recording's status line)."""
+    ``progress(step)`` is told each step as it starts (for a long recording's status line);
+    ``parallel``: the sensors fused in two processes (``compute_angles``)."""
     if progress:
         progress("computing angles")
-    angles = compute_angles(rec, rate_hz=rate_hz)
+    angles = compute_angles(rec, rate_hz=rate_hz, parallel=parallel)
     if progress:
         progress("detecting reps")
     flight = flights_of(

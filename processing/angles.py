@@ -15,6 +15,9 @@ of differentiating angles.
 
 from __future__ import annotations
 
+import os
+import sys
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,6 +32,8 @@ from processing.samples import ANGLES_RATE_HZ, SEGMENTS_REQUIRED, AngleFrames
 from processing.stillness import StillPeriod, joint_still_periods, sensor_stillness
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
     from processing.recording import Recording
 
 # Offline, sensors at >= 2x this rate are fused on means of consecutive samples
@@ -105,10 +110,11 @@ def _arrays(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def angles_from_segments(
-    segments: dict[str, pd.DataFrame], rate_hz: float = 200.0, source: str = "recording"
+    segments: dict[str, pd.DataFrame], rate_hz: float = 200.0, source: str = "recording", parallel: bool = True
 ) -> AnglesResult:
     """Angles from per-segment DataFrames with the recording columns ``t,ax..gz``
-    (a ``Recording.segments`` or a ``Simulation.imu``). ``source`` names the data in errors.
+    (a ``Recording.segments`` or a ``Simulation.imu``). ``source`` names the data in errors;
+    ``parallel``: the two sensors fused side by side in two processes (``_fused_all``).
 
     Refuses only what has nothing to analyse: a missing segment, sensors whose data never
     overlap in time, or no movement at all. Everything else gets angles and a calibration
@@ -119,7 +125,7 @@ def angles_from_segments(
     data = {s: _arrays(segments[s]) for s in SEGMENTS_REQUIRED}
     check_overlap(data, source)
     candidates, acc_cal, gyro_offsets = _at_rest(data)
-    fused, vertical = _fused_all(data)
+    fused, vertical = _fused_all(data, parallel)
     evidence = {}
     for seg, (_, _, t_q, _, u) in fused.items():
         step = max(1, int(len(t_q) / max(t_q[-1] - t_q[0], 1e-9) / AXIS_EVIDENCE_HZ))
@@ -189,20 +195,27 @@ def acc_calibrated(
 
 
 def _fused_all(
-    data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], parallel: bool = True
 ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
     """Each sensor of ``data`` fused (``_fused``), popped from ``data`` so that its
     accelerometer is let go once fused: ``({segment: (t, gyr, t_q, bias, u)}, (t_q, vertical
-    specific force) of the lower back)``."""
-    fused = {}
-    vertical = (np.empty(0), np.empty(0))
-    for seg in SEGMENTS_REQUIRED:
-        t, acc, gyr = data.pop(seg)
-        t_q, bias, u = _fused(t, acc, gyr)
-        fused[seg] = (t, gyr, t_q, bias, u)
-        if seg == "lumbar":  # its vertical specific force: the calibration's height cue
-            vertical = (t_q, _along(t_q, t, acc, u))
-    return fused, vertical
+    specific force) of the lower back)``.
+
+    ``parallel``: the thigh is fused in a forked child process while this one fuses the lower
+    back, where fork exists and a second core is there to take it (vqf holds the GIL: threads
+    could not share the work)."""
+    t, acc, gyr = data.pop("thigh")
+    with _ForkedFusion(t, acc, gyr) if parallel and _can_fork() else nullcontext() as child:
+        if child is None:
+            thigh = _fused(t, acc, gyr)
+        del acc  # fused, or the child's now
+        t_l, acc_l, gyr_l = data.pop("lumbar")
+        t_q, bias, u = _fused(t_l, acc_l, gyr_l)
+        vertical = (t_q, _along(t_q, t_l, acc_l, u))  # the calibration's height cue
+        del acc_l
+        if child is not None:
+            thigh = child.outputs()
+    return {"thigh": (t, gyr, *thigh), "lumbar": (t_l, gyr_l, t_q, bias, u)}, vertical
 
 
 def _fused(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -210,6 +223,59 @@ def _fused(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> tuple[np.ndarray,
     gyro bias, up vectors)`` at the fusion times ``t_q``."""
     t_q, res = fuse_offline_reduced(t, acc, gyr, FUSION_RATE_HZ)
     return t_q, res.bias, up_vectors(res.quat)
+
+
+def _can_fork() -> bool:
+    """Can a forked child fuse one sensor beside this process: on Linux (elsewhere fork is
+    missing, or unsafe once system frameworks are loaded, as on macOS) with more than one
+    core to run on."""
+    return sys.platform.startswith("linux") and len(os.sched_getaffinity(0)) > 1
+
+
+class _ForkedFusion:
+    """``_fused(t, acc, gyr)`` in a forked child process, started at once. The child inherits
+    the arrays (fork: nothing is copied to it) and sends back only its outputs, or the
+    exception it raised, which ``outputs()`` raises here."""
+
+    def __init__(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> None:
+        import multiprocessing  # only here: no start-up cost for what does not analyse
+
+        ctx = multiprocessing.get_context("fork")
+        self._conn, send = ctx.Pipe(duplex=False)
+        self._process = ctx.Process(target=_fuse_and_send, args=(send, t, acc, gyr), daemon=True)
+        self._process.start()
+        send.close()  # the child's end: if it dies without sending, recv() here ends (EOFError)
+
+    def outputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        try:
+            result = self._conn.recv()
+        except EOFError:
+            self._process.join()
+            raise RuntimeError(
+                f"the fusion process ended without a result (exit code {self._process.exitcode})"
+            ) from None
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def __enter__(self) -> _ForkedFusion:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._process.is_alive():  # this process failed first: the child's outputs are not wanted
+            self._process.terminate()
+        self._process.join()
+        self._conn.close()
+
+
+def _fuse_and_send(conn: Connection, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> None:
+    """The child's work: ``_fused``'s outputs, or its exception, through ``conn``."""
+    try:
+        result: object = _fused(t, acc, gyr)
+    except Exception as err:
+        result = err
+    conn.send(result)
+    conn.close()
 
 
 def _along(t_q: np.ndarray, t: np.ndarray, acc: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -286,6 +352,8 @@ def provisional_lockouts(grid: np.ndarray, trunk_deg: np.ndarray, thigh_deg: np.
     return [r.lockout_s for r in detect_reps(frames)]
 
 
-def compute_angles(rec: Recording, rate_hz: float = ANGLES_RATE_HZ) -> AnglesResult:
-    """Angles of a ``processing.recording.Recording`` (non-causal: vqf forward-backward)."""
-    return angles_from_segments(rec.segments, rate_hz, source=str(rec.path))
+def compute_angles(rec: Recording, rate_hz: float = ANGLES_RATE_HZ, parallel: bool = True) -> AnglesResult:
+    """Angles of a ``processing.recording.Recording`` (non-causal: vqf forward-backward).
+    ``parallel``: as ``angles_from_segments``; off where recordings are already analysed
+    side by side (a batch on every core)."""
+    return angles_from_segments(rec.segments, rate_hz, source=str(rec.path), parallel=parallel)

@@ -115,9 +115,12 @@ def session_fields(meta: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def analyze_recording(path: str | os.PathLike[str], thresholds: RepThresholds = DEFAULT_THRESHOLDS) -> RecordingResult:
+def analyze_recording(
+    path: str | os.PathLike[str], thresholds: RepThresholds = DEFAULT_THRESHOLDS, parallel: bool = True
+) -> RecordingResult:
     """Read and analyse one recording; any failure becomes the result's one-line ``error``
-    (a user's problem as the library words it; anything else as an internal error)."""
+    (a user's problem as the library words it; anything else as an internal error).
+    ``parallel``: its two sensors fused in two processes (``processing.analysis.analyze``)."""
     path = Path(path)
     out = RecordingResult(path)
     with warnings.catch_warnings(record=True) as caught:
@@ -125,7 +128,7 @@ def analyze_recording(path: str | os.PathLike[str], thresholds: RepThresholds = 
         try:
             rec = read_recording(path)
             out.session = session_fields(rec.meta)
-            result = analyze(rec, thresholds)
+            result = analyze(rec, thresholds, parallel=parallel)
             out.document = analysis_document(result)
             if result.calibration is not None and result.calibration.warning:
                 out.warnings.append(f"{path}: {result.calibration.warning}")
@@ -146,10 +149,13 @@ def analyze_many(
     paths: Iterable[str | os.PathLike[str]],
     thresholds: RepThresholds = DEFAULT_THRESHOLDS,
     map: Map = map,
+    parallel: bool = True,
 ) -> Iterator[RecordingResult]:
     """``analyze_recording`` of each recording in ``paths`` (directories are searched with
-    ``find_recordings``), in that order, through ``map(function, recordings)``."""
-    yield from map(partial(analyze_recording, thresholds=thresholds), find_recordings(paths))
+    ``find_recordings``), in that order, through ``map(function, recordings)``. ``parallel``:
+    each recording's sensors fused in two processes; pass False when ``map`` already runs
+    recordings side by side (processes within processes only compete for the same cores)."""
+    yield from map(partial(analyze_recording, thresholds=thresholds, parallel=parallel), find_recordings(paths))
 
 
 def results_table(results: Iterable[RecordingResult]) -> pd.DataFrame:

@@ -251,7 +251,7 @@ def run_many(args: argparse.Namespace, paths: list[Path]) -> int:
         pool.submit(int).result()
     results = []
     with pool or nullcontext(), _batch_progress(len(recordings), sys.stderr.isatty()) as (advance, say):
-        for r in analyze_many(recordings, th, map=mapper):
+        for r in analyze_many(recordings, th, map=mapper, parallel=pool is None):
             results.append(r)
             advance()
             for w in r.warnings:

@@ -3,10 +3,13 @@ rates, noise, walking, several sets and dropouts; and through a real recording o
 
 from __future__ import annotations
 
+import resource
+
 import numpy as np
+import pandas as pd
 import pytest
 
-from processing.angles import angles_from_segments, compute_angles
+from processing.angles import _can_fork, angles_from_segments, compute_angles
 from processing.samples import ANGLE_COLUMNS
 from processing.simulator import SimConfig, simulate, write_simulation
 
@@ -141,3 +144,31 @@ def test_standing_and_walking_only_is_no_error():
     truth = sim.truth_angles[sim.truth_angles.t < end]
     assert rmse_vs_truth(res.frames, truth, "thigh_deg") < 1.5  # thigh swing gives its axis
     assert res.frames.trunk_deg.abs().max() < 10
+
+
+@pytest.mark.skipif(not _can_fork(), reason="fusing in a forked process needs Linux and two cores")
+def test_sensors_fused_in_two_processes_give_the_serial_result_bit_for_bit():
+    # Uncalibrated accelerometers and drifting gyros: every step before the fusion has work to do.
+    sim = simulate(
+        SimConfig(
+            reps=3,
+            sets=2,
+            seed=5,
+            acc_scale_max=0.3,
+            acc_offset_max=2.0,
+            gyro_offset_deg_s=3.0,
+            gyro_warmup_deg_s=2.0,
+            rest_s=20.0,
+        )
+    )
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    parallel = angles_from_segments(sim.imu, parallel=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    serial = angles_from_segments(sim.imu, parallel=False)
+    # A child process did fuse (its CPU time is this process's children's once it is reaped);
+    # the serial path starts none.
+    assert after.ru_utime + after.ru_stime > before.ru_utime + before.ru_stime
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime == after.ru_utime
+    pd.testing.assert_frame_equal(parallel.frames, serial.frames, check_exact=True)
+    assert parallel.calibration.report() == serial.calibration.report()
+    assert rmse_vs_truth(parallel.frames, sim.truth_angles, "thigh_deg") < 3.0
