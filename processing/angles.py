@@ -234,7 +234,8 @@ def _can_fork() -> bool:
 
 class _ForkedFusion:
     """``_fused(t, acc, gyr)`` in a forked child process, started at once. The child inherits
-    the arrays (fork: nothing is copied to it) and sends back only its outputs, or the
+    the arrays (fork: nothing is copied to it) and sends back only its outputs, each array's
+    bytes straight into one made for them here (no pickled copies on either side), or the
     exception it raised, which ``outputs()`` raises here."""
 
     def __init__(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> None:
@@ -248,15 +249,19 @@ class _ForkedFusion:
 
     def outputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         try:
-            result = self._conn.recv()
+            head = self._conn.recv()
+            if isinstance(head, BaseException):
+                raise head
+            out = [np.empty(shape, dtype) for shape, dtype in head]
+            for a in out:
+                self._conn.recv_bytes_into(a.data.cast("B"))
         except EOFError:
             self._process.join()
             raise RuntimeError(
                 f"the fusion process ended without a result (exit code {self._process.exitcode})"
             ) from None
-        if isinstance(result, BaseException):
-            raise result
-        return result
+        t_q, bias, u = out
+        return t_q, bias, u
 
     def __enter__(self) -> _ForkedFusion:
         return self
@@ -269,13 +274,16 @@ class _ForkedFusion:
 
 
 def _fuse_and_send(conn: Connection, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> None:
-    """The child's work: ``_fused``'s outputs, or its exception, through ``conn``."""
+    """The child's work: ``_fused``'s outputs (shapes and types, then each array's bytes), or
+    its exception, through ``conn``."""
     try:
-        result: object = _fused(t, acc, gyr)
+        out = [np.ascontiguousarray(a) for a in _fused(t, acc, gyr)]
     except Exception as err:
-        result = err
-    conn.send(result)
-    conn.close()
+        conn.send(err)
+        return
+    conn.send([(a.shape, a.dtype) for a in out])
+    for a in out:
+        conn.send_bytes(a.data)
 
 
 def _along(t_q: np.ndarray, t: np.ndarray, acc: np.ndarray, u: np.ndarray) -> np.ndarray:
