@@ -228,8 +228,18 @@ def _fused(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> tuple[np.ndarray,
 def _can_fork() -> bool:
     """Can a forked child fuse one sensor beside this process: on Linux (elsewhere fork is
     missing, or unsafe once system frameworks are loaded, as on macOS) with more than one
-    core to run on."""
-    return sys.platform.startswith("linux") and len(os.sched_getaffinity(0)) > 1
+    core to run on, from a process with no other thread (a window's, a notebook kernel's: a
+    forked child inherits their locks, not the threads that would release them) that may
+    have children (a pool's worker, as in ``analyze_many(map=pool.map)``, may not)."""
+    import multiprocessing
+    import threading
+
+    return (
+        sys.platform.startswith("linux")
+        and len(os.sched_getaffinity(0)) > 1
+        and threading.active_count() == 1
+        and not multiprocessing.current_process().daemon
+    )
 
 
 class _ForkedFusion:

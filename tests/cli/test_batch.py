@@ -6,6 +6,7 @@ its callers."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import shutil
 import subprocess
 import sys
@@ -139,8 +140,13 @@ def test_the_library_batch_takes_any_map(study):
     serial = list(hinge.analyze_many([root]))
     with ThreadPoolExecutor(2) as pool:  # what a Dask or Ray map stands for: any ordered map
         pooled = list(hinge.analyze_many([root], map=pool.map))
+    # ... and a pool of processes, whose workers may not start processes of their own (an
+    # analysis fuses its sensors in two processes only where it may)
+    with multiprocessing.get_context("fork").Pool(2) as procs:
+        in_processes = list(hinge.analyze_many([root], map=procs.map))
     assert [r.path for r in serial] == [r.path for r in pooled] == sorted([*map(type(broken), truth), broken])
     pd.testing.assert_frame_equal(hinge.results_table(serial), hinge.results_table(pooled))
+    pd.testing.assert_frame_equal(hinge.results_table(serial), hinge.results_table(in_processes))
     assert [r.error is not None for r in serial] == [r.path == broken for r in serial]
     assert rows_by_recording(hinge.results_table(pooled)) == truth
 
