@@ -130,22 +130,9 @@ def test_live_fits_an_uncalibrated_accelerometer_as_offline_does(monkeypatch):
     lost (10 deg RMSE over the second set); with the fits it is within 3 deg (offline's
     fit on the whole recording: 1.5)."""
     from processing import streaming_angles
+    from tests.processing.test_acc_calibration import _lifts_only
 
-    sim = simulate(
-        SimConfig(
-            patterns=["knee-first", "simultaneous", "hips-rise-early"],
-            reps=5,
-            sets=2,
-            rest_s=15.0,
-            seed=14004,
-            noise="typical",
-            standing="short",
-            acc_scale_max=0.35,
-            acc_offset_max=1.5,
-            gyro_offset_deg_s=6.0,
-            gyro_warmup_deg_s=3.0,
-        )
-    )
+    sim = _lifts_only(14004)
     tr = sim.truth_angles
     second_set = sim.truth_reps[5]["start_s"] - 3.0
 
