@@ -212,10 +212,11 @@ def _solve(
 
 
 def _direction_sd_deg(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, m: np.ndarray, chi2: float) -> float:
-    """How uncertain the fit leaves gravity's direction in the postures it saw (deg, the
-    largest posterior standard deviation): the gains and offsets may be poorly pinned down
-    one by one (postures that all turn about one axis let them trade) and still fix every
-    direction seen, or not."""
+    """How uncertain the fit leaves the angles between the postures it saw (deg: the largest
+    posterior standard deviation of a posture's angle from the first). Angles are what the
+    correction is for, and a common tilt of all postures the upright reference takes out;
+    gains and offsets may be poorly pinned down one by one (postures that all turn about one
+    axis let them trade) and still fix every angle seen, or not."""
     h = 1e-6 * np.maximum(1.0, np.abs(x))
     r = f(x)
     jac = ((f(x + np.diag(h)) - r) / h[:, None]).T
