@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import nullcontext
+from collections.abc import Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,7 @@ from processing.calibration import Calibration, SegmentCalibration, calibrate, u
 from processing.errors import AnalysisError
 from processing.fusion import GAP_FILL_MAX_S, fuse_offline_reduced
 from processing.samples import ANGLES_RATE_HZ, SEGMENTS_REQUIRED, AngleFrames
-from processing.stillness import StillPeriod, joint_still_periods, sensor_stillness
+from processing.stillness import GyroOffset, SensorStillness, StillPeriod, joint_still_periods, sensor_stillness
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 # Offline, sensors at >= 2x this rate are fused on means of consecutive samples
 # (fusion.fuse_offline_reduced): half the filter work at 200 Hz, nothing lost for body motion.
 FUSION_RATE_HZ = 100.0
+ACC_COLUMNS = ("ax", "ay", "az")
+GYR_COLUMNS = ("gx", "gy", "gz")
 AXIS_EVIDENCE_HZ = 25.0  # up-vectors per second used for the flexion axis (lifting is < 5 Hz)
 NO_MOVEMENT_DEG = 5.0  # neither segment tilting more than this: nothing to analyse
 
@@ -101,12 +103,14 @@ def combine(tracks: dict[str, SegmentTrack], grid: np.ndarray) -> AngleFrames:
 
 
 def _arrays(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """t, acc, gyr as float64 arrays (column by column: a sub-DataFrame costs more)."""
+    """t, acc, gyr as float64 arrays."""
+    return df["t"].to_numpy(dtype=np.float64), _columns(df, ACC_COLUMNS), _columns(df, GYR_COLUMNS)
 
-    def cols(names: tuple[str, ...]) -> np.ndarray:
-        return np.column_stack([df[c].to_numpy(dtype=np.float64) for c in names])
 
-    return df["t"].to_numpy(dtype=np.float64), cols(("ax", "ay", "az")), cols(("gx", "gy", "gz"))
+def _columns(df: pd.DataFrame, names: tuple[str, ...]) -> np.ndarray:
+    """Columns ``names`` as one (N, len(names)) float64 array (column by column: a
+    sub-DataFrame costs more)."""
+    return np.column_stack([df[c].to_numpy(dtype=np.float64) for c in names])
 
 
 def angles_from_segments(
@@ -122,10 +126,11 @@ def angles_from_segments(
     missing = [s for s in SEGMENTS_REQUIRED if s not in segments]
     if missing:
         raise AnalysisError(f"{source}: missing segment(s) {', '.join(missing)}")
-    data = {s: _arrays(segments[s]) for s in SEGMENTS_REQUIRED}
-    check_overlap(data, source)
-    candidates, acc_cal, gyro_offsets = _at_rest(data)
-    fused, vertical = _fused_all(data, parallel)
+    check_overlap({s: segments[s]["t"].to_numpy(dtype=np.float64) for s in SEGMENTS_REQUIRED}, source)
+    with _ForkedWork(segments["thigh"]) if parallel and _can_fork() else _LocalWork(segments["thigh"]) as thigh:
+        data = {"lumbar": _arrays(segments["lumbar"])}  # after the fork: not the child's to hold
+        candidates, acc_cal, gyro_offsets = _at_rest(data, thigh)
+        fused, vertical = _fused_all(data, thigh)
     evidence = {}
     for seg, (_, _, t_q, _, u) in fused.items():
         step = max(1, int(len(t_q) / max(t_q[-1] - t_q[0], 1e-9) / AXIS_EVIDENCE_HZ))
@@ -142,7 +147,7 @@ def angles_from_segments(
 
 
 def _at_rest(
-    data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], thigh: _LocalWork | _ForkedWork
 ) -> tuple[
     list[tuple[float, float, float, dict[str, np.ndarray]]],
     dict[str, acc_calibration.AccCalibration | None],
@@ -155,18 +160,23 @@ def _at_rest(
     Each gyro's own zero-rate offset, measured wherever it was at rest and followed in time,
     is removed from ``data`` in place (``_arrays``' own copy; nothing after needs it
     uncorrected): consumer gyros are off by up to several deg/s, beyond what vqf's bias
-    estimator may adopt (its biasClip, 2 deg/s); vqf then tracks what remains."""
-    stillness = {s: sensor_stillness(*data[s]) for s in SEGMENTS_REQUIRED}
+    estimator may adopt (its biasClip, 2 deg/s); vqf then tracks what remains.
+
+    The thigh's share (its stillness, its accelerometer's fit: neither needs the lower back)
+    is ``thigh``'s work, done beside this when it is forked; ``data`` holds the lower back."""
+    st_lumbar = sensor_stillness(*data["lumbar"])
+    stillness = {"thigh": thigh.stillness(), "lumbar": st_lumbar}
     periods = joint_still_periods(stillness)
-    acc_cal = {}
     median_offsets = {}
     for seg in SEGMENTS_REQUIRED:
         st = stillness.pop(seg)  # let go once used (its offset at every sample: 17 MB an hour)
-        gyr = data[seg][2]
-        gyr -= st.gyr_offset
         median_offsets[seg] = np.median(st.gyr_offset, axis=0) if st.offset.known else np.zeros(3)
-        data[seg], acc_cal[seg] = acc_calibrated(data[seg], st.still, periods if seg == "lumbar" else None)
-    return still_candidates(periods, data), acc_cal, median_offsets
+    data["lumbar"][2][...] -= st_lumbar.gyr_offset
+    data["lumbar"], lumbar_cal = acc_calibrated(data["lumbar"], st_lumbar.still, periods)
+    del st_lumbar
+    thigh_cal = thigh.acc_fit()
+    candidates = still_candidates(periods, {**data, "thigh": (thigh.t, thigh.corrected_acc(), thigh.t)})
+    return candidates, {"thigh": thigh_cal, "lumbar": lumbar_cal}, median_offsets
 
 
 def acc_calibrated(
@@ -195,27 +205,17 @@ def acc_calibrated(
 
 
 def _fused_all(
-    data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], parallel: bool = True
+    data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], thigh: _LocalWork | _ForkedWork
 ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
-    """Each sensor of ``data`` fused (``_fused``), popped from ``data`` so that its
-    accelerometer is let go once fused: ``({segment: (t, gyr, t_q, bias, u)}, (t_q, vertical
-    specific force) of the lower back)``.
-
-    ``parallel``: the thigh is fused in a forked child process while this one fuses the lower
-    back, where fork exists and a second core is there to take it (vqf holds the GIL: threads
-    could not share the work)."""
-    t, acc, gyr = data.pop("thigh")
-    with _ForkedFusion(t, acc, gyr) if parallel and _can_fork() else nullcontext() as child:
-        if child is None:
-            thigh = _fused(t, acc, gyr)
-        del acc  # fused, or the child's now
-        t_l, acc_l, gyr_l = data.pop("lumbar")
-        t_q, bias, u = _fused(t_l, acc_l, gyr_l)
-        vertical = (t_q, _along(t_q, t_l, acc_l, u))  # the calibration's height cue
-        del acc_l
-        if child is not None:
-            thigh = child.outputs()
-    return {"thigh": (t, gyr, *thigh), "lumbar": (t_l, gyr_l, t_q, bias, u)}, vertical
+    """The lower back (``data``) and the thigh (``thigh``, beside this when it is forked) fused
+    (``_fused``), popped from ``data`` so that its accelerometer is let go once fused:
+    ``({segment: (t, gyr, t_q, bias, u)}, (t_q, vertical specific force) of the lower back)``."""
+    t_l, acc_l, gyr_l = data.pop("lumbar")
+    t_q, bias, u = _fused(t_l, acc_l, gyr_l)
+    vertical = (t_q, _along(t_q, t_l, acc_l, u))  # the calibration's height cue
+    del acc_l
+    fused = thigh.fused()
+    return {"thigh": (thigh.t, thigh.corrected_gyr(), *fused), "lumbar": (t_l, gyr_l, t_q, bias, u)}, vertical
 
 
 def _fused(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -242,38 +242,118 @@ def _can_fork() -> bool:
     )
 
 
-class _ForkedFusion:
-    """``_fused(t, acc, gyr)`` in a forked child process, started at once. The child inherits
-    the arrays (fork: nothing is copied to it) and sends back only its outputs, each array's
-    bytes straight into one made for them here (no pickled copies on either side), or the
-    exception it raised, which ``outputs()`` raises here."""
+def _own_steps(df: pd.DataFrame) -> Generator[Any, None, None]:
+    """The work on one sensor's samples ``df`` that needs no other sensor, step by step: its
+    stillness (``SensorStillness``), its accelerometer's calibration (``AccCalibration`` or
+    None), the corrected accelerometer, then its fused outputs ``(t_q, vqf's gyro bias, up
+    vectors)`` and last its gyro less its own offset."""
+    t, acc, gyr = _arrays(df)
+    st = sensor_stillness(t, acc, gyr)
+    yield st
+    gyr -= st.gyr_offset
+    (_, acc, _), fitted = acc_calibrated((t, acc, gyr), st.still, None)
+    del st
+    yield fitted
+    yield acc
+    out = _fused(t, acc, gyr)
+    del acc
+    yield out
+    yield gyr
 
-    def __init__(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> None:
+
+class _LocalWork:
+    """The thigh's own steps (``_own_steps``) in this process, each when asked for."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        self.t = df["t"].to_numpy(dtype=np.float64)
+        self._steps = _own_steps(df)
+
+    def stillness(self) -> SensorStillness:
+        return next(self._steps)
+
+    def acc_fit(self) -> acc_calibration.AccCalibration | None:
+        return next(self._steps)
+
+    def corrected_acc(self) -> np.ndarray:
+        return next(self._steps)
+
+    def fused(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return next(self._steps)
+
+    def corrected_gyr(self) -> np.ndarray:
+        return next(self._steps)
+
+    def __enter__(self) -> _LocalWork:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._steps.close()
+
+
+class _ForkedWork:
+    """The thigh's own steps (``_own_steps``) in a forked child process, started at once, so
+    that they run beside this process's work on the lower back (vqf and numpy's loops hold
+    the GIL: threads could not share the work). The child inherits the samples (fork:
+    nothing is copied to it) and sends back each step's result as it is done: small ones
+    pickled, arrays as their bytes straight into ones made for them here; or the exception
+    it raised, which the step asked for raises here. What this process needs of the samples
+    themselves (the accelerometer at the still moments, the gyro for the rates) it takes from
+    ``df`` when it needs them, so it never holds a second copy of them for long."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
         import multiprocessing  # only here: no start-up cost for what does not analyse
 
         ctx = multiprocessing.get_context("fork")
+        self.t = df["t"].to_numpy(dtype=np.float64)
+        self._df = df
+        self._offset: GyroOffset | None = None
+        self._fit: acc_calibration.AccCalibration | None = None
         self._conn, send = ctx.Pipe(duplex=False)
-        self._process = ctx.Process(target=_fuse_and_send, args=(send, t, acc, gyr), daemon=True)
+        self._process = ctx.Process(target=_steps_sent, args=(send, df), daemon=True)
         self._process.start()
         send.close()  # the child's end: if it dies without sending, recv() here ends (EOFError)
 
-    def outputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _recv(self) -> Any:
         try:
             head = self._conn.recv()
             if isinstance(head, BaseException):
                 raise head
-            out = [np.empty(shape, dtype) for shape, dtype in head]
+            if not isinstance(head, _Arrays):
+                return head
+            out = [np.empty(shape, dtype) for shape, dtype in head.layout]
             for a in out:
                 self._conn.recv_bytes_into(a.data.cast("B"))
+            return out
         except EOFError:
             self._process.join()
             raise RuntimeError(
-                f"the fusion process ended without a result (exit code {self._process.exitcode})"
+                f"the thigh's process ended without a result (exit code {self._process.exitcode})"
             ) from None
-        t_q, bias, u = out
+
+    def stillness(self) -> SensorStillness:
+        still, gyr_dev = self._recv()
+        self._offset = self._recv()
+        return SensorStillness(self.t, still, gyr_dev, self._offset, self._offset.at(self.t))
+
+    def acc_fit(self) -> acc_calibration.AccCalibration | None:
+        self._fit = self._recv()
+        return self._fit
+
+    def corrected_acc(self) -> np.ndarray:
+        acc = _columns(self._df, ACC_COLUMNS)
+        return acc if self._fit is None else self._fit.apply(acc)
+
+    def fused(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        t_q, bias, u = self._recv()
         return t_q, bias, u
 
-    def __enter__(self) -> _ForkedFusion:
+    def corrected_gyr(self) -> np.ndarray:
+        assert self._offset is not None, "stillness() first"
+        gyr = _columns(self._df, GYR_COLUMNS)
+        gyr -= self._offset.at(self.t)
+        return gyr
+
+    def __enter__(self) -> _ForkedWork:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -283,17 +363,35 @@ class _ForkedFusion:
         self._conn.close()
 
 
-def _fuse_and_send(conn: Connection, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> None:
-    """The child's work: ``_fused``'s outputs (shapes and types, then each array's bytes), or
-    its exception, through ``conn``."""
+@dataclass(frozen=True)
+class _Arrays:
+    """Announces arrays whose bytes follow on the pipe: their shapes and types."""
+
+    layout: list[tuple[tuple[int, ...], np.dtype[Any]]]
+
+
+def _steps_sent(conn: Connection, df: pd.DataFrame) -> None:
+    """The child's work: ``_own_steps``' results through ``conn`` (the stillness as its
+    per-sample arrays and its offset; the corrected sensor data stay here), or the exception
+    raised."""
+
+    def send_arrays(arrays: list[np.ndarray]) -> None:
+        out = [np.ascontiguousarray(a) for a in arrays]
+        conn.send(_Arrays([(a.shape, a.dtype) for a in out]))
+        for a in out:
+            conn.send_bytes(a.data)
+
     try:
-        out = [np.ascontiguousarray(a) for a in _fused(t, acc, gyr)]
+        steps = _own_steps(df)
+        st = next(steps)
+        send_arrays([st.still, st.gyr_dev])
+        conn.send(st.offset)
+        del st
+        conn.send(next(steps))
+        next(steps)  # the corrected accelerometer: the fusion's, here
+        send_arrays(list(next(steps)))
     except Exception as err:
         conn.send(err)
-        return
-    conn.send([(a.shape, a.dtype) for a in out])
-    for a in out:
-        conn.send_bytes(a.data)
 
 
 def _along(t_q: np.ndarray, t: np.ndarray, acc: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -310,12 +408,13 @@ def _track(
     return SegmentTrack(t, cal.inclination(u), rate, angle_t=t_q)
 
 
-def check_overlap(data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], source: str) -> None:
-    """Refuse sensors whose data never overlap: there is no moment to compare them."""
-    spans = {s: (float(v[0][0]), float(v[0][-1])) for s, v in data.items() if len(v[0])}
-    if len(spans) < len(data) or any(len(v[0]) < 2 for v in data.values()):
-        short = [s for s, v in data.items() if len(v[0]) < 2]
+def check_overlap(times: dict[str, np.ndarray], source: str) -> None:
+    """Refuse sensors (``times``: each one's sample times) whose data never overlap: there is
+    no moment to compare them."""
+    short = [s for s, t in times.items() if len(t) < 2]
+    if short:
         raise AnalysisError(f"{source}: nothing to analyse: {', '.join(short)} has fewer than 2 samples")
+    spans = {s: (float(t[0]), float(t[-1])) for s, t in times.items()}
     if max(a for a, _ in spans.values()) >= min(b for _, b in spans.values()):
         told = ", ".join(f"{s} {a:.3f}-{b:.3f} s" for s, (a, b) in spans.items())
         raise AnalysisError(f"{source}: nothing to analyse: the sensors' data never overlap in time ({told})")

@@ -43,25 +43,49 @@ GRID_S = 0.01  # the common grid of the joint test (100 Hz: fine enough for >= 0
 def moving_mean(x: np.ndarray, n: int) -> np.ndarray:
     """Centred moving average over n samples along axis 0 (edges use the valid part).
 
-    Differences of one cumulative sum, taken on slices: no index arrays and no copies of
-    ``x`` beyond the sum itself (an hour at 200 Hz has 720,000 rows)."""
+    Differences of one cumulative sum, column by column into the output: no index arrays,
+    and no copy of ``x`` beyond one column's sum (an hour at 200 Hz has 720,000 rows)."""
+    out = np.empty(x.shape)
+    if x.ndim == 1:
+        _moving_mean_into(x, n, out, np.empty(len(x) + 1))
+        return out
+    flat_x, flat_out = x.reshape(len(x), -1), out.reshape(len(x), -1)
+    c = np.empty(len(x) + 1)
+    for k in range(flat_x.shape[1]):
+        col = np.empty(len(x))
+        _moving_mean_into(flat_x[:, k], n, col, c)
+        flat_out[:, k] = col
+    return out
+
+
+def _moving_mean_into(x: np.ndarray, n: int, out: np.ndarray, c: np.ndarray) -> None:
+    """``moving_mean`` of one column ``x`` into ``out``, ``c`` (len(x) + 1) its cumulative sum."""
     size = len(x)
-    c = np.empty((size + 1,) + x.shape[1:])
     c[0] = 0.0
-    np.cumsum(x, axis=0, out=c[1:])
+    np.cumsum(x, out=c[1:])
     h, m = n // 2, n - n // 2  # window of sample i: [i - h, i + m), cut to the data
-    out = np.empty(c[1:].shape)
     if size <= n:
         i = np.arange(size)
         lo, hi = np.clip(i - h, 0, size), np.clip(i + m, 0, size)
-        return np.divide(c[hi] - c[lo], (hi - lo).reshape((-1,) + (1,) * (x.ndim - 1)), out=out)
-    shape = (-1,) + (1,) * (x.ndim - 1)
+        np.divide(c[hi] - c[lo], hi - lo, out=out)
+        return
     inner = out[h : size - m + 1]
     np.subtract(c[n:], c[: size + 1 - n], out=inner)
     inner /= n
-    np.divide(c[m : h + m], np.arange(m, h + m).reshape(shape), out=out[:h])
+    np.divide(c[m : h + m], np.arange(m, h + m), out=out[:h])
     tail = np.arange(size - m + 1, size)
-    np.divide(c[size] - c[tail - h], (size - tail + h).reshape(shape), out=out[size - m + 1 :])
+    np.divide(c[size] - c[tail - h], size - tail + h, out=out[size - m + 1 :])
+
+
+def _sq_dev(x: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
+    """``np.sum((x - mean) ** 2, axis=1)`` for (N, 3) arrays (``mean`` None: zero), the same
+    operations in the same order, a column at a time (no (N, 3) temporaries)."""
+    out = np.zeros(len(x))
+    for k in range(x.shape[1]):
+        d = x[:, k] * x[:, k] if mean is None else x[:, k] - mean[:, k]
+        if mean is not None:
+            d *= d
+        out += d
     return out
 
 
@@ -131,18 +155,20 @@ def sensor_stillness(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> SensorS
         return SensorStillness(t, np.zeros(len(t), bool), np.full(len(t), np.inf), none, none.at(t))
     dt = float(np.median(np.diff(t)))
     n = max(3, int(round(STILL_SMOOTH_S / dt))) if dt > 0 else 3
-    g = moving_mean(gyr, n)
     a = moving_mean(acc, n)
-    adev = np.sqrt(moving_mean(np.sum((acc - a) ** 2, axis=1), n))
-    gdev = np.sqrt(moving_mean(np.sum((gyr - g) ** 2, axis=1), n))
+    adev = np.sqrt(moving_mean(_sq_dev(acc, a), n))
     # Gravity turning in the sensor frame is rotation about a horizontal axis, which every
     # lifting movement is; the gyro's own rate cannot say so before its offset is known.
     # Measured between moving means a window apart (adjacent ones differ by noise only).
-    turn = _turn_rate(t, a, n // 2, dt)
+    turn = _turn_rate(t, a, n // 2, dt)  # before the gyro's arrays: the peak of an hour's stillness
+    g = moving_mean(gyr, n)
+    gdev = np.sqrt(moving_mean(_sq_dev(gyr, g), n))
     quiet_gyr = (gdev < QUIET_GYR_DEV) & (turn < STILL_GYR_RAD_S)
     # The sensor's own rest magnitude: |acc| where nothing changes (any scale error included).
-    rest = np.linalg.norm(a[quiet_gyr], axis=1)
-    rest_mag = float(np.median(rest)) if len(rest) else float(np.median(np.linalg.norm(a, axis=1)))
+    mag = np.sqrt(_sq_dev(a, None))
+    rest = mag[quiet_gyr]
+    rest_mag = float(np.median(rest)) if len(rest) else float(np.median(mag))
+    del mag, rest
     quiet = quiet_gyr & (adev < min(QUIET_ACC_DEV_MAX, QUIET_ACC_DEV_REL * rest_mag))
     offset = _gyro_offset(t, g, a, quiet)
     del a, adev, turn  # before the offset's arrays: the peak of an hour's stillness
@@ -163,13 +189,13 @@ def _turn_rate(t: np.ndarray, a: np.ndarray, h: int, dt: float) -> np.ndarray:
     lo, hi = min(h, size), max(size - h, 0)  # inside: i - h and i + h are both samples
     if lo < hi:
         behind, ahead, mid = slice(0, hi - h), slice(2 * h, size), slice(lo, hi)
-        np.divide(_cross_norm(a[behind], a[ahead]), np.maximum(np.sum(a[mid] * a[mid], axis=1), 1e-9), out=out[mid])
+        np.divide(_cross_norm(a[behind], a[ahead]), np.maximum(_sq_dev(a[mid], None), 1e-9), out=out[mid])
         out[mid] /= np.maximum(t[ahead] - t[behind], dt)
     ends = np.r_[0:lo, max(lo, hi) : size]
     behind_i, ahead_i = np.maximum(ends - h, 0), np.minimum(ends + h, size - 1)
     out[ends] = (
         _cross_norm(a[behind_i], a[ahead_i])
-        / np.maximum(np.sum(a[ends] * a[ends], axis=1), 1e-9)
+        / np.maximum(_sq_dev(a[ends], None), 1e-9)
         / np.maximum(t[ahead_i] - t[behind_i], dt)
     )
     return out
