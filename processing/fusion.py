@@ -38,6 +38,12 @@ import vqf
 
 # Gaps up to this long are bridged by interpolation; longer ones restart the filter.
 GAP_FILL_MAX_S = 0.1
+# vqf's offline filter keeps both passes of a run in memory (~170 bytes a sample beyond its
+# outputs: 60 MB for an hour at 100 Hz), so longer runs are fused in pieces this long, each
+# with this much of its neighbours' data on either side: far beyond the filter's memory of
+# inclination (tauAcc, 3 s), so the pieces join where they agree.
+OFFLINE_PIECE_S = 600.0
+OFFLINE_OVERLAP_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -146,7 +152,7 @@ def fuse_offline_reduced(
     k = max(1, int(1.01 / (ts * fusion_rate_hz))) if fusion_rate_hz else 1
     runs = _runs(t, one_max)
     if k == 1 and len(runs) == 1 and np.max(np.diff(t)) <= one_max:  # no loss: no copies
-        res = vqf.offlineVQF(np.ascontiguousarray(gyr), np.ascontiguousarray(acc), None, ts, params)
+        res = _offline_vqf(np.ascontiguousarray(gyr), np.ascontiguousarray(acc), ts, params)
         return t, FusionResult(res["quat6D"], res["bias"], np.zeros(len(t), dtype=np.int64))
     parts = []
     for r, (a, b) in enumerate(runs):
@@ -158,15 +164,63 @@ def fuse_offline_reduced(
         f, _ = _filled(t[a:b], acc[a:b], ts, one_max)
         kk = k if len(g) >= 2 * k else 1
         if kk == 1:
-            res = vqf.offlineVQF(g, f, None, ts, params)
+            res = _offline_vqf(g, f, ts, params)
             parts.append((t[a:b], res["quat6D"][idx], res["bias"][idx], r))
             continue
-        res = vqf.offlineVQF(_block_means(g, kk), _block_means(f, kk), None, kk * ts, params)
+        res = _offline_vqf(_block_means(g, kk), _block_means(f, kk), kk * ts, params)
         last = np.minimum(np.arange(1, len(res["quat6D"]) + 1) * kk, len(g)) - 1  # grid index
         parts.append((np.interp(last, idx, t[a:b]), res["quat6D"], res["bias"], r))
     t_out = np.concatenate([p[0] for p in parts])
     run = np.concatenate([np.full(len(p[0]), p[3], dtype=np.int64) for p in parts])
     return t_out, FusionResult(np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]), run)
+
+
+def _offline_vqf(gyr: np.ndarray, acc: np.ndarray, ts: float, params: dict[str, Any] | None) -> dict[str, np.ndarray]:
+    """``vqf.offlineVQF``'s ``quat6D`` and ``bias`` of one gapless run, fused in pieces of
+    OFFLINE_PIECE_S (plus OFFLINE_OVERLAP_S either side) when it is longer. Each piece's
+    heading is turned about the vertical to the previous piece's where they join, so the
+    run keeps one heading, as if fused in one go."""
+    piece, overlap = int(OFFLINE_PIECE_S / ts), int(OFFLINE_OVERLAP_S / ts)
+    n = len(gyr)
+    if n <= piece + 2 * overlap:
+        return vqf.offlineVQF(gyr, acc, None, ts, params)
+    quat, bias = np.empty((n, 4)), np.empty((n, 3))
+    for start in range(0, n, piece):
+        stop = min(n, start + piece)
+        a, b = max(0, start - overlap), min(n, stop + overlap)
+        res = vqf.offlineVQF(np.ascontiguousarray(gyr[a:b]), np.ascontiguousarray(acc[a:b]), None, ts, params)
+        q = res["quat6D"][start - a : stop - a]
+        if start > 0:  # the previous piece's orientation at this sample, over this piece's
+            q = _quat_mul(
+                _yaw_part(_quat_mul(quat[start - 1 : start], _conj(res["quat6D"][start - a - 1 : start - a]))), q
+            )
+        quat[start:stop] = q
+        bias[start:stop] = res["bias"][start - a : stop - a]
+    return {"quat6D": quat, "bias": bias}
+
+
+def _quat_mul(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Hamilton products of (N, 4) or (1, 4) w,x,y,z quaternions."""
+    pw, px, py, pz = p.T
+    qw, qx, qy, qz = q.T
+    return np.column_stack(
+        [
+            pw * qw - px * qx - py * qy - pz * qz,
+            pw * qx + px * qw + py * qz - pz * qy,
+            pw * qy - px * qz + py * qw + pz * qx,
+            pw * qz + px * qy - py * qx + pz * qw,
+        ]
+    )
+
+
+def _conj(q: np.ndarray) -> np.ndarray:
+    return q * np.array([1.0, -1.0, -1.0, -1.0])
+
+
+def _yaw_part(q: np.ndarray) -> np.ndarray:
+    """The rotation about earth z nearest to ``q`` (1, 4): its w and z, normalised."""
+    r = np.array([[q[0, 0], 0.0, 0.0, q[0, 3]]])
+    return r / np.linalg.norm(r)
 
 
 def orientation_offline(

@@ -172,3 +172,33 @@ def test_sensors_fused_in_two_processes_give_the_serial_result_bit_for_bit():
     pd.testing.assert_frame_equal(parallel.frames, serial.frames, check_exact=True)
     assert parallel.calibration.report() == serial.calibration.report()
     assert rmse_vs_truth(parallel.frames, sim.truth_angles, "thigh_deg") < 3.0
+
+
+def test_a_long_run_fused_in_pieces_keeps_its_accuracy_and_one_heading(monkeypatch):
+    """vqf's offline filter is given a long run in pieces (fusion.OFFLINE_PIECE_S, to bound
+    its memory); here pieces of 15 s with 8 s of overlap, so a 55 s session has three joins.
+    The angles stay as accurate against the simulator's truth as fusing in one go, and the
+    orientation has no jump in heading at a join."""
+    from processing import fusion
+
+    sim = simulate(SimConfig(reps=4, sets=2, seed=11, rest_s=20.0, noise="typical"))
+    whole = angles_from_segments(sim.imu, parallel=False)
+    monkeypatch.setattr(fusion, "OFFLINE_PIECE_S", 15.0)
+    monkeypatch.setattr(fusion, "OFFLINE_OVERLAP_S", 8.0)
+    pieces = angles_from_segments(sim.imu, parallel=False)
+    assert sim.imu["thigh"].t.iloc[-1] > 3 * 15.0
+    for col in ("trunk_deg", "thigh_deg"):
+        assert (
+            rmse_vs_truth(pieces.frames, sim.truth_angles, col)
+            < rmse_vs_truth(whole.frames, sim.truth_angles, col) + 0.05
+        )
+        assert rmse_vs_truth(pieces.frames, sim.truth_angles, col) < 0.5
+
+    df = sim.imu["lumbar"]
+    t, acc, gyr = (df[c].to_numpy() for c in (["t"], ["ax", "ay", "az"], ["gx", "gy", "gz"]))
+    quat = fusion.orientation_offline(t[:, 0], acc, gyr)
+    # Each step turns the sensor by no more than its gyro says (plus filter corrections), at
+    # the joins too: a heading left unaligned would turn it by tens of degrees in one step.
+    step_deg = np.degrees(2 * np.arccos(np.clip(np.abs(np.sum(quat[1:] * quat[:-1], axis=1)), 0, 1)))
+    gyro_deg = np.degrees(np.linalg.norm(gyr[1:], axis=1) * np.diff(t[:, 0]))
+    assert np.max(step_deg - gyro_deg) < 0.5
