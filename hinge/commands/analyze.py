@@ -101,7 +101,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--jobs",
         type=int,
         metavar="N",
-        help="recordings analysed at once (default: every core)",
+        help="processes at once (default: every core): recordings analysed side by side, "
+        "and a recording's two sensors fused side by side while a core is free; 1: one core",
     )
     p.add_argument(
         "--angles",
@@ -194,7 +195,7 @@ def run_one(args: argparse.Namespace, path: Path) -> int:
     from processing.reps import reps_dataframe
 
     with _progress(sys.stderr.isatty() and not args.json) as status:
-        result = analyze(rec, th, progress=status.update if status else None)
+        result = analyze(rec, th, progress=status.update if status else None, parallel=args.jobs != 1)
         reps, summary = result.reps, result.summary
         if args.csv or args.parquet:  # (the table costs a DataFrame: only when asked for)
             _write_table(args, reps_dataframe(reps))
@@ -251,7 +252,8 @@ def run_many(args: argparse.Namespace, paths: list[Path]) -> int:
         pool.submit(int).result()
     results = []
     with pool or nullcontext(), _batch_progress(len(recordings), sys.stderr.isatty()) as (advance, say):
-        for r in analyze_many(recordings, th, map=mapper, parallel=pool is None):
+        # --jobs 1 is one process: no second one for the thigh either
+        for r in analyze_many(recordings, th, map=mapper, parallel=pool is None and args.jobs != 1):
             results.append(r)
             advance()
             for w in r.warnings:

@@ -191,3 +191,28 @@ def test_what_reading_repaired_is_a_warning_and_the_batch_succeeds(study, tmp_pa
     assert len(out.stderr.splitlines()) == 1
     docs = [json.loads(line) for line in out.stdout.splitlines()]
     assert [[r["pattern"] for r in d["reps"]] for d in docs] == [truth[rec] for rec in sorted(truth)[:2]]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "sched_getaffinity"), reason="needs Linux's core affinity")
+def test_one_job_is_one_process(study):
+    """`--jobs 1` keeps to one core: no recording's thigh is fused in a second process,
+    alone or in a batch; by default a single recording uses a free core for it."""
+    import resource
+
+    from processing.angles import _can_fork
+
+    def children_cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
+    root, truth, _ = study
+    rec = sorted(truth)[0]
+    for args in (("analyze", rec, "--json", "--jobs", "1"), ("analyze", root / "ana", "--json", "--jobs", "1")):
+        before = children_cpu()
+        out = hinge_here(*args)
+        assert out.returncode == 0, out.stderr
+        assert children_cpu() == before, args
+    if _can_fork():
+        before = children_cpu()
+        assert hinge_here("analyze", rec, "--json").returncode == 0
+        assert children_cpu() > before
