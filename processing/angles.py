@@ -118,7 +118,8 @@ def angles_from_segments(
 ) -> AnglesResult:
     """Angles from per-segment DataFrames with the recording columns ``t,ax..gz``
     (a ``Recording.segments`` or a ``Simulation.imu``). ``source`` names the data in errors;
-    ``parallel``: the two sensors fused side by side in two processes (``_fused_all``).
+    ``parallel``: the thigh's own work done beside the lower back's, in a forked process
+    (``_ForkedWork``).
 
     Refuses only what has nothing to analyse: a missing segment, sensors whose data never
     overlap in time, or no movement at all. Everything else gets angles and a calibration
