@@ -59,8 +59,8 @@ TOP_ZONE_MAX_DEG = 30.0
 # Not a lift: a rise from a seated posture (domain.md). Seated is the thigh near horizontal
 # (>= SEATED_THIGH_DEG) and still (turning <= SEATED_STILL_DEG_S: a seat holds it; an
 # upright squat's bottom passes through the same posture turning at 50-100 deg/s) under a
-# trunk that does not lean forward (<= SEATED_TRUNK_DEG; a seated pelvis even tilts back),
-# held SEATED_MIN_S within SEATED_LOOKBACK_S before the rise. Standing on the feet with the
+# trunk that does not lean forward (<= SEATED_TRUNK_DEG more than at the top of the rise; a
+# seated pelvis even tilts back), held SEATED_MIN_S within SEATED_LOOKBACK_S before the rise. Standing on the feet with the
 # thighs that flexed, balance needs the trunk well forward.
 SEATED_THIGH_DEG = 60.0
 SEATED_TRUNK_DEG = 20.0
@@ -209,6 +209,7 @@ class RepScanner:
                 and self._torso_rose(s, lockout)
                 and self._reached_top(s, lockout)
                 and self._stood(lockout)
+                and not self._seated_before(t, s, lockout)
                 and not (self.veto is not None and self.veto(float(t[s]), float(t[lockout])))
             ):
                 reps.append(self._make_rep(s, lockout, confirmed))
@@ -240,11 +241,7 @@ class RepScanner:
         """A lift hinges at the hip with the trunk well forward and rises at a lifting pace;
         a running stride can swing the thigh through the same hip range, but with the trunk
         near upright and in a fraction of the time."""
-        return (
-            self._buf["trunk_deg"][s] >= MIN_LIFT_TRUNK_DEG
-            and t[j] - t[s] >= MIN_LIFT_RISE_S
-            and not self._seated_before(t, s)
-        )
+        return self._buf["trunk_deg"][s] >= MIN_LIFT_TRUNK_DEG and t[j] - t[s] >= MIN_LIFT_RISE_S
 
     def _reached_top(self, s: int, lockout: int) -> bool:
         """The hip came within ``top_within_deg`` of upright or back to TOP_SHARE of the
@@ -256,14 +253,17 @@ class RepScanner:
         """At the top the thigh is near vertical, not swung behind (a stride)."""
         return bool(self._buf["thigh_deg"][lockout] >= -STRIDE_THIGH_BEHIND_DEG)
 
-    def _seated_before(self, t: np.ndarray, s: int) -> bool:
+    def _seated_before(self, t: np.ndarray, s: int, lockout: int) -> bool:
         """The rise starts from a seated posture (module constants): standing up from a
-        bench, not a lift. A recording that begins seated has held it as long as anyone
-        knows (its first frame counts as SEATED_MIN_S of it)."""
+        bench, not a lift. The trunk's lean is judged against its posture at the top of this
+        rise, the lifter's own standing: an upright reference that is still weak (no stand
+        yet, live) shifts both alike. A recording that begins seated has held it as long as
+        anyone knows (its first frame counts as SEATED_MIN_S of it)."""
         lo = max(self._floor, int(np.searchsorted(t, t[s] - SEATED_LOOKBACK_S)))
+        trunk = self._buf["trunk_deg"]
         seated = (
             (self._buf["thigh_deg"][lo : s + 1] >= SEATED_THIGH_DEG)
-            & (self._buf["trunk_deg"][lo : s + 1] <= SEATED_TRUNK_DEG)
+            & (trunk[lo : s + 1] - trunk[lockout] <= SEATED_TRUNK_DEG)
             & (np.abs(self._buf["knee_ext_deg_s"][lo : s + 1]) <= SEATED_STILL_DEG_S)
         )
         if not seated.any():

@@ -249,6 +249,35 @@ def test_a_recording_that_begins_seated_and_stands_up_has_no_rep():
     assert len(detect_reps(frames(35.0, 2.0))) == 1
 
 
+def test_standing_up_from_a_bench_is_not_a_rep_under_a_reference_still_off():
+    """Stand, sit down on a bench for 3 s (thigh 85 deg, trunk 7 deg), lean and stand up. Live,
+    before any still stand, the upright reference may sit well off: here every trunk angle
+    reads 14 deg too far forward (the seated trunk 21 deg, past the seated limit taken
+    alone). The seat is judged against the trunk at the top of the same rise, so it is still
+    a seat. A squat held as long at the bottom, trunk 35 deg forward, is a rep either way."""
+    t = np.arange(0, 1000) / 100.0
+
+    def ease(a: float, b: float, x: np.ndarray) -> np.ndarray:
+        x = np.clip(x, 0, 1)
+        return a + (b - a) * x**2 * (3 - 2 * x)
+
+    def frames(bottom_trunk: float, offset: float) -> pd.DataFrame:
+        thigh = np.where(t < 5.0, ease(0, 85, (t - 1.0) / 1.0), ease(85, 0, (t - 5.3) / 0.8))
+        trunk = np.where(
+            t < 5.0,
+            ease(0, bottom_trunk, (t - 1.0) / 1.0),
+            np.where(t < 5.3, ease(bottom_trunk, 35, (t - 5.0) / 0.3), ease(35, 0, (t - 5.3) / 1.0)),
+        )
+        trunk = trunk + offset
+        return pd.DataFrame(
+            dict(zip(ANGLE_COLUMNS, (t, trunk, thigh, trunk + thigh, -np.gradient(thigh, t), -np.gradient(trunk, t))))
+        )
+
+    for offset in (0.0, 14.0):
+        assert detect_reps(frames(7.0, offset)) == [], offset
+        assert len(detect_reps(frames(35.0, offset))) == 1, offset
+
+
 def test_an_upright_squat_bottom_is_not_a_seat():
     """A goblet or front squat keeps the trunk under 20 deg; its bottom passes through the
     seated posture (thigh past horizontal, trunk upright) turning fast, not held by a seat:
