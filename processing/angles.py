@@ -131,13 +131,13 @@ def angles_from_segments(
     with _ForkedWork(segments["thigh"]) if parallel and _can_fork() else _LocalWork(segments["thigh"]) as thigh:
         data = {"lumbar": _arrays(segments["lumbar"])}  # after the fork: not the child's to hold
         candidates, acc_cal, gyro_offsets = _at_rest(data, thigh)
-        fused, vertical = _fused_all(data, thigh)
+        fused, motion = _fused_all(data, thigh)
     evidence = {}
     for seg, (_, _, t_q, _, u) in fused.items():
         step = max(1, int(len(t_q) / max(t_q[-1] - t_q[0], 1e-9) / AXIS_EVIDENCE_HZ))
         evidence[seg] = (t_q[::step].copy(), u[::step].copy())  # copies: u is let go with its track
     check_movement(evidence, source)
-    cal = calibrate(evidence, candidates, gyro_offsets, provisional_lockouts, vertical=vertical)
+    cal = calibrate(evidence, candidates, gyro_offsets, provisional_lockouts, lumbar_motion=motion)
     cal.accelerometers = {s: (c.report() if c is not None else None) for s, c in acc_cal.items()}
     # popped: each sensor's samples are let go once its track is made
     tracks = {seg: _track(*fused.pop(seg), cal.segments[seg]) for seg in SEGMENTS_REQUIRED}
@@ -207,16 +207,20 @@ def acc_calibrated(
 
 def _fused_all(
     data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], thigh: _LocalWork | _ForkedWork
-) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
+) -> tuple[
+    dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+    tuple[np.ndarray, np.ndarray, np.ndarray],
+]:
     """The lower back (``data``) and the thigh (``thigh``, beside this when it is forked) fused
     (``_fused``), popped from ``data`` so that its accelerometer is let go once fused:
-    ``({segment: (t, gyr, t_q, bias, u)}, (t_q, vertical specific force) of the lower back)``."""
+    ``({segment: (t, gyr, t_q, bias, u)}, (t_q, accelerometer at t_q, u) of the lower back)``,
+    the last for the calibration's signs."""
     t_l, acc_l, gyr_l = data.pop("lumbar")
     t_q, bias, u = _fused(t_l, acc_l, gyr_l)
-    vertical = (t_q, _along(t_q, t_l, acc_l, u))  # the calibration's height cue
+    motion = (t_q, np.column_stack([np.interp(t_q, t_l, acc_l[:, k]) for k in range(3)]), u)  # for the signs
     del acc_l
     fused = thigh.fused()
-    return {"thigh": (thigh.t, thigh.corrected_gyr(), *fused), "lumbar": (t_l, gyr_l, t_q, bias, u)}, vertical
+    return {"thigh": (thigh.t, thigh.corrected_gyr(), *fused), "lumbar": (t_l, gyr_l, t_q, bias, u)}, motion
 
 
 def _fused(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -393,12 +397,6 @@ def _steps_sent(conn: Connection, df: pd.DataFrame) -> None:
         send_arrays(list(next(steps)))
     except Exception as err:
         conn.send(err)
-
-
-def _along(t_q: np.ndarray, t: np.ndarray, acc: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """The accelerometer at ``t_q`` projected on the up vectors ``u`` there."""
-    acc_q = np.column_stack([np.interp(t_q, t, acc[:, k]) for k in range(3)])
-    return np.einsum("ij,ij->i", acc_q, u)
 
 
 def _track(

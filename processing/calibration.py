@@ -17,6 +17,9 @@ from the data:
   swings both ways in walking, so its sign comes first from **co-flexion**: in every hinge
   (a lift, a bend, sitting down) trunk and thigh flex and extend together, so the product of
   their rates sums positive; only when that is not decisive does its own third moment decide.
+  Where the lower back's forward acceleration decisively pairs them the other way
+  (``forward_pairing``: a seated pelvis tilted back while the thigh flexes), it wins, and the
+  pair faces the way the hip's third moment says.
 * **Upright** (``choose_upright``): in order of preference,
   1. ``standing``: the still periods (``processing.stillness``, both sensors at rest for
      >= 0.5 s, anywhere in the recording) whose posture is the most extended one held still
@@ -201,6 +204,9 @@ COFLEX_MIN_TILT_DEG = 20.0  # both segments tilted this far before co-flexion co
 COFLEX_DECISIVE = 0.2  # |sum r_trunk r_thigh| / sum |r_trunk r_thigh| that fixes the thigh's sign
 EXTENDED_PCT = 2.0  # the recording's most extended postures: this percentile of hip flexion
 UPRIGHT_NEAR_EXTENDED_DEG = 35.0  # a still posture this much more flexed than those is not upright
+UPRIGHT_THIGH_DEG = (
+    45.0  # ... nor one whose thigh is this far forward of theirs (seated: 70-90; a stride's push-off: 30-35)
+)
 SAME_POSTURE_DEG = 8.0  # still periods whose segments are this close are the same posture
 GOOD_STILL_S = 2.0  # this much standing still makes a fully trusted reference
 TRUSTED_STILL_S = 1.0  # a stand held still this long (in all) may be chosen for being tallest
@@ -213,6 +219,9 @@ HEIGHT_BAND_S = 2.0  # slower than this is posture (and accelerometer error), no
 DWELL_DECISIVE = 0.1  # mode and median this far apart (share of the range) say which side is upright
 HEIGHT_MIN_THIGH_DEG = 30.0  # the height cue needs the knees to bend: the thigh swinging this far
 HEIGHT_DECISIVE = 0.1  # |sum a_v hip''| / sum |a_v hip''| that settles the sign
+AP_SMOOTH_N = 3  # evidence samples (0.12 s) of smoothing for the forward-acceleration cue
+AP_MIN_T = 5.0  # t-statistic of the thigh's term that makes the forward cue decisive ...
+AP_MIN_LEVER_M = 0.03  # ... and its size: the hip's lever over the thigh (0.05-0.35 m measured)
 WEAK_CONFIDENCE = 0.5  # below this the reference gets a warning
 LIFT_FLEXION_DEG = 45.0  # a lift flexes the hip at least this far (domain: a rep's bottom)
 PRE_LIFT_TALL_DEG = 5.0  # a stand before the first lift this close to the tallest stand is the asked-for pose
@@ -306,10 +315,15 @@ def coflexion_sign(grid: np.ndarray, trunk_deg: np.ndarray, thigh_deg: np.ndarra
 
 
 def axis_estimates(
-    evidence: dict[str, tuple[np.ndarray, np.ndarray]], refs: dict[str, np.ndarray], grid: np.ndarray
+    evidence: dict[str, tuple[np.ndarray, np.ndarray]],
+    refs: dict[str, np.ndarray],
+    grid: np.ndarray,
+    lumbar_motion: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, AxisEstimate]:
     """Flexion axes about the reference up-vectors ``refs``, signed as the module docstring
-    says (trunk by its third moment, thigh by co-flexion with the trunk when decisive)."""
+    says (trunk by its third moment, thigh by co-flexion with the trunk when decisive;
+    unless the lower back's forward acceleration, ``lumbar_motion``, decisively pairs them
+    the other way: ``forward_pairing``)."""
     ests = {}
     for seg, (_, u) in evidence.items():
         est = AxisEstimate(refs[seg])
@@ -326,11 +340,78 @@ def axis_estimates(
             axis = ests[s].axis
             assert axis is not None  # checked just above
             ang[s] = _on_grid(evidence[s], refs[s], axis, grid)
-        if coflexion_sign(grid, ang["lumbar"], ang["thigh"]) < 0:
-            ests["thigh"].force_sign(-1)
-        elif coflexion_sign(grid, ang["lumbar"], ang["thigh"]) > 0:
-            ests["thigh"].force_sign(1)
+        co = coflexion_sign(grid, ang["lumbar"], ang["thigh"])
+        if co != 0:
+            ests["thigh"].force_sign(co)
+            ang["thigh"] = co * ang["thigh"]
+        if lumbar_motion is not None:
+            lumbar_axis = ests["lumbar"].axis
+            assert lumbar_axis is not None
+            pair = forward_pairing(grid, ang["lumbar"], ang["thigh"], lumbar_motion, refs["lumbar"], lumbar_axis)
+            if pair < 0:
+                # The pair as the physics says; which way the pair faces, by the hip's
+                # excursions (a hip flexes far forward and extends back little: standing up
+                # from a chair, the seated pelvis tilts back, the thigh flexes far more).
+                ests["thigh"].force_sign(-1)
+                hip = ang["lumbar"] - ang["thigh"]
+                if float(np.sum(np.sin(np.radians(hip)) ** 3)) < 0:
+                    ests["lumbar"].force_sign(-1)
+                    ests["thigh"].force_sign(-1)
     return ests
+
+
+def forward_pairing(
+    grid: np.ndarray,
+    lumbar_deg: np.ndarray,
+    thigh_deg: np.ndarray,
+    lumbar_motion: tuple[np.ndarray, np.ndarray, np.ndarray],
+    lumbar_up: np.ndarray,
+    lumbar_axis: np.ndarray,
+) -> int:
+    """+1 if the lower back's axis sign agrees with the thigh's by how the lower back
+    accelerates forward, -1 if it is mirrored against it, 0 if the data do not say.
+
+    The lower back rides on the hip joint, which the thigh carries: when the thigh flexes
+    (the knee forward of the hip) the hip goes back, about x = x_knee - L sin(thigh), in a
+    deadlift, a squat, sitting down or standing up alike; and the sensor sits above the
+    joint, so the trunk's own flexion carries it forward (r sin(trunk)). So its forward
+    acceleration, regressed on both segments' angular accelerations, has a thigh term of -L
+    when the lower back's forward is the right way round (+L when mirrored), however the
+    trunk moves. Co-flexion, the other pairing cue, assumes the trunk flexes with the thigh,
+    which a sit-to-stand's pelvis does not (it tilts back as the hips drop into the seat).
+    ``lumbar_motion``: ``(t, accelerometer (N, 3), up-vectors (N, 3))`` of the lower back;
+    the accelerometer is projected on the horizontal forward direction, so gravity drops
+    out, and the slow part (posture-dependent accelerometer error) is taken out as in
+    ``height_sign``."""
+    t, acc, u = lumbar_motion
+    n = int(HEIGHT_BAND_S * EVIDENCE_HZ)
+    if len(grid) < 2 * n or len(t) < 2:
+        return 0
+    fwd = cross(lumbar_axis[None, :], lumbar_up[None, :])[0]  # where flexion tips the sensor
+    h = fwd[None, :] - (u @ fwd)[:, None] * u
+    norm = np.linalg.norm(h, axis=1)
+    ok = norm > 1e-6
+    a_fwd = np.einsum("ij,ij->i", acc[ok], h[ok]) / norm[ok]
+    a = np.interp(grid, t[ok], a_fwd) if ok.any() else np.zeros(len(grid))
+
+    def band(x: np.ndarray) -> np.ndarray:
+        return _smooth(x, AP_SMOOTH_N) - _smooth(x, n)
+
+    def ang_acc(deg: np.ndarray) -> np.ndarray:
+        return band(np.gradient(np.gradient(np.radians(deg), grid), grid))
+
+    x = np.column_stack([ang_acc(thigh_deg), ang_acc(lumbar_deg)])
+    y = band(a)
+    xtx = x.T @ x
+    if np.linalg.det(xtx) <= 1e-12 * max(float(np.trace(xtx)) ** 2, 1e-300):
+        return 0
+    coef = np.linalg.solve(xtx, x.T @ y)
+    resid = y - x @ coef
+    var = float(resid @ resid) / max(len(y) - 2, 1) * np.linalg.inv(xtx)[0, 0]
+    lever = float(coef[0])
+    if var <= 0 or abs(lever) < AP_MIN_LEVER_M or abs(lever) < AP_MIN_T * np.sqrt(var):
+        return 0
+    return 1 if lever < 0 else -1
 
 
 def _on_grid(ev: tuple[np.ndarray, np.ndarray], ref: np.ndarray, axis: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -378,22 +459,25 @@ def choose_upright(
     evidence: dict[str, tuple[np.ndarray, np.ndarray]],
     still: list[tuple[float, float, float, dict[str, np.ndarray]]],
     find_lockouts: Callable[[np.ndarray, np.ndarray, np.ndarray], list[float]],
-    vertical: tuple[np.ndarray, np.ndarray] | None = None,
+    lumbar_motion: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[str, list[tuple[float, float]], dict[str, np.ndarray], float, str, str]:
     """Pick the upright reference (module docstring).
 
     ``evidence``: per segment ``(t, u)``, up-vectors of the fused orientation (any thinning);
     ``still``: candidate still periods as ``(start_s, end_s, gyr_dev, {segment: up})``;
     ``find_lockouts(grid, trunk_deg, thigh_deg)``: lockout times of the reps in provisional
-    angles (the rep detector, passed in so that calibration does not depend on it).
+    angles (the rep detector, passed in so that calibration does not depend on it);
+    ``lumbar_motion``: ``(t, accelerometer, up-vectors)`` of the lower back, for the signs
+    (``height_sign``, ``forward_pairing``).
     Returns ``(source, periods, {segment: up}, confidence, detail, signs)``."""
     grid = common_grid(evidence)
+    vertical = None if lumbar_motion is None else (lumbar_motion[0], np.einsum("ij,ij->i", *lumbar_motion[1:]))
     # Provisional reference: each segment's median posture; only differences matter here.
     med = {}
     for seg, (_, u) in evidence.items():
         m = np.median(u, axis=0)
         med[seg] = m / np.linalg.norm(m)
-    ests = axis_estimates(evidence, med, grid)
+    ests = axis_estimates(evidence, med, grid, lumbar_motion)
     axes = {s: e.final_axis() for s, e in ests.items()}
     ang = {s: _on_grid(evidence[s], med[s], axes[s], grid) for s in evidence}
     # About the median posture the third moment says little (a session of continuous reps
@@ -428,12 +512,14 @@ def choose_upright(
             axes[s], ang[s] = -axes[s], -ang[s]
     hip = ang["lumbar"] + ang["thigh"]
     extended = float(np.percentile(hip, EXTENDED_PCT)) if len(hip) else 0.0
+    ext = hip <= extended + 1e-9 if len(hip) else np.zeros(0, bool)
+    thigh_ext = float(np.median(ang["thigh"][ext])) if ext.any() else 0.0
 
     postures = []
     for a, b, dev, ups in still:
         tr = float(angle_about(ups["lumbar"][None], med["lumbar"], axes["lumbar"])[0])
         th = float(angle_about(ups["thigh"][None], med["thigh"], axes["thigh"])[0])
-        if tr + th <= extended + UPRIGHT_NEAR_EXTENDED_DEG:
+        if tr + th <= extended + UPRIGHT_NEAR_EXTENDED_DEG and th <= thigh_ext + UPRIGHT_THIGH_DEG:
             postures.append((tr + th, tr, th, a, b, dev, ups))
     if postures:
         deep = grid[hip > extended + LIFT_FLEXION_DEG]
@@ -444,7 +530,6 @@ def choose_upright(
         return "standing", [(ep.start_s, ep.end_s)], refs, float(confidence), detail, signs
 
     # No still upright period: zero the angles at the most extended postures, find the reps.
-    ext = hip <= extended + 1e-9 if len(hip) else np.zeros(0, bool)
     shift = {s: float(np.median(ang[s][ext])) if ext.any() else 0.0 for s in ang}
     lockouts = find_lockouts(grid, ang["lumbar"] - shift["lumbar"], ang["thigh"] - shift["thigh"]) if len(grid) else []
     if lockouts:
@@ -559,13 +644,13 @@ def calibrate(
     still: list[tuple[float, float, float, dict[str, np.ndarray]]],
     gyro_bias: dict[str, np.ndarray],
     find_lockouts: Callable[[np.ndarray, np.ndarray, np.ndarray], list[float]],
-    vertical: tuple[np.ndarray, np.ndarray] | None = None,
+    lumbar_motion: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> Calibration:
     """Calibration of every segment from its fused up-vectors ``evidence`` (``(t, u)``, any
     thinning: body motion is slow) and the candidate still periods (``choose_upright``);
     ``gyro_bias``: each sensor's zero-rate offset, for the report."""
-    source, periods, refs, confidence, detail, signs = choose_upright(evidence, still, find_lockouts, vertical)
-    ests = axis_estimates(evidence, refs, common_grid(evidence))
+    source, periods, refs, confidence, detail, signs = choose_upright(evidence, still, find_lockouts, lumbar_motion)
+    ests = axis_estimates(evidence, refs, common_grid(evidence), lumbar_motion)
     segs = {seg: from_estimate(seg, est, gyro_bias[seg]) for seg, est in ests.items()}
     warnings = []
     if confidence < WEAK_CONFIDENCE:

@@ -310,7 +310,7 @@ class StreamingAngles:
         periods = joint_still_periods(stillness)
         refit = now >= self._next_acc_fit and self._fit_accelerometers(data, stillness, periods)
         data = {g.name: (data[g.name][0], g.corrected(data[g.name][1]), data[g.name][2]) for g in segs}
-        # The lower back's vertical specific force, for the height cue of the signs (as offline).
+        # The lower back's accelerometer and up-vectors, for the signs' cues (as offline).
         t_l, acc_l, _ = data["lumbar"]
         t_e, u_e = evidence["lumbar"]
         u_l = np.column_stack([np.interp(t_l, t_e, u_e[:, k]) for k in range(3)])
@@ -320,7 +320,7 @@ class StreamingAngles:
                 still_candidates(periods, data),
                 {s: stillness[s].offset.at(data[s][0][-1:])[0] for s in data},
                 provisional_lockouts,
-                vertical=(t_l, np.einsum("ij,ij->i", acc_l, u_l)),
+                lumbar_motion=(t_l, acc_l, u_l),
             )
         except np.linalg.LinAlgError:
             return

@@ -121,3 +121,54 @@ def test_a_sensor_gap_at_the_start_is_not_still_and_crashes_nothing():
     late = res.frames[res.frames.t > 3.0]
     err = late.thigh_deg.to_numpy() - np.interp(late.t, tr.t, tr.thigh_deg)
     assert np.sqrt(np.mean(err**2)) < 2.0
+
+
+def _sit_to_stands(pelvis_seated_deg: float, lean_deg: float, n: int = 5, rate: float = 100.0):
+    """A planar lower back and thigh rising from a chair n times and sitting back down: the
+    thigh from 80 deg (seated) to 0, the pelvis from ``pelvis_seated_deg`` (negative: tilted
+    back) to 0, leaning ``lean_deg`` forward before the rise (0: a quick rise on momentum).
+    The knee stays put, the hip the thigh's length (0.45 m) from it, the sensor 0.12 m up
+    the pelvis. Returns (grid, trunk_deg, thigh_deg, (t, acc, up)) with the
+    sensor frame x forward, y left (the flexion axis), z up the pelvis."""
+    t = np.arange(0, n * 4.0 + 2.0, 1 / rate)
+    trunk, thigh = np.full(len(t), pelvis_seated_deg), np.full(len(t), 80.0)
+
+    def ease(x):
+        x = np.clip(x, 0, 1)
+        return x * x * (3 - 2 * x)
+
+    for k in range(n):
+        t0 = 1.0 + 4.0 * k  # lean (0.4 s), rise (0.8 s), stand (1 s), sit (1 s)
+        lean = ease((t - t0) / 0.4) * (1 - ease((t - t0 - 0.4) / 0.8))
+        rise = ease((t - t0 - 0.4) / 0.8) * (1 - ease((t - t0 - 2.2) / 1.0))
+        # the pelvis turns on its own schedule: quicker, later up, earlier down
+        tilt = ease((t - t0 - 0.6) / 0.4) * (1 - ease((t - t0 - 2.2) / 0.6))
+        trunk += lean * lean_deg + tilt * (0.0 - pelvis_seated_deg)
+        thigh -= rise * 80.0
+    th, tr = np.radians(thigh), np.radians(trunk)
+    hip_x, hip_z = -0.45 * np.sin(th), 0.45 * np.cos(th)
+    x, z = hip_x + 0.12 * np.sin(tr), hip_z + 0.12 * np.cos(tr)
+    ax, az = np.gradient(np.gradient(x, t), t), np.gradient(np.gradient(z, t), t) + 9.81
+    # the sensor's axes in the world: x_s = (cos, 0, -sin), z_s = (sin, 0, cos) of the trunk angle
+    acc = np.column_stack([np.cos(tr) * ax - np.sin(tr) * az, np.zeros(len(t)), np.sin(tr) * ax + np.cos(tr) * az])
+    up = np.column_stack([-np.sin(tr), np.zeros(len(t)), np.cos(tr)])
+    grid = t[::4]
+    return grid, trunk[::4], thigh[::4], (t, acc, up)
+
+
+def test_the_lower_backs_forward_acceleration_pairs_its_sign_with_the_thighs():
+    """Rising quickly from a chair (pi_bench subject 02, real): the seated pelvis is tilted
+    back 22 deg while the thigh is flexed, with no forward lean, so trunk and thigh do not
+    flex together and co-flexion pairs the pelvis mirrored. The lower back's forward
+    acceleration pairs it right: the hip goes back as the thigh flexes. With a forward lean
+    before each rise (most people) both cues agree."""
+    from processing.calibration import coflexion_sign, forward_pairing
+
+    axis, up = np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0])
+    grid, trunk, thigh, motion = _sit_to_stands(pelvis_seated_deg=-22.0, lean_deg=0.0)
+    assert coflexion_sign(grid, trunk, thigh) < 0  # co-flexion would mirror the pelvis
+    assert forward_pairing(grid, trunk, thigh, motion, up, axis) == 1
+    assert forward_pairing(grid, -trunk, thigh, motion, up, -axis) == -1  # mirrored lower back
+    grid, trunk, thigh, motion = _sit_to_stands(pelvis_seated_deg=-5.0, lean_deg=35.0)
+    assert coflexion_sign(grid, trunk, thigh) > 0
+    assert forward_pairing(grid, trunk, thigh, motion, up, axis) == 1
