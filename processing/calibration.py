@@ -124,12 +124,13 @@ class AxisEstimate:
         self.axis = a
         self.sign_frozen = self.sign_frozen or (self.confident and self.decisive(abs(skew)))
 
-    def force_sign(self, sign: int) -> None:
+    def force_sign(self, sign: int, freeze: bool = False) -> None:
         """Fix the axis sign from outside evidence (the thigh's co-flexion with the trunk);
-        once the axis is confident it never flips after that."""
+        once the axis is confident, or with ``freeze`` (evidence that does not depend on how
+        far the segment tilted), it never flips after that."""
         if self.axis is not None:
             self.axis = sign * self.axis
-            self.sign_frozen = self.sign_frozen or self.confident
+            self.sign_frozen = self.sign_frozen or self.confident or freeze
 
     def decisive(self, skew: float) -> bool:
         """Does the third moment clearly say which way is forward? In a lift nearly all tilt
@@ -354,9 +355,9 @@ def axis_estimates(
                 # from a chair, the seated pelvis tilts back, the thigh flexes far more).
                 ests["thigh"].force_sign(-1)
                 hip = ang["lumbar"] - ang["thigh"]
-                if float(np.sum(np.sin(np.radians(hip)) ** 3)) < 0:
-                    ests["lumbar"].force_sign(-1)
-                    ests["thigh"].force_sign(-1)
+                facing = 1 if float(np.sum(np.sin(np.radians(hip)) ** 3)) >= 0 else -1
+                ests["lumbar"].force_sign(facing, freeze=True)
+                ests["thigh"].force_sign(facing, freeze=True)
     return ests
 
 

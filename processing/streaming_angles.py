@@ -328,7 +328,7 @@ class StreamingAngles:
         if cur is not None and refit:
             # The corrected accelerometer moves every up-vector: the history is fused again
             # and the reference read anew from it.
-            self._adopt(cal, stillness, first=False, news=not _same_stand(cal, cur), refuse=True)
+            self._adopt(cal, stillness, (t_l, acc_l), first=False, news=not _same_stand(cal, cur), refuse=True)
             return
         if cur is None:
             waited = now - (self._first_t if self._first_t is not None else now)
@@ -343,7 +343,7 @@ class StreamingAngles:
         elif not self._better(cal, cur) or (cal.signs != "movement" and _moved_deg(cal, cur) > UNTOLD_MOVE_DEG):
             # (a new upright far from the current one needs the movement to say it is upright)
             return
-        self._adopt(cal, stillness, first=cur is None, news=cur is not None and not _same_stand(cal, cur))
+        self._adopt(cal, stillness, (t_l, acc_l), first=cur is None, news=cur is not None and not _same_stand(cal, cur))
 
     @staticmethod
     def _better(new: Calibration, cur: Calibration) -> bool:
@@ -399,10 +399,17 @@ class StreamingAngles:
         return changed
 
     def _adopt(
-        self, cal: Calibration, stillness: dict[str, SensorStillness], first: bool, news: bool, refuse: bool = False
+        self,
+        cal: Calibration,
+        stillness: dict[str, SensorStillness],
+        lumbar_acc: tuple[np.ndarray, np.ndarray],
+        first: bool,
+        news: bool,
+        refuse: bool = False,
     ) -> None:
         """Use a new reference from now on (re-fusing the history the first time, or when
-        ``refuse``: the accelerometers' correction changed); ``news``: it is another stand or
+        ``refuse``: the accelerometers' correction changed); ``lumbar_acc``: the lower back's
+        history ``(t, corrected accelerometer)``, for the signs; ``news``: it is another stand or
         source, which the status announces (a stand that only grew longer is taken silently)."""
         refused = False
         for g in self._seg.values():
@@ -423,7 +430,10 @@ class StreamingAngles:
         evidence = {g.name: g.evidence() for g in self._seg.values()}
         # The reference postures as the history now reads (re-fused without the offset).
         refs = {s: mean_up(evidence[s], cal.periods) if refused else sc.up for s, sc in cal.segments.items()}
-        ests = axis_estimates(evidence, refs, common_grid(evidence))
+        t_l, acc_l = lumbar_acc
+        t_e, u_e = evidence["lumbar"]
+        motion = (t_l, acc_l, np.column_stack([np.interp(t_l, t_e, u_e[:, k]) for k in range(3)]))
+        ests = axis_estimates(evidence, refs, common_grid(evidence), motion)
         if not first and self._angle_jump(ests) > REFERENCE_JUMP_DEG:
             self._jumps += 1
         for g in self._seg.values():
