@@ -389,11 +389,11 @@ def forward_pairing(
     if len(grid) < 2 * n or len(t) < 2:
         return 0
     fwd = cross(lumbar_axis[None, :], lumbar_up[None, :])[0]  # where flexion tips the sensor
-    h = fwd[None, :] - (u @ fwd)[:, None] * u
-    norm = np.linalg.norm(h, axis=1)
-    ok = norm > 1e-6
-    a_fwd = np.einsum("ij,ij->i", acc[ok], h[ok]) / norm[ok]
-    a = np.interp(grid, t[ok], a_fwd) if ok.any() else np.zeros(len(grid))
+    acc_g, u_g = ([np.interp(grid, t, x[:, k]) for k in range(3)] for x in (acc, u))
+    up_fwd = sum(u_g[k] * fwd[k] for k in range(3))
+    h = [fwd[k] - up_fwd * u_g[k] for k in range(3)]  # the horizontal forward, sensor frame
+    norm = np.sqrt(h[0] ** 2 + h[1] ** 2 + h[2] ** 2)
+    a = sum(acc_g[k] * h[k] for k in range(3)) / np.maximum(norm, 1e-6)
 
     def band(x: np.ndarray) -> np.ndarray:
         return _smooth(x, AP_SMOOTH_N) - _smooth(x, n)
