@@ -12,8 +12,8 @@ estimates are causal:
   ``MIN_LOCKOUTS`` reps, or anything after ``SEARCH_S``) whose upright side the movement
   has told (``Calibration.signs``), or which came before any movement; it is
   **provisional** and is refined when a clearly better one arrives (a longer, stiller
-  stand; a stand after lockouts), which the status says; a refinement that moves upright
-  far needs the movement's word too. When a refinement moves the angles, the rep search
+  stand; a stand after lockouts; lockouts that show the current stand was a lift's bottom),
+  which the status says; a refinement that moves upright far needs the movement's word too. When a refinement moves the angles, the rep search
   starts afresh (``reference_jumps``). Frames already emitted, and the reps measured on them,
   keep their values; the recording keeps the raw samples, so ``hinge analyze`` redoes them
   with the reference of the whole recording;
@@ -48,6 +48,7 @@ from processing.angles import (
 )
 from processing.calibration import (
     EVIDENCE_HZ,
+    LIFT_FLEXION_DEG,
     SOURCES,
     WEAK_CONFIDENCE,
     AxisEstimate,
@@ -189,6 +190,21 @@ def _moved_deg(a: Calibration, b: Calibration) -> float:
     return max(
         float(np.degrees(np.arccos(np.clip(a.segments[s].up @ b.segments[s].up, -1.0, 1.0)))) for s in a.segments
     )
+
+
+def _at_depth(cur: Calibration, new: Calibration) -> bool:
+    """Is the current reference's posture a lift's bottom, seen from reps' lockouts (at least
+    MIN_LOCKOUTS of them, signs told by the movement): hip flexion of LIFT_FLEXION_DEG or
+    more? A recording that starts at the bar holds the set-up still before the first pull,
+    and early on, nothing yet says it is not a stand; the lockouts that follow do. (Weaker
+    evidence than several lockouts, one rep early in a session or the most extended
+    postures of a jog, was seen to be wrong more often than the reference it would replace.)"""
+    if new.signs != "movement" or new.source != "lockouts" or len(new.periods) < MIN_LOCKOUTS:
+        return False
+    hip = sum(
+        float(angle_about(cur.segments[s].up[None], new.segments[s].up, new.segments[s].axis)[0]) for s in new.segments
+    )
+    return hip >= LIFT_FLEXION_DEG
 
 
 class StreamingAngles:
@@ -340,7 +356,9 @@ class StreamingAngles:
             )
             if not (enough or waited >= SEARCH_S or final):
                 return
-        elif not self._better(cal, cur) or (cal.signs != "movement" and _moved_deg(cal, cur) > UNTOLD_MOVE_DEG):
+        elif not (self._better(cal, cur) or _at_depth(cur, cal)) or (
+            cal.signs != "movement" and _moved_deg(cal, cur) > UNTOLD_MOVE_DEG
+        ):
             # (a new upright far from the current one needs the movement to say it is upright)
             return
         self._adopt(cal, stillness, (t_l, acc_l), first=cur is None, news=cur is not None and not _same_stand(cal, cur))

@@ -135,6 +135,21 @@ def test_live_reps_without_a_proper_stand(standing, seed):
         assert abs(r.knee_onset_s - t["knee_onset_s"]) < 0.05 and abs(r.hip_onset_s - t["hip_onset_s"]) < 0.05
 
 
+def test_a_set_up_held_at_the_bar_gives_way_to_the_lockouts_that_follow():
+    """A recording that starts at the bar (standing "late"): the set-up is held still for a
+    second before the first pull, and at 2.5 s, with the rise only begun, it passed for the
+    first stand. Every top then read as 108 deg of flexion and each descent as a rise, until
+    a real stand at 16.5 s (3 false reps, 5 of 10 found). Two lockouts show the set-up was a
+    lift's depth: the reference moves to them, and only the reps before that are lost."""
+    sim = simulate(SimConfig(patterns=ALL, reps=5, sets=2, rest_s=15.0, seed=3005, noise="typical", standing="late"))
+    _, emitted = run(Pipeline(), Recording(path="sim", meta=sim.meta, segments=sim.imu))
+    truth = [t["lockout_s"] for t in sim.truth_reps]
+    matched = [r for r, _ in emitted if min(abs(r.lockout_s - x) for x in truth) < 0.25]
+    assert len(truth) == 10
+    assert len(matched) >= 8 and len(emitted) - len(matched) <= 1
+    assert all(abs(r.lockout_s - x) < 0.25 for (r, _), x in zip(emitted[-5:], truth[-5:]))
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_hinge_on_straight_legs_waits_for_an_upright_it_can_tell(seed):
     """A Romanian deadlift set after 0.6-0.9 s of standing: the hips hardly drop, so the first
