@@ -12,8 +12,9 @@ estimates are causal:
   ``MIN_LOCKOUTS`` reps, or anything after ``SEARCH_S``) whose upright side the movement
   has told (``Calibration.signs``), or which came before any movement; it is
   **provisional** and is refined when a clearly better one arrives (a longer, stiller
-  stand; a stand after lockouts; lockouts that show the current stand was a lift's bottom),
-  which the status says; a refinement that moves upright far needs the movement's word too. When a refinement moves the angles, the rep search
+  stand; a stand after lockouts; one that shows the current "stand" was a lift's bottom or
+  a seat: ``_not_a_stand``), which the status says; a refinement that moves upright far
+  needs the movement's word too. When a refinement moves the angles, the rep search
   starts afresh (``reference_jumps``). Frames already emitted, and the reps measured on them,
   keep their values; the recording keeps the raw samples, so ``hinge analyze`` redoes them
   with the reference of the whole recording;
@@ -69,6 +70,7 @@ CHECK_EVERY_S = 0.5  # re-run the reference choice this often (session time)
 HISTORY_S = 60.0  # of raw samples and up-vectors kept for it
 SEARCH_S = 30.0  # after this much data without a reference, take the best there is
 MIN_LOCKOUTS = 2  # reps whose lockouts are enough for a first reference
+SEAT_THIGH_DEG = 60.0  # a "stand" this far forward at the thigh of the most extended postures is a seat
 REFUSE_HISTORY_S = 15.0  # a refined reference re-fuses a history up to this long
 OFFSET_CHANGE_RAD_S = 0.005  # a smaller change of a gyro's offset is not applied later on
 SHOW_REFINED_S = 3.0  # the status says the reference was refined for this long
@@ -192,19 +194,27 @@ def _moved_deg(a: Calibration, b: Calibration) -> float:
     )
 
 
-def _at_depth(cur: Calibration, new: Calibration) -> bool:
-    """Is the current reference's posture a lift's bottom, seen from reps' lockouts (at least
-    MIN_LOCKOUTS of them, signs told by the movement): hip flexion of LIFT_FLEXION_DEG or
-    more? A recording that starts at the bar holds the set-up still before the first pull,
-    and early on, nothing yet says it is not a stand; the lockouts that follow do. (Weaker
-    evidence than several lockouts, one rep early in a session or the most extended
-    postures of a jog, was seen to be wrong more often than the reference it would replace.)"""
-    if new.signs != "movement" or new.source != "lockouts" or len(new.periods) < MIN_LOCKOUTS:
+def _not_a_stand(cur: Calibration, new: Calibration) -> bool:
+    """Is the current "stand" no stand, as the newer reference (signs told by the movement)
+    sees it: a lift's bottom (hip flexion of LIFT_FLEXION_DEG or more, seen from the
+    lockouts of MIN_LOCKOUTS reps), or a seat (the thigh SEAT_THIGH_DEG forward, seen from
+    the most extended postures of a recording with no rep)? A recording that starts at the
+    bar holds the set-up still before the first pull, one that starts on a bench sits
+    still; early on, nothing yet says either is not a stand, and a still posture outranks
+    what says so later. (Weaker evidence was seen to be wrong more often than the reference
+    it would replace: one rep early in a session, a stand early in an uncalibrated one, a
+    thigh 45-50 deg ahead of a jog's push-off.)"""
+    if new.signs != "movement" or cur.source != "standing":
         return False
-    hip = sum(
-        float(angle_about(cur.segments[s].up[None], new.segments[s].up, new.segments[s].axis)[0]) for s in new.segments
-    )
-    return hip >= LIFT_FLEXION_DEG
+    ang = {
+        s: float(angle_about(cur.segments[s].up[None], new.segments[s].up, new.segments[s].axis)[0])
+        for s in new.segments
+    }
+    if new.source == "lockouts" and len(new.periods) >= MIN_LOCKOUTS:
+        return ang["lumbar"] + ang["thigh"] >= LIFT_FLEXION_DEG
+    # A recording that begins seated, with no rep yet, shows a seat (the thigh near
+    # horizontal) against the standing moments, its most extended postures.
+    return new.source == "extended-posture" and ang["thigh"] >= SEAT_THIGH_DEG
 
 
 class StreamingAngles:
@@ -356,7 +366,7 @@ class StreamingAngles:
             )
             if not (enough or waited >= SEARCH_S or final):
                 return
-        elif not (self._better(cal, cur) or _at_depth(cur, cal)) or (
+        elif not (self._better(cal, cur) or _not_a_stand(cur, cal)) or (
             cal.signs != "movement" and _moved_deg(cal, cur) > UNTOLD_MOVE_DEG
         ):
             # (a new upright far from the current one needs the movement to say it is upright)
