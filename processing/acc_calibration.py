@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from processing.fusion import quat_mul
 from processing.stillness import runs
 
 G = 9.81
@@ -78,20 +79,6 @@ class AccCalibration:
         }
 
 
-def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise Hamilton product of (N, 4) quaternions (w, x, y, z)."""
-    w1, x1, y1, z1 = a.T
-    w2, x2, y2, z2 = b.T
-    return np.column_stack(
-        [
-            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
-            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
-            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
-        ]
-    )
-
-
 def _turn(t: np.ndarray, w: np.ndarray) -> np.ndarray:
     """The rotation matrix of the body-frame gyro ``w`` (rad/s) integrated over ``t``: the
     product of the per-interval rotations, multiplied pairwise (log-depth, vectorised)."""
@@ -104,7 +91,7 @@ def _turn(t: np.ndarray, w: np.ndarray) -> np.ndarray:
     while len(q) > 1:
         if len(q) % 2:
             q = np.vstack([q, [1.0, 0.0, 0.0, 0.0]])
-        q = _quat_mul(q[0::2], q[1::2])
+        q = quat_mul(q[0::2], q[1::2])
     w0, x, y, z = q[0] / np.linalg.norm(q[0])
     return np.array(
         [

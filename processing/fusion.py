@@ -191,16 +191,16 @@ def _offline_vqf(gyr: np.ndarray, acc: np.ndarray, ts: float, params: dict[str, 
         res = vqf.offlineVQF(np.ascontiguousarray(gyr[a:b]), np.ascontiguousarray(acc[a:b]), None, ts, params)
         q = res["quat6D"][start - a : stop - a]
         if start > 0:  # the previous piece's orientation at this sample, over this piece's
-            q = _quat_mul(
-                _yaw_part(_quat_mul(quat[start - 1 : start], _conj(res["quat6D"][start - a - 1 : start - a]))), q
+            q = quat_mul(
+                _yaw_part(quat_mul(quat[start - 1 : start], _conj(res["quat6D"][start - a - 1 : start - a]))), q
             )
         quat[start:stop] = q
         bias[start:stop] = res["bias"][start - a : stop - a]
     return {"quat6D": quat, "bias": bias}
 
 
-def _quat_mul(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Hamilton products of (N, 4) or (1, 4) w,x,y,z quaternions."""
+def quat_mul(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Row-wise Hamilton products of (N, 4) or (1, 4) quaternions (w, x, y, z)."""
     pw, px, py, pz = p.T
     qw, qx, qy, qz = q.T
     return np.column_stack(
