@@ -172,11 +172,12 @@ def _at_rest(
     for seg in SEGMENTS_REQUIRED:
         st = stillness.pop(seg)  # let go once used (its offset at every sample: 17 MB an hour)
         median_offsets[seg] = np.median(st.gyr_offset, axis=0) if st.offset.known else np.zeros(3)
-    data["lumbar"][2][...] -= st_lumbar.gyr_offset
+    data["lumbar"][2][...] -= st_lumbar.gyr_offset  # (in place: a tuple holds it)
     data["lumbar"], lumbar_cal = acc_calibrated(data["lumbar"], st_lumbar.still, periods)
     del st_lumbar
     thigh_cal = thigh.acc_fit()
-    candidates = still_candidates(periods, {**data, "thigh": (thigh.t, thigh.corrected_acc(), thigh.t)})
+    thigh_data = (thigh.t, thigh.corrected_acc(), thigh.t)  # (the candidates read no gyro)
+    candidates = still_candidates(periods, {**data, "thigh": thigh_data})
     return candidates, {"thigh": thigh_cal, "lumbar": lumbar_cal}, median_offsets
 
 
