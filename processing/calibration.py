@@ -25,8 +25,9 @@ from the data:
      >= 0.5 s, anywhere in the recording) whose posture is the most extended one held still
      (least hip flexion: standing, not sitting or setting up at the bar); of the stands in
      that posture (still pieces close in time are one stand, its posture averaged over all
-     of it so that sway cancels) the first deliberate one (2 s long, 1 s of it still), else
-     the tallest held still for 1 s, else the longest;
+     of it, the sway around them included, so that sway cancels: ``_whole_stand``) the first
+     deliberate one (2 s long, 1 s of it still), else the tallest held still for 1 s, else
+     the longest;
      a still posture counts only if it lies near the most extended postures the recording
      reaches at all (sitting still before a set is not upright);
   2. ``lockouts``: with no such period, the postures at the reps' lockouts (the hip at its
@@ -226,6 +227,8 @@ AP_MIN_LEVER_M = 0.03  # ... and its size: the hip's lever over the thigh (0.05-
 WEAK_CONFIDENCE = 0.5  # below this the reference gets a warning
 LIFT_FLEXION_DEG = 45.0  # a lift flexes the hip at least this far (domain: a rep's bottom)
 PRE_LIFT_TALL_DEG = 5.0  # a stand before the first lift this close to the tallest stand is the asked-for pose
+STAND_BAND_DEG = 4.0  # a stand goes on while both segments stay this close to its posture (sway: ~2) ...
+STAND_SWAY_DEG_S = 5.0  # ... and turn slower than this at its ends (2 deg of sway at 0.4 Hz peaks at 5 deg/s)
 
 
 @dataclass
@@ -525,10 +528,11 @@ def choose_upright(
     if postures:
         deep = grid[hip > extended + LIFT_FLEXION_DEG]
         ep = _choose_stand(_stands(postures), float(deep[0]) if len(deep) else np.inf)
-        refs = {seg: mean_up(evidence[seg], [(ep.start_s, ep.end_s)]) for seg in evidence}
+        whole = _whole_stand(grid, ang, ep.start_s, ep.end_s)
+        refs = {seg: mean_up(evidence[seg], [whole]) for seg in evidence}
         confidence = min(1.0, ep.still_s / GOOD_STILL_S) * min(1.0, 2 * CALM_GYR_DEV / (ep.calm + CALM_GYR_DEV))
         detail = f"{ep.still_s:.1f} s standing still from {ep.start_s:.1f} s"
-        return "standing", [(ep.start_s, ep.end_s)], refs, float(confidence), detail, signs
+        return "standing", [whole], refs, float(confidence), detail, signs
 
     # No still upright period: zero the angles at the most extended postures, find the reps.
     shift = {s: float(np.median(ang[s][ext])) if ext.any() else 0.0 for s in ang}
@@ -608,6 +612,35 @@ def _choose_stand(stands: list[_Stand], first_lift_s: float) -> _Stand:
     if trusted:
         return min(trusted, key=lambda s: (round(s.hip_deg / TALLER_BY_DEG), s.start_s))
     return max(stands, key=lambda s: s.still_s)
+
+
+def _whole_stand(grid: np.ndarray, ang: dict[str, np.ndarray], start_s: float, end_s: float) -> tuple[float, float]:
+    """The whole of a stand whose still pieces span ``start_s``..``end_s``: on either side, as
+    long as every segment stays within STAND_BAND_DEG of the posture held still, less the
+    ends where a segment turns faster than sway does (STAND_SWAY_DEG_S: the first degrees
+    of the next movement). Postural sway (0.2-0.4 Hz) turns a segment fast enough at times
+    to break the stillness test, most of all as the lifter gets ready to move; its mean over
+    a few seconds is the posture, but over less than one cycle it is off by up to the sway
+    itself, so every second counts."""
+    inside = (grid >= start_s) & (grid <= end_s)
+    if not inside.any() or len(grid) < 2:
+        return start_s, end_s
+    near = np.ones(len(grid), bool)
+    fast = np.zeros(len(grid), bool)
+    for a in ang.values():
+        near &= np.abs(a - a[inside].mean()) <= STAND_BAND_DEG
+        fast |= np.abs(np.gradient(a, grid)) > STAND_SWAY_DEG_S
+    first, last = int(np.argmax(inside)), len(grid) - 1 - int(np.argmax(inside[::-1]))
+    i, j = first, last
+    while i > 0 and near[i - 1]:
+        i -= 1
+    while j < len(grid) - 1 and near[j + 1]:
+        j += 1
+    while i < first and fast[i]:
+        i += 1
+    while j > last and fast[j]:
+        j -= 1
+    return min(start_s, float(grid[i])), max(end_s, float(grid[j]))
 
 
 def _dwell_flip(x: np.ndarray) -> bool:

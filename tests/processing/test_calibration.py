@@ -172,3 +172,36 @@ def test_the_lower_backs_forward_acceleration_pairs_its_sign_with_the_thighs():
     grid, trunk, thigh, motion = _sit_to_stands(pelvis_seated_deg=-5.0, lean_deg=35.0)
     assert coflexion_sign(grid, trunk, thigh) > 0
     assert forward_pairing(grid, trunk, thigh, motion, up, axis) == 1
+
+
+def _stand_then_descent(sway_deg: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """25 Hz provisional angles: 3 s of standing (sway about the posture 0, trunk and thigh out
+    of phase, 0.3 and 0.25 Hz), then a smooth descent to 60 deg over 1 s."""
+    from processing.calibration import EVIDENCE_HZ
+
+    grid = np.arange(0.0, 5.0, 1.0 / EVIDENCE_HZ)
+    ramp = np.clip((grid - 3.0) / 1.0, 0.0, 1.0)
+    descent = 60.0 * (3 * ramp**2 - 2 * ramp**3)
+    sway = np.where(grid < 3.0, 1.0, 0.0) * sway_deg
+    return grid, {
+        "lumbar": descent + sway * np.sin(2 * np.pi * 0.3 * grid + 0.4),
+        "thigh": descent + sway * np.sin(2 * np.pi * 0.25 * grid + 2.0),
+    }
+
+
+def test_a_swaying_stand_is_averaged_over_all_of_it_not_only_its_still_pieces():
+    """Sway breaks the stillness test at its fastest moments; a reference averaged over the
+    still pieces alone (here 0.4-2.0 s) is off by up to the sway, over the whole 3 s stand
+    much less. The next movement's first degrees are not part of the stand."""
+    from processing.calibration import _whole_stand
+
+    grid, ang = _stand_then_descent(sway_deg=2.0)
+    a, b = _whole_stand(grid, ang, 0.4, 2.0)
+    assert a == 0.0 and 2.7 <= b <= 3.05
+    piece = (grid >= 0.4) & (grid <= 2.0)
+    whole = (grid >= a) & (grid <= b)
+    for seg in ang:  # the truth's posture is 0
+        assert abs(ang[seg][whole].mean()) < 0.6 * abs(ang[seg][piece].mean())
+    grid, ang = _stand_then_descent(sway_deg=0.0)  # a clean stand: up to the descent, not into it
+    a, b = _whole_stand(grid, ang, 0.4, 2.0)
+    assert a == 0.0 and 2.9 <= b and max(np.interp(b, grid, x) for x in ang.values()) < 0.5
