@@ -209,6 +209,7 @@ UPRIGHT_NEAR_EXTENDED_DEG = 35.0  # a still posture this much more flexed than t
 UPRIGHT_THIGH_DEG = (
     45.0  # ... nor one whose thigh is this far forward of theirs (seated: 70-90; a stride's push-off: 30-35)
 )
+UPRIGHT_TRUNK_DEG = 20.0  # ... and, against the postures held, one whose trunk is this far forward of theirs
 SAME_POSTURE_DEG = 8.0  # still periods whose segments are this close are the same posture
 GOOD_STILL_S = 2.0  # this much standing still makes a fully trusted reference
 TRUSTED_STILL_S = 1.0  # a stand held still this long (in all) may be chosen for being tallest
@@ -227,6 +228,10 @@ AP_MIN_LEVER_M = 0.03  # ... and its size: the hip's lever over the thigh (0.05-
 WEAK_CONFIDENCE = 0.5  # below this the reference gets a warning
 LIFT_FLEXION_DEG = 45.0  # a lift flexes the hip at least this far (domain: a rep's bottom)
 PRE_LIFT_TALL_DEG = 5.0  # a stand before the first lift this close to the tallest stand is the asked-for pose
+MIN_STRIDES = 3  # the most extended postures, reached this many separate times, may be strides
+HELD_DEG_S = 30.0  # a posture is held where every segment turns slower than this (a stride's ends: 40+)
+HELD_SMOOTH_N = 5  # ... over this many evidence samples (0.2 s)
+MIN_HELD_S = 1.0  # ... when the recording holds postures this long in all
 STAND_BAND_DEG = 4.0  # a stand goes on while both segments stay this close to its posture (sway: ~2) ...
 STAND_SWAY_DEG_S = 5.0  # ... and turn slower than this at its ends (2 deg of sway at 0.4 Hz peaks at 5 deg/s)
 
@@ -518,12 +523,25 @@ def choose_upright(
     extended = float(np.percentile(hip, EXTENDED_PCT)) if len(hip) else 0.0
     ext = hip <= extended + 1e-9 if len(hip) else np.zeros(0, bool)
     thigh_ext = float(np.median(ang["thigh"][ext])) if ext.any() else 0.0
+    trunk_ext = float(np.median(ang["lumbar"][ext])) if ext.any() else 0.0
+    # Strides swing the hip far past upright for an instant, stride after stride (a runner's
+    # push-off: 40-55 deg past standing, nearly all of it at the thigh); the most extended
+    # posture held is what a stand is compared with then, as long as its trunk is no more
+    # forward than at those strides (a set-up at the bar is 40-60 deg more forward). One
+    # swing is no stride: early in a recording that starts at the bar, the first pull's
+    # knees extend the thigh 50 deg before the trunk moves, and the set-up is all it holds.
+    held = _held(grid, ang, evidence)
+    strides = len(runs(ext)) >= MIN_STRIDES
+    held_ext = float(np.percentile(hip[held], EXTENDED_PCT)) if held.any() and strides else extended
 
     postures = []
     for a, b, dev, ups in still:
         tr = float(angle_about(ups["lumbar"][None], med["lumbar"], axes["lumbar"])[0])
         th = float(angle_about(ups["thigh"][None], med["thigh"], axes["thigh"])[0])
-        if tr + th <= extended + UPRIGHT_NEAR_EXTENDED_DEG and th <= thigh_ext + UPRIGHT_THIGH_DEG:
+        near = tr + th <= extended + UPRIGHT_NEAR_EXTENDED_DEG or (
+            tr + th <= held_ext + UPRIGHT_NEAR_EXTENDED_DEG and tr <= trunk_ext + UPRIGHT_TRUNK_DEG
+        )
+        if near and th <= thigh_ext + UPRIGHT_THIGH_DEG:
             postures.append((tr + th, tr, th, a, b, dev, ups))
     if postures:
         deep = grid[hip > extended + LIFT_FLEXION_DEG]
@@ -612,6 +630,26 @@ def _choose_stand(stands: list[_Stand], first_lift_s: float) -> _Stand:
     if trusted:
         return min(trusted, key=lambda s: (round(s.hip_deg / TALLER_BY_DEG), s.start_s))
     return max(stands, key=lambda s: s.still_s)
+
+
+def _held(
+    grid: np.ndarray, ang: dict[str, np.ndarray], evidence: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> np.ndarray:
+    """Where a posture is held rather than swung through: every segment turning slower than
+    HELD_DEG_S over HELD_SMOOTH_N evidence samples, with data (in a gap between a sensor's
+    samples the posture is unknown, not held). A stride swings the thigh far behind upright
+    (a runner's push-off: the hip 40-55 deg more extended than standing) and straight on,
+    which no lifter holds; standing, the tops of reps and seats are held. With less than
+    MIN_HELD_S of such postures (a recording all strides), every posture counts."""
+    if len(grid) < 2:
+        return np.ones(len(grid), bool)
+    held = np.ones(len(grid), bool)
+    for a in ang.values():
+        held &= _smooth(np.abs(np.gradient(a, grid)), HELD_SMOOTH_N) < HELD_DEG_S
+    for t, _ in evidence.values():  # between two samples that are not a gap apart
+        k = np.clip(np.searchsorted(t, grid), 1, len(t) - 1)
+        held &= t[k] - t[k - 1] <= 2 * float(np.median(np.diff(t)))
+    return held if held.sum() >= MIN_HELD_S * EVIDENCE_HZ else np.ones(len(grid), bool)
 
 
 def _whole_stand(grid: np.ndarray, ang: dict[str, np.ndarray], start_s: float, end_s: float) -> tuple[float, float]:

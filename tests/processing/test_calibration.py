@@ -205,3 +205,33 @@ def test_a_swaying_stand_is_averaged_over_all_of_it_not_only_its_still_pieces():
     grid, ang = _stand_then_descent(sway_deg=0.0)  # a clean stand: up to the descent, not into it
     a, b = _whole_stand(grid, ang, 0.4, 2.0)
     assert a == 0.0 and 2.9 <= b and max(np.interp(b, grid, x) for x in ang.values()) < 0.5
+
+
+def _ups(deg: np.ndarray) -> np.ndarray:
+    """Up-vectors of a segment flexed by ``deg`` about the sensor's y axis."""
+    r = np.radians(deg)
+    return np.column_stack([np.sin(r), np.zeros_like(r), np.cos(r)])
+
+
+def _upright(trunk: np.ndarray, thigh: np.ndarray, still: tuple[float, float]) -> str:
+    """``choose_upright``'s source on 25 Hz angles with one still candidate period."""
+    from processing.calibration import EVIDENCE_HZ, choose_upright
+
+    t = np.arange(len(trunk)) / EVIDENCE_HZ
+    evidence = {"lumbar": (t, _ups(trunk)), "thigh": (t, _ups(thigh))}
+    m = (t >= still[0]) & (t <= still[1])
+    ups = {s: u[m].mean(axis=0) / np.linalg.norm(u[m].mean(axis=0)) for s, (_, u) in evidence.items()}
+    source, periods, *_ = choose_upright(evidence, [(still[0], still[1], 0.01, ups)], lambda *a: [])
+    return source
+
+
+def test_a_stand_before_running_is_upright_though_strides_swing_the_hip_far_past_it():
+    """A runner's push-off swings the thigh 40+ deg behind standing for an instant (real
+    CMU running, after its static pose). Measured against those instants the stand looked
+    45 deg flexed, was refused, and the angles were taken from the strides (mirrored).
+    Against the postures held it is the most extended one."""
+    n_stand, k = 75, np.arange(500)
+    stride = 10.0 + 52.0 * np.sin(2 * np.pi * 1.4 * k / 25.0)  # 25 Hz, push-off 42 deg behind
+    thigh = np.r_[np.zeros(n_stand), stride]
+    trunk = np.r_[np.zeros(n_stand), np.minimum(k / 25.0, 1.0) * 8.0]  # a runner leans a little
+    assert _upright(trunk, thigh, (0.0, 2.9)) == "standing"
