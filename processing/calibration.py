@@ -209,6 +209,7 @@ UPRIGHT_NEAR_EXTENDED_DEG = 35.0  # a still posture this much more flexed than t
 UPRIGHT_THIGH_DEG = (
     45.0  # ... nor one whose thigh is this far forward of theirs (seated: 70-90; a stride's push-off: 30-35)
 )
+SEAT_THIGH_DEG = 60.0  # a "stand" this far forward at the thigh of the most extended postures is a seat
 UPRIGHT_TRUNK_DEG = 20.0  # ... and, against the postures held, one whose trunk is this far forward of theirs
 SAME_POSTURE_DEG = 8.0  # still periods whose segments are this close are the same posture
 GOOD_STILL_S = 2.0  # this much standing still makes a fully trusted reference
@@ -527,21 +528,28 @@ def choose_upright(
     # Strides swing the hip far past upright for an instant, stride after stride (a runner's
     # push-off: 40-55 deg past standing, nearly all of it at the thigh); the most extended
     # posture held is what a stand is compared with then, as long as its trunk is no more
-    # forward than at those strides (a set-up at the bar is 40-60 deg more forward). One
-    # swing is no stride: early in a recording that starts at the bar, the first pull's
-    # knees extend the thigh 50 deg before the trunk moves, and the set-up is all it holds.
-    held = _held(grid, ang, evidence)
-    strides = len(runs(ext)) >= MIN_STRIDES
-    held_ext = float(np.percentile(hip[held], EXTENDED_PCT)) if held.any() and strides else extended
+    # forward than at those strides (a set-up at the bar is 40-60 deg more forward) and its
+    # thigh not SEAT_THIGH_DEG forward (a seat: 70-90 deg; fast sit-to-stands pass their
+    # tops without holding them). One swing is no stride: early in a recording that starts
+    # at the bar, the first pull's knees extend the thigh 50 deg before the trunk moves,
+    # and the set-up is all it holds.
+    held = _held(grid, ang, evidence) if len(runs(ext)) >= MIN_STRIDES else ext
+    held_ext = float(np.percentile(hip[held], EXTENDED_PCT)) if held.any() else extended
+    most = held & (hip <= held_ext + 1e-9)
+    thigh_held = float(np.median(ang["thigh"][most])) if most.any() else thigh_ext
 
     postures = []
     for a, b, dev, ups in still:
         tr = float(angle_about(ups["lumbar"][None], med["lumbar"], axes["lumbar"])[0])
         th = float(angle_about(ups["thigh"][None], med["thigh"], axes["thigh"])[0])
-        near = tr + th <= extended + UPRIGHT_NEAR_EXTENDED_DEG or (
-            tr + th <= held_ext + UPRIGHT_NEAR_EXTENDED_DEG and tr <= trunk_ext + UPRIGHT_TRUNK_DEG
+        near_any = tr + th <= extended + UPRIGHT_NEAR_EXTENDED_DEG and th <= thigh_ext + UPRIGHT_THIGH_DEG
+        near_held = (
+            tr + th <= held_ext + UPRIGHT_NEAR_EXTENDED_DEG
+            and th <= thigh_held + UPRIGHT_THIGH_DEG
+            and th <= thigh_ext + SEAT_THIGH_DEG
+            and tr <= trunk_ext + UPRIGHT_TRUNK_DEG
         )
-        if near and th <= thigh_ext + UPRIGHT_THIGH_DEG:
+        if near_any or near_held:
             postures.append((tr + th, tr, th, a, b, dev, ups))
     if postures:
         deep = grid[hip > extended + LIFT_FLEXION_DEG]

@@ -50,6 +50,7 @@ from processing.angles import (
 from processing.calibration import (
     EVIDENCE_HZ,
     LIFT_FLEXION_DEG,
+    SEAT_THIGH_DEG,
     SOURCES,
     WEAK_CONFIDENCE,
     AxisEstimate,
@@ -70,7 +71,6 @@ CHECK_EVERY_S = 0.5  # re-run the reference choice this often (session time)
 HISTORY_S = 60.0  # of raw samples and up-vectors kept for it
 SEARCH_S = 30.0  # after this much data without a reference, take the best there is
 MIN_LOCKOUTS = 2  # reps whose lockouts are enough for a first reference
-SEAT_THIGH_DEG = 60.0  # a "stand" this far forward at the thigh of the most extended postures is a seat
 REFUSE_HISTORY_S = 15.0  # a refined reference re-fuses a history up to this long
 OFFSET_CHANGE_RAD_S = 0.005  # a smaller change of a gyro's offset is not applied later on
 SHOW_REFINED_S = 3.0  # the status says the reference was refined for this long

@@ -231,7 +231,7 @@ def test_a_stand_before_running_is_upright_though_strides_swing_the_hip_far_past
     45 deg flexed, was refused, and the angles were taken from the strides (mirrored).
     Against the postures held it is the most extended one."""
     n_stand, k = 75, np.arange(500)
-    stride = 10.0 + 52.0 * np.sin(2 * np.pi * 1.4 * k / 25.0)  # 25 Hz, push-off 42 deg behind
+    stride = 12.0 + 62.0 * np.sin(2 * np.pi * 1.4 * k / 25.0)  # 25 Hz, push-off 50 deg behind
     thigh = np.r_[np.zeros(n_stand), stride]
     trunk = np.r_[np.zeros(n_stand), np.minimum(k / 25.0, 1.0) * 8.0]  # a runner leans a little
     assert _upright(trunk, thigh, (0.0, 2.9)) == "standing"
