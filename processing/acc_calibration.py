@@ -23,7 +23,10 @@ one does not), the fit explains the turns clearly better than no correction
 a "still" run in which the sensor was carried, not turning but accelerating, is no posture),
 and it pins the angles between the postures down (``MAX_DIRECTION_SD_DEG``, from the fit's
 posterior covariance: postures that all turn about one axis, a lower back that only
-hinges, let gains and offsets trade against each other).
+hinges, let gains and offsets trade against each other). To 3 deg is enough: the
+uncorrected sensor leaves 5-10 deg between postures 50 deg apart, and a lower back that
+only hinges (stand, set-up, rests) is rarely pinned to 1.5 deg (simulated uncalibrated
+sessions: trunk RMSE 1.0 -> 0.58 deg with the 3 deg bound).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ MAX_TURN_GAP_S = 10.0  # the gyro links postures at most this far apart (its dri
 MIN_MAGNITUDE_SPREAD = 0.03  # still |acc| must differ this much (share) across postures
 MIN_SPREAD_DEG = 25.0  # postures must differ this much for gains and offsets to show
 MIN_IMPROVEMENT = 0.7  # the fit must cut the turn residuals by a third to be used
-MAX_DIRECTION_SD_DEG = 1.5  # ... and pin gravity's direction down in every posture it saw
+MAX_DIRECTION_SD_DEG = 3.0  # ... and pin gravity's direction down in every posture it saw (uncorrected: 5-10 deg off)
 MAX_CHI2 = 1.0  # ... and explain postures and turns to within their noise (mean squared residual)
 SIGMA_ACC = 0.05  # m/s^2: the mean of a still run
 SIGMA_TURN_RAD = 0.01  # gravity direction after a gyro-measured turn, plus per second:
