@@ -233,9 +233,7 @@ MIN_STRIDES = 3  # the most extended postures, reached this many separate times,
 HELD_DEG_S = 30.0  # a posture is held where every segment turns slower than this (a stride's ends: 40+)
 HELD_SMOOTH_N = 5  # ... over this many evidence samples (0.2 s)
 MIN_HELD_S = 1.0  # ... when the recording holds postures this long in all
-STAND_BAND_DEG = (
-    6.0  # a stand goes on while both segments stay this close to its posture (sway ~2, weight shifts ~1) ...
-)
+STAND_BAND_DEG = 6.0  # a stand goes on while its segments stay this close to its posture (sway, shifts) ...
 STAND_SWAY_DEG_S = 5.0  # ... and turn slower than this at its ends (2 deg of sway at 0.4 Hz peaks at 5 deg/s)
 
 

@@ -52,6 +52,7 @@ from processing.calibration import (
     LIFT_FLEXION_DEG,
     SEAT_THIGH_DEG,
     SOURCES,
+    UPRIGHT_THIGH_DEG,
     WEAK_CONFIDENCE,
     AxisEstimate,
     Calibration,
@@ -71,6 +72,7 @@ CHECK_EVERY_S = 0.5  # re-run the reference choice this often (session time)
 HISTORY_S = 60.0  # of raw samples and up-vectors kept for it
 SEARCH_S = 30.0  # after this much data without a reference, take the best there is
 MIN_LOCKOUTS = 2  # reps whose lockouts are enough for a first reference
+SEAT_PELVIS_BACK_DEG = 12.0  # a seated pelvis tilts back 15-25 deg from standing (real pi_bench: 18-22)
 REFUSE_HISTORY_S = 15.0  # a refined reference re-fuses a history up to this long
 OFFSET_CHANGE_RAD_S = 0.005  # a smaller change of a gyro's offset is not applied later on
 SHOW_REFINED_S = 3.0  # the status says the reference was refined for this long
@@ -197,13 +199,14 @@ def _moved_deg(a: Calibration, b: Calibration) -> float:
 def _not_a_stand(cur: Calibration, new: Calibration) -> bool:
     """Is the current "stand" no stand, as the newer reference (signs told by the movement)
     sees it: a lift's bottom (hip flexion of LIFT_FLEXION_DEG or more, seen from the
-    lockouts of MIN_LOCKOUTS reps), or a seat (the thigh SEAT_THIGH_DEG forward, seen from
-    the most extended postures of a recording with no rep)? A recording that starts at the
+    lockouts of MIN_LOCKOUTS reps), or a seat (the thigh SEAT_THIGH_DEG forward, or
+    UPRIGHT_THIGH_DEG with the pelvis SEAT_PELVIS_BACK_DEG back, seen from the most extended
+    postures of a recording with no rep)? A recording that starts at the
     bar holds the set-up still before the first pull, one that starts on a bench sits
     still; early on, nothing yet says either is not a stand, and a still posture outranks
     what says so later. (Weaker evidence was seen to be wrong more often than the reference
     it would replace: one rep early in a session, a stand early in an uncalibrated one, a
-    thigh 45-50 deg ahead of a jog's push-off.)"""
+    thigh 45-50 deg ahead of a jog's push-off with the trunk where it was.)"""
     if new.signs != "movement" or cur.source != "standing":
         return False
     ang = {
@@ -213,8 +216,12 @@ def _not_a_stand(cur: Calibration, new: Calibration) -> bool:
     if new.source == "lockouts" and len(new.periods) >= MIN_LOCKOUTS:
         return ang["lumbar"] + ang["thigh"] >= LIFT_FLEXION_DEG
     # A recording that begins seated, with no rep yet, shows a seat (the thigh near
-    # horizontal) against the standing moments, its most extended postures.
-    return new.source == "extended-posture" and ang["thigh"] >= SEAT_THIGH_DEG
+    # horizontal) against the standing moments, its most extended postures; or, less far
+    # forward, with the pelvis tilted back as a seat tilts it (a stride's push-off leaves
+    # the trunk where it was, or leaning forward).
+    return new.source == "extended-posture" and (
+        ang["thigh"] >= SEAT_THIGH_DEG or (ang["thigh"] >= UPRIGHT_THIGH_DEG and ang["lumbar"] <= -SEAT_PELVIS_BACK_DEG)
+    )
 
 
 class StreamingAngles:

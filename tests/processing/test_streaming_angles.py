@@ -145,3 +145,30 @@ def test_live_fits_an_uncalibrated_accelerometer_as_offline_does(monkeypatch):
     monkeypatch.setattr(streaming_angles, "acc_calibrated", lambda arrays, *a: (arrays, None))
     raw, _, _, _ = feed(sim.imu, 100.0)
     assert thigh_error(f) < min(3.0, 0.5 * thigh_error(raw))
+
+
+def _cal(source: str, deg: dict[str, float]):
+    """A calibration whose segments' upright sits ``deg`` (about the y axis) from z."""
+    from processing.calibration import Calibration, SegmentCalibration
+
+    segs = {}
+    for seg, d in deg.items():
+        r = np.radians(d)
+        up = np.array([-np.sin(r), 0.0, np.cos(r)])  # +d about y, as angle_about counts it
+        segs[seg] = SegmentCalibration(seg, up, np.array([0.0, 1.0, 0.0]), np.zeros(3), 1.0, 0.0, 90.0)
+    return Calibration(source, [(0.0, 1.0)], segs, 1.0, "", [], signs="movement")
+
+
+def test_a_first_stand_is_replaced_when_the_standing_moments_show_it_was_a_seat():
+    """A recording that starts seated: the seat, still before any movement, is the first
+    live "stand". Against the standing moments that follow, a seat has the thigh far forward
+    (70-90 deg), or less far with the pelvis tilted back (real pi_bench subject 02: thigh 48,
+    pelvis 20 deg back; it counted the first sit-downs as rises). A stand seen against a
+    jog's push-offs has the thigh as far forward but the trunk where it was."""
+    from processing.streaming_angles import _not_a_stand
+
+    standing = _cal("extended-posture", {"lumbar": 0.0, "thigh": 0.0})
+    assert _not_a_stand(_cal("standing", {"lumbar": -5.0, "thigh": 75.0}), standing)
+    assert _not_a_stand(_cal("standing", {"lumbar": -20.0, "thigh": 48.0}), standing)
+    assert not _not_a_stand(_cal("standing", {"lumbar": -5.0, "thigh": 48.0}), standing)
+    assert not _not_a_stand(_cal("standing", {"lumbar": 6.0, "thigh": 48.0}), standing)
