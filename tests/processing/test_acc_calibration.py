@@ -95,9 +95,10 @@ def test_a_calibrated_accelerometer_is_left_alone(config):
     assert res.calibration.accelerometers == {"thigh": None, "lumbar": None}
 
 
-def _lifts_only(seed):
-    """Two sets of deadlifts after 0.9 s of standing, 15 s of standing between them, on
-    uncalibrated sensors (gains up to +-35 %, offsets up to 1.5 m/s^2 per axis)."""
+def _lifts_only(seed, standing="short"):
+    """Two sets of deadlifts after 0.9 s of standing (``still``: 3 s), 15 s of standing
+    between them, on uncalibrated sensors (gains up to +-35 %, offsets up to 1.5 m/s^2 per
+    axis)."""
     return simulate(
         SimConfig(
             patterns=["knee-first", "simultaneous", "hips-rise-early"],
@@ -106,7 +107,7 @@ def _lifts_only(seed):
             rest_s=15.0,
             seed=seed,
             noise="typical",
-            standing="short",
+            standing=standing,
             acc_scale_max=0.35,
             acc_offset_max=1.5,
             gyro_offset_deg_s=6.0,
@@ -143,19 +144,7 @@ def test_a_lower_back_that_only_hinges_is_fitted_when_its_postures_pin_it_to_3_d
     # Two sets of deadlifts, standing between them, gains off by up to 35 %: the lower back's
     # stand and set-ups pin gravity's direction to 2-2.5 deg, not 1.5. Unused, the fit left
     # the trunk 3.5 deg off (the uncorrected gains); used, under 1 deg.
-    sim = simulate(
-        SimConfig(
-            patterns=["knee-first", "simultaneous", "hips-rise-early"],
-            reps=5,
-            sets=2,
-            rest_s=15.0,
-            seed=6007,
-            acc_scale_max=0.35,
-            acc_offset_max=1.5,
-            gyro_offset_deg_s=6.0,
-            gyro_warmup_deg_s=3.0,
-        )
-    )
+    sim = _lifts_only(6007, standing="still")
     res = angles_from_segments(sim.imu)
     assert res.calibration.accelerometers["lumbar"] is not None
     monkeypatch.setattr(acc_calibration, "fit", lambda *a: None)
