@@ -68,9 +68,10 @@ SEATED_STILL_DEG_S = 20.0
 SEATED_MIN_S = 0.3
 SEATED_LOOKBACK_S = 3.0
 # Not a lift: a "top" with the thigh this far behind upright is a stride's push-off, where a
-# forward-leaning trunk and a thigh swung back make a small hip angle; a lifter at lockout
-# stands on both legs with the thigh near vertical.
-STRIDE_THIGH_BEHIND_DEG = 12.0
+# forward-leaning trunk and a thigh swung back (25-50 deg) make a small hip angle; a lifter
+# at lockout stands on both legs with the thigh near vertical, which live, on an
+# uncalibrated accelerometer before its fit, may read 13-16 deg back.
+STRIDE_THIGH_BEHIND_DEG = 25.0
 # Searching back for the bottom stops where hip_deg is this far below the running maximum
 # (the descent into the bottom, or the dip of a partial pull) ...
 BOTTOM_REVERSAL_DEG = 10.0

@@ -316,6 +316,16 @@ def test_running_strides_are_not_reps():
     assert detect_reps(_strides(trunk_deg=35.0, rise_s=0.4)) == []
 
 
+def test_a_lockout_read_15_deg_back_at_the_thigh_is_still_a_lockout():
+    # Live, on an uncalibrated accelerometer before its fit, the filter carries the
+    # distorted gravity of the bottom up to the top: the thigh reads 13-16 deg back at the
+    # lockout (simulated +-35 % gains). A stride's push-off swings it 25-50 deg back.
+    f = _strides(trunk_deg=35.0, rise_s=0.8)
+    f["thigh_deg"] -= 15.0 * (1.0 - f.thigh_deg / 65.0)  # 15 deg back at the top, none at the bottom
+    f["hip_deg"] = f.trunk_deg + f.thigh_deg
+    assert len(detect_reps(f)) == 8
+
+
 def _running(lean_deg: float, period_s: float, seconds: float = 30.0, rate: float = 100.0) -> pd.DataFrame:
     """Frames of running (or stair climbing) with a forward lean: the thigh swings from 50 deg
     of flexion to 20 deg behind vertical each stride, the trunk keeps its lean (+-2 deg, twice
