@@ -29,7 +29,8 @@ from the data:
      deliberate one (2 s long, 1 s of it still), else the tallest held still for 1 s, else
      the longest;
      a still posture counts only if it lies near the most extended postures the recording
-     reaches at all (sitting still before a set is not upright);
+     reaches at all (sitting still before a set is not upright), or, where strides swing
+     the hip past standing again and again, near the most extended posture held;
   2. ``lockouts``: with no such period, the postures at the reps' lockouts (the hip at its
      most extended at the top of each rep), the reps found on angles zeroed at the most
      extended postures of the recording;
