@@ -72,6 +72,15 @@ SEATED_LOOKBACK_S = 3.0
 # at lockout stands on both legs with the thigh near vertical, which live, on an
 # uncalibrated accelerometer before its fit, may read 13-16 deg back.
 STRIDE_THIGH_BEHIND_DEG = 25.0
+# Not a lift we can judge: a rise more than UNSEEN_MAX_SHARE of which lies in data gaps
+# of UNSEEN_GAP_S or longer, or whose bottom or top borders on one (the real bottom or top
+# may lie in it). A gap that long could hold a whole fast concentric (0.5-1 s) or a jump's
+# push-off and flight: across it the hip may go from a bottom to a top, but none of the
+# rules above (the pace of the rise, a flight, a seat) can be checked and no onset can be
+# timed. Shorter dropouts (a radio's lost packets, 0.05-0.6 s) leave the rep measured from
+# the data around them and flagged ``gap``.
+UNSEEN_GAP_S = 1.0
+UNSEEN_MAX_SHARE = 0.5
 # Searching back for the bottom stops where hip_deg is this far below the running maximum
 # (the descent into the bottom, or the dip of a partial pull) ...
 BOTTOM_REVERSAL_DEG = 10.0
@@ -210,6 +219,7 @@ class RepScanner:
                 and self._torso_rose(s, lockout)
                 and self._reached_top(s, lockout)
                 and self._stood(lockout)
+                and self._seen(t, s, lockout)
                 and not self._seated_before(t, s, lockout)
                 and not (self.veto is not None and self.veto(float(t[s]), float(t[lockout])))
             ):
@@ -253,6 +263,16 @@ class RepScanner:
     def _stood(self, lockout: int) -> bool:
         """At the top the thigh is near vertical, not swung behind (a stride)."""
         return bool(self._buf["thigh_deg"][lockout] >= -STRIDE_THIGH_BEHIND_DEG)
+
+    @staticmethod
+    def _seen(t: np.ndarray, s: int, lockout: int) -> bool:
+        """No more than UNSEEN_MAX_SHARE of the concentric lies in data gaps, and neither its
+        bottom nor its top borders on one."""
+        dt = np.diff(t[s : lockout + 1])
+        if dt[dt >= UNSEEN_GAP_S].sum() > UNSEEN_MAX_SHARE * (t[lockout] - t[s]):
+            return False
+        around = [t[i + 1] - t[i] for k in (s, lockout) for i in (k - 1, k) if 0 <= i < len(t) - 1]
+        return max(around, default=0.0) < UNSEEN_GAP_S
 
     def _seated_before(self, t: np.ndarray, s: int, lockout: int) -> bool:
         """The rise starts from a seated posture (module constants): standing up from a

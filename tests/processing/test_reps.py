@@ -147,6 +147,21 @@ def test_dropout_inside_a_rep_is_marked_and_rep_still_reported():
     assert abs(reps[1].knee_onset_s - t2["knee_onset_s"]) < 0.02  # the knee onset precedes the gap
 
 
+@pytest.mark.parametrize("where", ["concentric", "bottom", "top"])
+def test_a_rep_hidden_in_a_long_gap_is_not_counted(where):
+    """Both sensors silent for 1.5 s over most of a rise, its bottom or its top: the rise is
+    not seen, so it cannot be judged (a jump could hide there); the other reps still count,
+    and a 0.3 s dropout (above) does not hide one."""
+    sim = simulate(SimConfig(patterns=["knee-first"], reps=4, noise="typical", seed=7))
+    t2 = sim.truth_reps[1]
+    a = {"concentric": t2["start_s"] - 0.2, "bottom": t2["start_s"] - 1.3, "top": t2["lockout_s"] - 0.2}[where]
+    imu = {seg: df[(df.t < a) | (df.t >= a + 1.5)].reset_index(drop=True) for seg, df in sim.imu.items()}
+    reps = analyze(Recording(path="sim", meta=sim.meta, segments=imu)).reps
+    others = [t["lockout_s"] for t in sim.truth_reps if t is not t2]
+    assert len(reps) == len(others), [r.lockout_s for r in reps]
+    assert all(abs(r.lockout_s - t) < 0.25 for r, t in zip(reps, others))
+
+
 def test_simulated_dropouts_agree_with_truth_gap_flags():
     sim = simulate(SimConfig(patterns=ALL, reps=4, sets=2, noise="typical", seed=8, dropouts=6))
     reps = imu_reps(sim)
