@@ -26,14 +26,16 @@ posterior covariance: postures that all turn about one axis, a lower back that o
 hinges, let gains and offsets trade against each other). To 3 deg is enough: the
 uncorrected sensor leaves 5-10 deg between postures 50 deg apart, and a lower back that
 only hinges (stand, set-up, rests) is rarely pinned to 1.5 deg (simulated uncalibrated
-sessions: trunk RMSE 1.0 -> 0.58 deg with the 3 deg bound).
+sessions: trunk RMSE 1.0 -> 0.58 deg with the 3 deg bound). Gains outside ``GAIN_RANGE`` and
+offsets beyond ``MAX_OFFSET_M_S2`` are no sensor's. Where the sensor is plainly uncalibrated,
+up to ``MAX_CARRIED`` postures that the fit cannot explain are set aside (``fit``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -49,12 +51,15 @@ MIN_SPREAD_DEG = 25.0  # postures must differ this much for gains and offsets to
 MIN_IMPROVEMENT = 0.7  # the fit must cut the turn residuals by a third to be used
 MAX_DIRECTION_SD_DEG = 3.0  # ... and pin gravity's direction down in every posture it saw (uncorrected: 5-10 deg off)
 MAX_CHI2 = 1.0  # ... and explain postures and turns to within their noise (mean squared residual)
+MAX_CARRIED = 3  # postures that may be set aside, worst first, to get there (carried, not still) ...
+CARRIED_TRIM_DEG = 5.0  # ... where the uncorrected postures and turns disagree by this much
 SIGMA_ACC = 0.05  # m/s^2: the mean of a still run
 SIGMA_TURN_RAD = 0.01  # gravity direction after a gyro-measured turn, plus per second:
 SIGMA_TURN_RATE = 0.003
 PRIOR_GAIN = 0.3  # 1-sigma of the gains about 1 (the +-35 % of consumer sensors)
 PRIOR_OFFSET = 2.0  # m/s^2, 1-sigma of the offsets
 GAIN_RANGE = (0.5, 1.6)  # a fit outside this is not believed
+MAX_OFFSET_M_S2 = 4.0  # ... nor offsets beyond this (consumer sensors: up to ~0.35 g)
 
 
 @dataclass(frozen=True)
@@ -108,17 +113,30 @@ def _turn(t: np.ndarray, w: np.ndarray) -> np.ndarray:
 def fit(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, still: np.ndarray) -> AccCalibration | None:
     """The accelerometer's calibration from one sensor's recording, or None when the
     recording does not show it (too few or too similar postures, or no better fit).
-    ``gyr``: the gyro less its own offset (``stillness.SensorStillness.gyr_offset``)."""
+    ``gyr``: the gyro less its own offset (``stillness.SensorStillness.gyr_offset``).
+
+    Where the sensor is plainly uncalibrated (uncorrected, its postures and turns disagree
+    by ``CARRIED_TRIM_DEG`` or more), a fit that leaves residuals above their noise is tried
+    again without the posture it explains worst, up to ``MAX_CARRIED`` of them: a "still" run
+    in which the sensor was carried is one bad posture among many good ones, and it pulls
+    the whole fit away. A calibrated sensor's postures and turns disagree by 1-3 deg (its
+    carried runs, the gyro's drift); trimming those let a fit explain the carried runs
+    with offsets it does not have."""
     idx = [(a, b) for a, b in runs(still) if t[b - 1] - t[a] >= MIN_RUN_S]
     if len(idx) > MAX_POSTURES:  # the longest ones, in time order (the fit grows with them)
         idx = sorted(sorted(idx, key=lambda ab: t[ab[0]] - t[ab[1] - 1])[:MAX_POSTURES])
-    if not _shows_errors(acc, idx):
-        return None
-    solved = _solve(t, acc, gyr, idx)
-    if solved is None:
-        return None
-    cal, chi2 = solved
-    return cal if chi2 <= MAX_CHI2 else None
+    trims = 0
+    while _shows_errors(acc, idx):
+        solved = _solve(t, acc, gyr, idx)
+        if solved is None:
+            return None
+        if solved.chi2 <= MAX_CHI2:
+            return solved.cal
+        if trims == MAX_CARRIED or (trims == 0 and solved.turn_before_deg < CARRIED_TRIM_DEG):
+            return None
+        idx = idx[: solved.worst] + idx[solved.worst + 1 :]
+        trims += 1
+    return None
 
 
 def _shows_errors(acc: np.ndarray, idx: list[tuple[int, int]]) -> bool:
@@ -135,12 +153,16 @@ def _shows_errors(acc: np.ndarray, idx: list[tuple[int, int]]) -> bool:
     return spread >= MIN_SPREAD_DEG and np.ptp(mags) >= MIN_MAGNITUDE_SPREAD * np.median(mags)
 
 
-def _solve(
-    t: np.ndarray, acc: np.ndarray, w: np.ndarray, idx: list[tuple[int, int]]
-) -> tuple[AccCalibration | None, float] | None:
+class _Solution(NamedTuple):
+    cal: AccCalibration | None  # None: not believable
+    chi2: float  # mean squared residual
+    worst: int  # the posture explained worst
+    turn_before_deg: float  # how far the uncorrected postures and turns disagree
+
+
+def _solve(t: np.ndarray, acc: np.ndarray, w: np.ndarray, idx: list[tuple[int, int]]) -> _Solution | None:
     """The least-squares fit over the postures ``idx`` and the gyro turns ``w`` between
-    them: ``(calibration or None if not believable, mean squared residual)``, or None when
-    the gyro joins too few of them."""
+    them, or None when the gyro joins too few of them."""
     m = np.array([acc[a:b].mean(axis=0) for a, b in idx])
     dirs = m / np.linalg.norm(m, axis=1, keepdims=True)
     links = []  # (k, R_k, sigma) for consecutive postures the gyro can join
@@ -188,17 +210,23 @@ def _solve(
     # A fit that leaves residuals well above their noise has not found the sensor's errors
     # (a "still" run in which the sensor was carried: a lower back holding its angle while
     # the hips drop accelerates); nor one that hardly explains the turns better than no
-    # correction, or has gains no sensor has.
+    # correction, or has gains or offsets no sensor has.
     chi2 = float(r @ r) / len(r)
     sd = _direction_sd_deg(residuals, x, m, chi2)
     believable = (
         GAIN_RANGE[0] < s.min()
         and s.max() < GAIN_RANGE[1]
+        and np.abs(o).max() <= MAX_OFFSET_M_S2
         and after <= MIN_IMPROVEMENT * before
         and sd <= MAX_DIRECTION_SD_DEG
     )
     cal = AccCalibration(s, o, n, before, after, sd) if believable else None
-    return cal, chi2
+    # Each posture's squared residuals: its reading, and the turns that reach or leave it.
+    per = (r[: 3 * n].reshape(n, 3) ** 2).sum(axis=1)
+    turns = (r[4 * n : 4 * n + 3 * len(links)].reshape(-1, 3) ** 2).sum(axis=1)
+    np.add.at(per, k_from, turns)
+    np.add.at(per, k_from + 1, turns)
+    return _Solution(cal, chi2, int(np.argmax(per)), before)
 
 
 def _direction_sd_deg(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, m: np.ndarray, chi2: float) -> float:

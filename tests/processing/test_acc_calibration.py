@@ -74,10 +74,11 @@ def test_the_angles_with_uncalibrated_accelerometers_are_better_than_without_the
         assert _rmse(fitted, sim, col) < _rmse(raw, sim, col), col
 
 
-@pytest.mark.parametrize("config", ["bench rests", "lifts only"])
+@pytest.mark.parametrize("config", ["bench rests", "lifts only", "no stand"])
 def test_a_calibrated_accelerometer_is_left_alone(config):
     # (lifts only: the lower back's carried "still" runs read 1-1.5 m/s^2 off gravity, which
-    # a fit once took for gains and offsets that made the trunk 4x worse)
+    # a fit once took for gains and offsets that made the trunk 4x worse; no stand: set
+    # aside one carried run, a fit found an offset of 6.9 m/s^2, the trunk 18 deg off)
     if config == "bench rests":
         sim = simulate(SimConfig(reps=3, sets=2, seed=5, rest_s=20.0, rest_activities=["bench"]))
     else:
@@ -87,8 +88,9 @@ def test_a_calibrated_accelerometer_is_left_alone(config):
                 reps=5,
                 sets=2,
                 rest_s=15.0,
-                seed=4000,
+                seed=4000 if config == "lifts only" else 4504,
                 noise="typical",
+                standing="still" if config == "lifts only" else "none",
             )
         )
     res = angles_from_segments(sim.imu)
@@ -121,6 +123,18 @@ def test_a_lower_back_carried_by_moving_hips_is_no_posture_for_its_fit(monkeypat
     # no turn, so "still", but accelerating at 1-1.5 m/s^2. Taken as postures, such runs
     # left no fit standing, and the trunk 4-5 deg off; at rest with the thighs, the fit holds.
     sim = _lifts_only(4000)
+    res = angles_from_segments(sim.imu)
+    assert res.calibration.accelerometers["lumbar"] is not None
+    monkeypatch.setattr(acc_calibration, "fit", lambda *a: None)
+    raw = angles_from_segments(sim.imu)
+    assert _rmse(res, sim, "trunk_deg") < min(1.0, 0.5 * _rmse(raw, sim, "trunk_deg"))
+
+
+def test_a_carried_run_among_the_postures_is_set_aside(monkeypatch):
+    # One of the lower back's 14 "still" runs was carried (|acc| 10.4 where the stand reads
+    # 12.4): with it the fit explained nothing to within the noise and was refused, the
+    # trunk 7.7 deg off; without it the gains come out within 5 % and the trunk under 1 deg.
+    sim = _lifts_only(14502)
     res = angles_from_segments(sim.imu)
     assert res.calibration.accelerometers["lumbar"] is not None
     monkeypatch.setattr(acc_calibration, "fit", lambda *a: None)
