@@ -98,6 +98,21 @@ CONDITIONS: dict[str, Callable[[int], SimConfig]] = {
     "uncal., short stand": lambda s: _lifts(
         s, standing="short", acc_scale_max=0.35, acc_offset_max=1.5, gyro_offset_deg_s=6.0, gyro_warmup_deg_s=3.0
     ),
+    # a real bodyweight squat set: 10 in a row, coming up only ~16 deg short of upright
+    # between them, after under 1 s of standing, on a thigh accelerometer off by up to 30 %
+    "continuous squats": lambda s: _lifts(
+        s,
+        exercise="squat",
+        reps=10,
+        sets=1,
+        standing="short",
+        top_short_deg=16.0,
+        fidget_deg=2.0,
+        acc_scale_max=0.3,
+        acc_offset_max=1.0,
+        rates_hz={"thigh": 110.0, "lumbar": 110.0},
+        jitter_s=0.002,
+    ),
 }
 
 

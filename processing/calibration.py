@@ -627,7 +627,8 @@ def _choose_stand(stands: list[_Stand], first_lift_s: float) -> _Stand:
     one: the first stand that lasts GOOD_STILL_S and is held still for TRUSTED_STILL_S of it
     (a deliberate stand, sway and all). Else, of the stands held still that long, the
     tallest (least hip flexion: a relaxed stand between sets often slouches a few degrees);
-    else the longest."""
+    else the longest of those as tall as the tallest to within PRE_LIFT_TALL_DEG (a bend to
+    pick up chalk, held still for a moment, is no stand beside a swaying one)."""
     trusted = [s for s in stands if s.still_s >= TRUSTED_STILL_S]
     tallest = min(s.hip_deg for s in (trusted or stands))
     pre_lift = [s for s in stands if s.end_s <= first_lift_s and s.hip_deg <= tallest + PRE_LIFT_TALL_DEG]
@@ -638,7 +639,7 @@ def _choose_stand(stands: list[_Stand], first_lift_s: float) -> _Stand:
         return min(deliberate, key=lambda s: s.start_s)
     if trusted:
         return min(trusted, key=lambda s: (round(s.hip_deg / TALLER_BY_DEG), s.start_s))
-    return max(stands, key=lambda s: s.still_s)
+    return max((s for s in stands if s.hip_deg <= tallest + PRE_LIFT_TALL_DEG), key=lambda s: s.still_s)
 
 
 def _held(

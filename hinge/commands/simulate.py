@@ -165,6 +165,14 @@ def _register_realism(p: argparse.ArgumentParser, standings: tuple[str, ...], ac
         metavar="MS",
         help="timestamp jitter, up to +-MS milliseconds (samples stay regular)",
     )
+    g.add_argument(
+        "--top-short",
+        type=float,
+        default=0.0,
+        metavar="DEG",
+        help="a continuous set: between reps the lifter comes up only to DEG (+-30 %%) of hip "
+        "flexion short of upright (real squat sets: 14-19); the last rep stands tall",
+    )
 
 
 def _rates(text: str) -> dict[str, float]:
@@ -212,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
         gyro_offset_deg_s=args.gyro_offset,
         gyro_warmup_deg_s=args.gyro_warmup,
         jitter_s=args.jitter / 1000.0,
+        top_short_deg=args.top_short,
     )
     try:
         cfg.validate()

@@ -28,6 +28,8 @@ drawn on a random stream of their own, so a session without them is what it alwa
   bar or in an eccentric of the first set; reps begun before the crop are lost); ``none``
   as ``late``, and the rests are filled by walking, the recording ends while walking off.
   The angles stay the bones' angles from upright, however the recording starts.
+- ``top_short_deg``: in a continuous set the lifter comes up short of standing tall between
+  reps (real squat sets: the hip back to only 14-19 deg); the last rep of a set stands up.
 - ``fidget_deg``: while standing, sagittal sway of trunk and thigh and out-of-plane sway of
   the body at 0.2-0.4 Hz, and a weight shift every 3-6 s (``Fidget``).
 - ``rest_activities``: per rest, in order: ``walk``, ``jog`` (``Gait``: thigh +-28-34 deg
@@ -196,6 +198,7 @@ class MotionParams:
     standing: str = "still"  # still | short | late | none
     fidget_deg: float = 0.0  # sagittal + out-of-plane sway and weight shifts while standing
     rest_activities: tuple[str, ...] = ()  # walk | jog | bench | bend | stand, in each rest
+    top_short_deg: float = 0.0  # tops between reps this far short of upright (hip, +-30 %)
 
 
 @dataclass
@@ -619,6 +622,9 @@ def build_motion(
             pattern = pattern_for(p, s, r)
             dur = _jit(rng, p.concentric_s, p.tempo_jitter)
             thigh_lock, trunk_lock = rng.uniform(-2.0, 2.0), rng.uniform(-2.0, 3.0)
+            if p.top_short_deg > 0 and r < p.reps - 1:  # a continuous set: not fully up
+                short = p.top_short_deg * float(rng_real.uniform(0.7, 1.3))
+                thigh_lock, trunk_lock = thigh_lock + 0.6 * short, trunk_lock + 0.4 * short
             _concentric(rng, pattern, t, dur, thigh, trunk, thigh_lock, trunk_lock)
             top = t + dur
             hold = max(0.45, _jit(rng, p.top_hold_s, 0.2))

@@ -28,7 +28,8 @@ whole body's slow out-of-plane roll and yaw. Each can be overridden in ``SimConf
 Real-gym conditions (``SimConfig.realism`` ... ``jitter_s``, all off by default): short,
 late or no standing, fidgeting, walking/jogging/bench/bends in the rests, squats, sessions
 without lifts (``motion``); uncalibrated accelerometers (per-axis gain and offset) and
-gyros (offset and warm-up drift, ``imu.Uncalibrated``); timestamp jitter. ``realism="gym"``
+gyros (offset and warm-up drift, ``imu.Uncalibrated``); timestamp jitter; the tops of a
+continuous set short of upright (``top_short_deg``). ``realism="gym"``
 draws a mix of them by seed (``resolve_realism``).
 
 Truth:
@@ -142,6 +143,7 @@ class SimConfig:
     gyro_offset_deg_s: float = 0.0  # per-axis gyro zero-rate offset, 1/3..1 of it, either sign
     gyro_warmup_deg_s: float = 0.0  # change of that offset over the session, +-
     jitter_s: float = 0.0  # timestamp jitter, +- s (below 0.45 sample intervals)
+    top_short_deg: float = 0.0  # a continuous set's tops stop this far short of upright (hip, +-30 %)
 
     def resolved(self, name: str) -> float:
         """A noise-level figure, or its override."""
@@ -208,11 +210,12 @@ class SimConfig:
             self.gyro_offset_deg_s,
             self.gyro_warmup_deg_s,
             self.jitter_s,
+            self.top_short_deg,
         )
         if min(figures) < 0:
-            raise ValueError("fidget, accelerometer/gyro errors and jitter cannot be negative")
-        if self.acc_scale_max >= 0.9 or self.jitter_s > 0.05:
-            raise ValueError("acc_scale_max must be < 0.9 and jitter_s <= 0.05 s")
+            raise ValueError("fidget, accelerometer/gyro errors, jitter and short tops cannot be negative")
+        if self.acc_scale_max >= 0.9 or self.jitter_s > 0.05 or self.top_short_deg > 30:
+            raise ValueError("acc_scale_max must be < 0.9, jitter_s <= 0.05 s and top_short_deg <= 30")
 
 
 REALISMS = ("off", "gym")
@@ -228,6 +231,7 @@ REALISM_FIELDS = (
     "gyro_offset_deg_s",
     "gyro_warmup_deg_s",
     "jitter_s",
+    "top_short_deg",
 )
 GYM_RATES_HZ = (52.0, 100.0, 104.0, 110.0, 128.0, 208.0)  # what consumer IMUs stream at
 
@@ -395,6 +399,7 @@ def simulate(cfg: SimConfig) -> Simulation:
         standing=cfg.standing,
         fidget_deg=cfg.fidget_deg,
         rest_activities=tuple(cfg.rest_activities),
+        top_short_deg=cfg.top_short_deg,
     )
     motion = build_motion(params, rng(1), rng(2), rng(6))
     duration = motion.duration_s

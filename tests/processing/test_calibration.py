@@ -235,3 +235,18 @@ def test_a_stand_before_running_is_upright_though_strides_swing_the_hip_far_past
     thigh = np.r_[np.zeros(n_stand), stride]
     trunk = np.r_[np.zeros(n_stand), np.minimum(k / 25.0, 1.0) * 8.0]  # a runner leans a little
     assert _upright(trunk, thigh, (0.0, 2.9)) == "standing"
+
+
+def test_a_bend_held_still_for_a_moment_is_no_stand_beside_a_swaying_stand():
+    # Live, 45 s into a gym session (squats, rests with jogging, a bench and bends): the only
+    # still moments were 0.6 s of a swaying stand and 0.7 s of a bend to 27 deg, held still.
+    # Taken for upright (it was the longer), the bend mirrored the signs and lost the next
+    # set's last 4 reps; the stand is the one as tall as the tallest.
+    from processing.calibration import _choose_stand, _Stand
+
+    stand = _Stand(start_s=17.1, end_s=17.7, still_s=0.6, hip_deg=0.5, calm=0.02)
+    bend = _Stand(start_s=36.7, end_s=37.4, still_s=0.7, hip_deg=27.0, calm=0.01)
+    assert _choose_stand([stand, bend], first_lift_s=2.0) is stand
+    # Two stands as tall: the longer one.
+    longer = _Stand(start_s=50.0, end_s=50.9, still_s=0.9, hip_deg=2.0, calm=0.02)
+    assert _choose_stand([stand, bend, longer], first_lift_s=2.0) is longer

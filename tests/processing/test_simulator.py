@@ -543,6 +543,8 @@ def test_realism_options_are_off_by_default_and_each_changes_only_its_own_part()
         SimConfig(rest_activities=["swim"]),
         SimConfig(fidget_deg=-1.0),
         SimConfig(jitter_s=0.2),
+        SimConfig(top_short_deg=-1.0),
+        SimConfig(top_short_deg=45.0),
         SimConfig(standing="still", stand_s=0.5),
     ):
         with pytest.raises(ValueError):
@@ -694,6 +696,24 @@ def test_squat_has_an_inclined_shank_a_deep_thigh_and_a_more_upright_trunk():
     a, r = sim.truth_angles, sim.truth_reps[0]
     before = a[(a.t > r["start_s"] - 0.3) & (a.t < r["start_s"])]
     assert np.ptp(before.hip_deg) > 1.0
+
+
+def test_a_continuous_set_comes_up_short_between_reps_and_stands_tall_after_the_last():
+    """``top_short_deg``: between reps the hip comes back only to 0.7-1.3 times it (real
+    squat sets: 14-19 deg); each set's last rep stands tall; every rep is still in the truth."""
+    cfg = _quiet(exercise="squat", patterns=ALL, reps=4, sets=2, seed=12, top_short_deg=16.0)
+    sim = simulate(cfg)
+    assert len(sim.truth_reps) == 8
+    a = sim.truth_angles
+    for r in sim.truth_reps:
+        top = float(np.interp(r["lockout_s"], a.t, a.hip_deg))
+        last = r["index"] in (4, 8)
+        assert (top < 6.0) if last else (0.7 * 16.0 - 6.0 < top < 1.3 * 16.0 + 6.0), (r["index"], top)
+    plain = simulate(_quiet(exercise="squat", patterns=ALL, reps=4, sets=2, seed=12))
+    tops = [
+        float(np.interp(r["lockout_s"], plain.truth_angles.t, plain.truth_angles.hip_deg)) for r in plain.truth_reps
+    ]
+    assert max(tops) < 6.0
 
 
 def test_physics_stays_exact_with_every_realism_motion():
