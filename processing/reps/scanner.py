@@ -34,8 +34,10 @@ LOCKOUT_HOLD_S = 0.25
 LOCKOUT_EPS_DEG = 0.25
 LOCKOUT_RISE_DEG = 3.0
 # Not a lift, however far the hip flexes: a trunk leaning less than this at the bottom (hip
-# flexion from the thigh alone: running, high knees, climbing a step), or a rise from the
-# bottom into the top zone faster than this (a stride's whole swing takes ~0.2 s, so it gets
+# flexion from the thigh alone: running, high knees, climbing a step; judged from the
+# lifter's own standing where the rise's top reads behind upright: a reference taken at a
+# short top or a slouch leaves the tops reading back and the bottoms short by as much), or a
+# rise from the bottom into the top zone faster than this (a stride's whole swing takes ~0.2 s, so it gets
 # there in ~0.12 s; a fast lift's 0.5-0.6 s concentric, a bodyweight squat's or a speed
 # pull's, in ~0.3 s).
 MIN_LIFT_TRUNK_DEG = 15.0
@@ -216,6 +218,7 @@ class RepScanner:
             self._cursor, self._zone = lockout + 1, -1
             if (
                 t[lockout] - t[s] >= MIN_CONCENTRIC_S
+                and self._leaned(s, lockout)
                 and self._torso_rose(s, lockout)
                 and self._reached_top(s, lockout)
                 and self._stood(lockout)
@@ -249,10 +252,9 @@ class RepScanner:
         return int(top_idx[k])
 
     def _is_lift(self, t: np.ndarray, s: int, j: int) -> bool:
-        """A lift hinges at the hip with the trunk well forward and rises at a lifting pace;
-        a running stride can swing the thigh through the same hip range, but with the trunk
-        near upright and in a fraction of the time."""
-        return self._buf["trunk_deg"][s] >= MIN_LIFT_TRUNK_DEG and t[j] - t[s] >= MIN_LIFT_RISE_S
+        """A lift rises at a lifting pace; a running stride can swing the thigh through the
+        same hip range in a fraction of the time."""
+        return t[j] - t[s] >= MIN_LIFT_RISE_S
 
     def _reached_top(self, s: int, lockout: int) -> bool:
         """The hip came within ``top_within_deg`` of upright or back to TOP_SHARE of the
@@ -296,6 +298,12 @@ class RepScanner:
             tt[b - 1] - tt[a] >= SEATED_MIN_S or (a == 0 and at_start)
             for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))
         )
+
+    def _leaned(self, s: int, lockout: int) -> bool:
+        """The trunk leaned MIN_LIFT_TRUNK_DEG at the bottom, from upright or, where the top
+        of the rise reads behind upright, from that top."""
+        trunk = self._buf["trunk_deg"]
+        return bool(trunk[s] - min(0.0, trunk[lockout]) >= MIN_LIFT_TRUNK_DEG)
 
     def _torso_rose(self, s: int, lockout: int) -> bool:
         """The trunk came at least MIN_LIFT_TRUNK_RISE of the way up from its bottom lean."""

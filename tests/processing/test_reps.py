@@ -303,6 +303,20 @@ def test_an_upright_squat_bottom_is_not_a_seat():
     assert len(detect_reps(f)) == 3
 
 
+def test_a_squat_against_a_reference_taken_at_a_short_top_still_counts():
+    """Live, a continuous squat set's short top held still for 0.5 s is taken for upright:
+    the tops then read 10 deg behind it and the pelvis at the bottom 13 deg instead of 23.
+    The lean is judged from that top: every rep counts. Strides with the same lean (from
+    upright, the top not behind it) still do not."""
+    f = _synthetic([(2.0, 0, 0)] + [(1.0, 0, 120), (0.9, 120, 0), (0.5, 0, 0)] * 3 + [(2.0, 0, 0)])
+    f["trunk_deg"] = 23.0 * f.hip_deg / 120.0 - 10.0
+    f["thigh_deg"] = f.hip_deg - 23.0 * f.hip_deg / 120.0 - 5.0
+    f["hip_deg"] = f.trunk_deg + f.thigh_deg
+    f["knee_ext_deg_s"], f["hip_ext_deg_s"] = -np.gradient(f.thigh_deg, f.t), -np.gradient(f.trunk_deg, f.t)
+    assert len(detect_reps(f)) == 3
+    assert detect_reps(_strides(trunk_deg=13.0, rise_s=0.8)) == []
+
+
 def _strides(trunk_deg: float, rise_s: float, n: int = 8, rate: float = 100.0) -> pd.DataFrame:
     """Frames of a thigh swinging 0 -> 65 -> 0 deg with the trunk leaning along up to
     ``trunk_deg``; ``rise_s`` is the time from the swing's peak back to 0."""
