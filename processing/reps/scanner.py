@@ -36,10 +36,10 @@ LOCKOUT_RISE_DEG = 3.0
 # Not a lift, however far the hip flexes: a trunk leaning less than this at the bottom (hip
 # flexion from the thigh alone: running, high knees, climbing a step; judged from the
 # lifter's own standing where the rise's top reads behind upright: a reference taken at a
-# short top or a slouch leaves the tops reading back and the bottoms short by as much), or a
-# rise from the bottom into the top zone faster than this (a stride's whole swing takes ~0.2 s, so it gets
-# there in ~0.12 s; a fast lift's 0.5-0.6 s concentric, a bodyweight squat's or a speed
-# pull's, in ~0.3 s).
+# short top or a slouch leaves the tops reading back and the bottoms short by as much), or
+# a rise from the bottom into the top zone faster than this (a stride's whole swing takes
+# ~0.2 s, so it gets there in ~0.12 s; a fast lift's 0.5-0.6 s concentric, a bodyweight
+# squat's or a speed pull's, in ~0.3 s).
 MIN_LIFT_TRUNK_DEG = 15.0
 MIN_LIFT_RISE_S = 0.2
 # ... nor one whose whole concentric (bottom to lockout) is shorter than this: a jump's
