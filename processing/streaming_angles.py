@@ -359,9 +359,12 @@ class StreamingAngles:
             return
         cur = self._cal
         if cur is not None and refit:
-            # The corrected accelerometer moves every up-vector: the history is fused again
-            # and the reference read anew from it.
-            self._adopt(cal, stillness, (t_l, acc_l), first=False, news=not _same_stand(cal, cur), refuse=True)
+            # The corrected accelerometer moves every up-vector: the history is fused again and
+            # the reference read anew from it: the current one, unless the new choice would
+            # replace it anyway (or the current one's periods have left the history).
+            keep = self._keeps(cur, cal) and self._in_history(cur)
+            new = cur if keep else cal
+            self._adopt(new, stillness, (t_l, acc_l), first=False, news=not _same_stand(new, cur), refuse=True)
             return
         if cur is None:
             waited = now - (self._first_t if self._first_t is not None else now)
@@ -373,12 +376,22 @@ class StreamingAngles:
             )
             if not (enough or waited >= SEARCH_S or final):
                 return
-        elif not (self._better(cal, cur) or _not_a_stand(cur, cal)) or (
-            cal.signs != "movement" and _moved_deg(cal, cur) > UNTOLD_MOVE_DEG
-        ):
-            # (a new upright far from the current one needs the movement to say it is upright)
+        elif self._keeps(cur, cal):
             return
         self._adopt(cal, stillness, (t_l, acc_l), first=cur is None, news=cur is not None and not _same_stand(cal, cur))
+
+    def _keeps(self, cur: Calibration, cal: Calibration) -> bool:
+        """Does the current reference stay against the new choice ``cal``: the new one is not
+        better and says nothing against the current one, or it is a new upright far from the
+        current one that the movement has not told upright?"""
+        return not (self._better(cal, cur) or _not_a_stand(cur, cal)) or (
+            cal.signs != "movement" and _moved_deg(cal, cur) > UNTOLD_MOVE_DEG
+        )
+
+    def _in_history(self, cal: Calibration) -> bool:
+        """Are all of ``cal``'s periods still in the evidence kept (to be read anew)?"""
+        start = min(a for a, _ in cal.periods)
+        return all(len(t) > 0 and t[0] <= start for t, _ in (g.evidence() for g in self._seg.values()))
 
     @staticmethod
     def _better(new: Calibration, cur: Calibration) -> bool:

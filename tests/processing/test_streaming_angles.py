@@ -172,3 +172,20 @@ def test_a_first_stand_is_replaced_when_the_standing_moments_show_it_was_a_seat(
     assert _not_a_stand(_cal("standing", {"lumbar": -20.0, "thigh": 48.0}), standing)
     assert not _not_a_stand(_cal("standing", {"lumbar": -5.0, "thigh": 48.0}), standing)
     assert not _not_a_stand(_cal("standing", {"lumbar": 6.0, "thigh": 48.0}), standing)
+
+
+def test_a_refit_reads_the_current_stand_anew_instead_of_a_set_up_at_the_bar():
+    """Uncalibrated sensors after 1 s of standing, then a deadlift set-up held still 1.4 s:
+    when the accelerometer fit arrives (first rep), the history is fused again and its
+    reference read anew. It once took the set-up for the stand there, with none of the checks
+    a new reference otherwise passes: the first set's angles mirrored, its reps timed on
+    their eccentrics. The stand stays, read from the corrected data."""
+    from tests.processing.test_acc_calibration import _lifts_only
+
+    sim = _lifts_only(14700)
+    f, _, _, _ = feed(sim.imu, 100.0)
+    first_set = [r for r in sim.truth_reps if r["set"] == 1]
+    tr = sim.truth_angles
+    t = f.t.to_numpy()
+    during = (t > first_set[0]["start_s"] - 2.0) & (t < first_set[-1]["lockout_s"])
+    assert rmse(f.hip_deg.to_numpy()[during], t[during], tr.t, tr.hip_deg) < 10.0
